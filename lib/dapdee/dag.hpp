@@ -1,0 +1,72 @@
+// The DAG model (`dapdee-dag/1`): nodes in topological order, producer edges, exits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dapdee {
+
+inline constexpr const char* kDagFormat = "dapdee-dag/1";
+
+// One output tensor of a node.
+struct TensorInfo {
+  std::string name;
+  std::string dtype;            // ONNX element type name, e.g. "float32"
+  std::vector<int64_t> shape;   // static dims
+  int64_t bytes = 0;            // product of dims times the element size
+  bool consumed = false;        // read by some DAG node
+};
+
+// One computing node (or an `Input`).
+struct Node {
+  std::string name;
+  std::string op;
+  std::vector<std::string> inputs;  // producer node names
+  std::vector<int> input_ids;       // producer indices into Dag::nodes (filled by finalize())
+  int64_t out_bytes = 0;            // bytes of its outputs that some DAG node consumes
+  int64_t macs = 0;                 // multiply-accumulates (Conv, Gemm, MatMul, ...)
+  int64_t ops = 0;                  // other elementary arithmetic operations (see docs)
+  int64_t params = 0;               // bytes of the weights it reads
+  std::vector<TensorInfo> outputs;
+};
+
+// An exit classifier: a graph output and the node that produces it.
+struct Exit {
+  std::string name;
+  std::string node;
+  std::optional<double> accuracy;  // top-1 in [0,1], null when unknown
+  int node_id = -1;                // index of `node` (filled by finalize())
+};
+
+// A whole model: nodes in a topological order and exits from shallowest to deepest.
+struct Dag {
+  std::string model;
+  std::string source;
+  std::vector<Node> nodes;
+  std::vector<Exit> exits;
+  std::unordered_map<std::string, int> index;  // node name -> position (filled by finalize())
+
+  // Index of a node by name, or -1.
+  int find(const std::string& name) const;
+};
+
+// Checks the invariants (unique names, topological order, no cycle, known inputs, sizes >= 0,
+// known exit nodes) and fills the derived indices; returns the first problem as a message.
+std::optional<std::string> finalize(Dag& dag);
+
+// The node half of finalize(): names, order, inputs and sizes, without looking at exits.
+std::optional<std::string> finalize_nodes(Dag& dag);
+
+// Parses and validates DAG JSON text; the failure message names the location of the problem.
+Dag parse_dag(const std::string& text, const std::string& where);
+
+// Serialises a DAG as `dapdee-dag/1` JSON text (pretty-printed, stable field order).
+std::string dag_to_json(const Dag& dag);
+
+// Marks, for every node, which nodes are ancestors of `target` (target included).
+std::vector<char> ancestors_of(const Dag& dag, int target);
+
+}  // namespace dapdee

@@ -1,0 +1,41 @@
+// Evaluation of small constant subgraphs (shape arithmetic) during import. Internal to lib/.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace onnx {
+class NodeProto;
+class TensorProto;
+}  // namespace onnx
+
+namespace dapdee::fold {
+
+// A small constant tensor: integers (and bool) in `i`, floating point values in `f`.
+struct Value {
+  int32_t type = 0;             // onnx::TensorProto_DataType
+  std::vector<int64_t> dims;
+  std::vector<int64_t> i;
+  std::vector<double> f;
+  bool is_float() const;
+  size_t numel() const;
+};
+
+// Largest constant (in elements) the importer evaluates; bigger ones stay unevaluated.
+inline constexpr size_t kMaxElements = 1 << 20;
+
+// Reads a TensorProto with inline data; nullopt when it has no data here (external, stripped),
+// is too large, or has a type that folding does not handle.
+std::optional<Value> from_tensor(const onnx::TensorProto& t);
+
+// Writes a value as a TensorProto named `name` (for feeding shape inference).
+void to_tensor(const Value& v, const std::string& name, onnx::TensorProto* out);
+
+// Evaluates one node given the values of its inputs (nullptr for an absent optional input)
+// and the opset; returns its outputs, or nullopt when the op or a case of it is not handled.
+std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node,
+                                           const std::vector<const Value*>& inputs, int64_t opset);
+
+}  // namespace dapdee::fold

@@ -1,0 +1,34 @@
+// Uplink presets (`dapdee-network/1`) and link parameters.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace dapdee {
+
+inline constexpr const char* kNetworkFormat = "dapdee-network/1";
+
+// One uplink: bandwidth in Mbit/s (10^6 bit/s) and one-way delay in ms.
+struct Network {
+  std::string name;
+  double uplink_mbps = 0;
+  double delay_ms = 0;
+};
+
+// Parses a network file; throws Error(where, ...) on a wrong format or a non-positive bandwidth.
+Network parse_network(const std::string& text, const std::string& where);
+
+// The folder of the bundled presets: $DAPDEE_NETWORKS, else the source tree's networks/.
+std::string networks_dir();
+
+// Resolves a preset name (case-insensitive, e.g. "4G") or a file path; throws Error naming the
+// known presets when it is neither.
+Network resolve_network(const std::string& name_or_file);
+
+// Names of the bundled presets, sorted.
+std::vector<std::string> preset_names();
+
+// Checks a bandwidth (finite, > 0) and a delay (finite, >= 0); throws Error(what, ...).
+void check_link(double bandwidth_mbps, double delay_ms, const std::string& what);
+
+}  // namespace dapdee

@@ -1,0 +1,40 @@
+// ONNX model -> DAG: parsing without weights, shape inference plus constant folding, MAC counts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dapdee/dag.hpp"
+#include "dapdee/error.hpp"
+
+namespace dapdee {
+
+// What `dapdee-import` is asked to do.
+struct ImportOptions {
+  std::string model_path;   // ONNX file, or "-" for stdin
+  std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;  // --input-shape pins
+  std::string exits_path;   // optional sidecar with exit accuracies
+  std::string model_name;   // optional; default: the file's stem
+};
+
+// The imported DAG plus the warnings met on the way (for stderr).
+struct ImportResult {
+  Dag dag;
+  std::vector<std::string> warnings;
+  int folded_nodes = 0;       // ONNX nodes folded away as constant / shape computations
+  int inference_rounds = 0;   // shape inference passes run
+};
+
+// Imports an ONNX model; throws Error(model_path, ...) for unreadable, malformed or unsupported
+// models and for any consumed tensor whose size cannot be made static.
+ImportResult import_onnx(const ImportOptions& options);
+
+// Parses "name=1x3x224x224"; the failure names what is wrong.
+Parsed<std::pair<std::string, std::vector<int64_t>>> parse_input_shape(const std::string& spec);
+
+// The human summary of a DAG: totals, the largest tensors, the exits.
+std::string dag_summary(const Dag& dag);
+
+}  // namespace dapdee

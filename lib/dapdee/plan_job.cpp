@@ -1,0 +1,121 @@
+#include "dapdee/plan_job.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "dapdee/io.hpp"
+#include "dapdee/network.hpp"
+#include "dapdee/profile.hpp"
+
+namespace dapdee {
+
+namespace {
+
+std::string name_list(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size() && i < 8; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > 8) s += fmt::format(", ... ({} in all)", names.size());
+  return s;
+}
+
+void read_metrics(const std::string& path, LoadMetrics& m) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_input(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(path, fmt::format("not valid JSON: {}", e.what()));
+  }
+  if (!j.is_object()) throw Error(path, "metrics must be a JSON object");
+  for (auto [key, dst] : {std::pair<const char*, double*>{"cpu", &m.cpu}, {"memory", &m.memory},
+                          {"battery", &m.battery}, {"priority", &m.priority}}) {
+    if (!j.contains(key)) continue;
+    if (!j[key].is_number() || j[key].get<double>() < 0 || j[key].get<double>() > 1)
+      throw Error(path, fmt::format("'{}' must be a number in [0, 1]", key));
+    *dst = j[key].get<double>();
+  }
+}
+
+}  // namespace
+
+PlanJobResult run_plan_job(const PlanJob& job) {
+  PlanJobResult r;
+  // Check the cheap options first, so a typo fails before any file is read.
+  const auto mode = parse_mode(job.mode);
+  if (!mode) throw Error("--mode", fmt::format("unknown mode '{}' (light, heavy, auto)", job.mode));
+  const auto method = parse_method(job.method);
+  if (!method)
+    throw Error("--method", fmt::format("unknown method '{}' (dapdee, dads, neurosurgeon, edgent, device-only, edge-only)",
+                                        job.method));
+  SweepSpec spec;
+  spec.method = *method;
+  spec.mode = *mode;
+  spec.heavy = job.heavy;
+  spec.threads = job.threads;
+  spec.metrics = job.metrics;
+  if (!job.metrics_path.empty()) read_metrics(job.metrics_path, spec.metrics);
+  for (double x : {spec.metrics.cpu, spec.metrics.memory, spec.metrics.battery, spec.metrics.priority})
+    if (!(x >= 0 && x <= 1)) throw Error("--cpu/--memory/--battery/--priority", "load metrics must be in [0, 1]");
+  if (spec.heavy.grid < 2 || spec.heavy.max_rounds < 1 || !(spec.heavy.epsilon_ms >= 0) ||
+      !(spec.heavy.alpha_min > 0 && spec.heavy.alpha_min <= spec.heavy.alpha_max) ||
+      !(spec.heavy.gamma_min > 0 && spec.heavy.gamma_min <= spec.heavy.gamma_max))
+    throw Error("heavy-load options", "need grid >= 2, rounds >= 1, epsilon >= 0 and 0 < min <= max for alpha and gamma");
+  if (!job.bandwidth.empty()) {
+    spec.bandwidths = parse_values(job.bandwidth).take("--bandwidth");
+    for (double b : spec.bandwidths) check_link(b, 0, "--bandwidth");
+  }
+  if (job.delay_ms) {
+    check_link(1, *job.delay_ms, "--delay");
+    spec.delay_ms = job.delay_ms;
+  }
+  if (!job.deadline.empty()) {
+    spec.deadlines.clear();
+    for (double d : parse_values(job.deadline).take("--deadline")) {
+      if (!(d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", d));
+      spec.deadlines.emplace_back(d);
+    }
+  }
+  for (const auto& n : job.networks) spec.networks.push_back(resolve_network(n));
+  if (spec.networks.empty()) {
+    if (spec.bandwidths.empty()) throw Error("--network", "give --network NAME|FILE or --bandwidth MBPS");
+    spec.networks.push_back(Network{"custom", spec.bandwidths.front(), 0.0});
+  }
+
+  r.dag = parse_dag(read_input(job.dag_path), job.dag_path);
+  const Profile dev = load_profile(job.device_profile);
+  const Profile edge = load_profile(job.edge_profile);
+  CostBuild cb = costs_from_profiles(r.dag, dev, edge);
+  if (!cb.missing_device.empty())
+    r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the device: {}", job.device_profile,
+                                     cb.missing_device.size(), name_list(cb.missing_device)));
+  if (!cb.missing_edge.empty())
+    r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the edge: {}", job.edge_profile,
+                                     cb.missing_edge.size(), name_list(cb.missing_edge)));
+  for (const auto& e : r.dag.exits)
+    if (!e.accuracy && r.dag.exits.size() > 1)
+      r.warnings.push_back(fmt::format("exit '{}' has no known accuracy (null); it is planned all the same", e.name));
+
+  if (!job.exit.empty()) {
+    // A fixed exit: keep only that exit in the DAG the planner sees.
+    int k = -1;
+    for (size_t i = 0; i < r.dag.exits.size(); ++i)
+      if (r.dag.exits[i].name == job.exit) k = static_cast<int>(i);
+    if (k < 0) {
+      char* end = nullptr;
+      const long idx = std::strtol(job.exit.c_str(), &end, 10);
+      if (*end == '\0' && idx >= 1 && idx <= static_cast<long>(r.dag.exits.size())) k = static_cast<int>(idx - 1);
+    }
+    if (k < 0) {
+      std::vector<std::string> names;
+      for (const auto& e : r.dag.exits) names.push_back(e.name);
+      throw Error("--exit", fmt::format("unknown exit '{}' (exits: {})", job.exit, name_list(names)));
+    }
+    spec.fixed_exit = k;
+  }
+  Planner planner(r.dag, std::move(cb.costs));
+  r.points = run_sweep(planner, spec);
+  return r;
+}
+
+}  // namespace dapdee

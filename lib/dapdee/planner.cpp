@@ -1,0 +1,402 @@
+#include "dapdee/planner.hpp"
+
+#include <fmt/format.h>
+#include <lemon/preflow.h>
+#include <lemon/smart_graph.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "dapdee/error.hpp"
+
+namespace dapdee {
+
+std::optional<Mode> parse_mode(const std::string& s) {
+  if (s == "light") return Mode::Light;
+  if (s == "heavy") return Mode::Heavy;
+  if (s == "auto") return Mode::Auto;
+  return std::nullopt;
+}
+std::optional<Method> parse_method(const std::string& s) {
+  if (s == "dapdee") return Method::Dapdee;
+  if (s == "dads") return Method::Dads;
+  if (s == "neurosurgeon") return Method::Neurosurgeon;
+  if (s == "edgent") return Method::Edgent;
+  if (s == "device-only") return Method::DeviceOnly;
+  if (s == "edge-only") return Method::EdgeOnly;
+  return std::nullopt;
+}
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::Light: return "light";
+    case Mode::Heavy: return "heavy";
+    case Mode::Auto: return "auto";
+  }
+  return "?";
+}
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::Dapdee: return "dapdee";
+    case Method::Dads: return "dads";
+    case Method::Neurosurgeon: return "neurosurgeon";
+    case Method::Edgent: return "edgent";
+    case Method::DeviceOnly: return "device-only";
+    case Method::EdgeOnly: return "edge-only";
+  }
+  return "?";
+}
+
+CostBuild costs_from_profiles(const Dag& dag, const Profile& device, const Profile& edge) {
+  CostBuild cb;
+  const size_t n = dag.nodes.size();
+  cb.costs.t_device.assign(n, 0);
+  cb.costs.t_edge.assign(n, 0);
+  cb.costs.bytes.assign(n, 0);
+  for (const Profile* p : {&device, &edge}) {
+    std::vector<std::string> unknown;
+    for (const auto& [name, ms] : p->ms)
+      if (dag.find(name) < 0) unknown.push_back(name);
+    if (!unknown.empty()) {
+      std::sort(unknown.begin(), unknown.end());
+      throw Error(p->source, fmt::format("profile names {} node(s) the DAG of '{}' lacks (e.g. '{}'): is it for "
+                                         "another model{}?",
+                                         unknown.size(), dag.model, unknown.front(),
+                                         p->model.empty() ? "" : " ('" + p->model + "')"));
+    }
+  }
+  for (size_t v = 0; v < n; ++v) {
+    const Node& node = dag.nodes[v];
+    cb.costs.bytes[v] = static_cast<double>(node.out_bytes);
+    if (node.op == "Input") continue;  // the graph input costs nothing to produce
+    if (auto it = device.ms.find(node.name); it != device.ms.end()) cb.costs.t_device[v] = it->second;
+    else cb.missing_device.push_back(node.name);
+    if (auto it = edge.ms.find(node.name); it != edge.ms.end()) cb.costs.t_edge[v] = it->second;
+    else cb.missing_edge.push_back(node.name);
+  }
+  return cb;
+}
+
+namespace {
+
+// ms to send `bytes` over `mbps` Mbit/s.
+inline double send_ms(double bytes, double mbps) { return bytes * 8.0 / (mbps * 1e6) * 1000.0; }
+
+}  // namespace
+
+Times evaluate_partition(const Dag& dag, const Costs& costs, const std::vector<char>& in_gk,
+                         const std::vector<char>& on_device, double bw) {
+  Times t;
+  const size_t n = dag.nodes.size();
+  std::vector<char> sent(n, 0);
+  for (size_t v = 0; v < n; ++v) {
+    if (!in_gk[v]) continue;
+    if (on_device[v]) {
+      t.t_d += costs.t_device[v];
+      continue;
+    }
+    t.t_e += costs.t_edge[v];
+    for (int u : dag.nodes[v].input_ids)
+      if (on_device[u]) sent[u] = 1;
+  }
+  for (size_t u = 0; u < n; ++u)
+    if (sent[u]) {
+      t.t_t += send_ms(costs.bytes[u], bw);
+      t.sends = true;
+    }
+  return t;
+}
+
+// The extended graph G' of one exit's sub-DAG; capacities are set per solve.
+struct Planner::ExitGraph {
+  enum Kind : uint8_t { kSourceEdge, kSinkDevice, kTransfer, kInfinite, kPin };
+  std::vector<char> in_gk;
+  std::vector<int> nodes;        // ids of G_k, ascending
+  std::vector<int> last_succ;    // per id: position (in nodes) of its last successor in G_k, or -1
+  lemon::SmartDigraph g;
+  lemon::SmartDigraph::Node s, t;
+  std::vector<lemon::SmartDigraph::Node> vnode;  // per DAG id
+  std::vector<uint8_t> kind;     // per arc id
+  std::vector<int> ref;          // per arc id: the DAG node the capacity comes from
+};
+
+Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(costs)) {
+  const size_t n = dag.nodes.size();
+  if (costs_.t_device.size() != n || costs_.t_edge.size() != n || costs_.bytes.size() != n)
+    throw Error("planner: costs do not match the DAG");
+  std::vector<std::vector<int>> succ(n);
+  for (size_t v = 0; v < n; ++v)
+    for (int u : dag.nodes[v].input_ids) succ[u].push_back(static_cast<int>(v));
+  for (size_t k = 0; k < dag.exits.size(); ++k) {
+    auto eg = std::make_unique<ExitGraph>();
+    eg->in_gk = ancestors_of(dag, dag.exits[k].node_id);
+    std::vector<int> pos(n, -1);
+    for (size_t v = 0; v < n; ++v)
+      if (eg->in_gk[v]) {
+        pos[v] = static_cast<int>(eg->nodes.size());
+        eg->nodes.push_back(static_cast<int>(v));
+      }
+    eg->last_succ.assign(n, -1);
+    auto& g = eg->g;
+    g.reserveNode(static_cast<int>(2 * eg->nodes.size() + 2));
+    g.reserveArc(static_cast<int>(6 * eg->nodes.size() + 4));
+    eg->s = g.addNode();
+    eg->t = g.addNode();
+    eg->vnode.assign(n, lemon::INVALID);
+    auto add = [&](lemon::SmartDigraph::Node a, lemon::SmartDigraph::Node b, uint8_t kd, int r) {
+      g.addArc(a, b);
+      eg->kind.push_back(kd);
+      eg->ref.push_back(r);
+    };
+    for (int v : eg->nodes) eg->vnode[v] = g.addNode();
+    for (int v : eg->nodes) {
+      const auto x = eg->vnode[v];
+      if (dag.nodes[v].op == "Input") add(eg->s, x, ExitGraph::kInfinite, v);
+      else add(eg->s, x, ExitGraph::kSourceEdge, v);
+      add(x, eg->t, v == dag.exits[k].node_id ? ExitGraph::kPin : ExitGraph::kSinkDevice, v);
+      bool has_succ = false;
+      for (int w : succ[v])
+        if (eg->in_gk[w]) {
+          has_succ = true;
+          eg->last_succ[v] = std::max(eg->last_succ[v], pos[w]);
+        }
+      if (has_succ) {
+        const auto aux = g.addNode();
+        add(x, aux, ExitGraph::kTransfer, v);
+        for (int w : succ[v])
+          if (eg->in_gk[w]) {
+            add(aux, eg->vnode[w], ExitGraph::kInfinite, w);
+            add(eg->vnode[w], x, ExitGraph::kInfinite, v);  // nothing goes back down
+          }
+      }
+    }
+    graphs_.push_back(std::move(eg));
+  }
+}
+
+Planner::~Planner() = default;
+
+std::vector<char> Planner::min_cut(int exit, double bw, double w_dev, double w_edge, bool pin_exit) const {
+  const ExitGraph& eg = *graphs_[exit];
+  const auto& g = eg.g;
+  lemon::SmartDigraph::ArcMap<double> cap(g);
+  const int m = static_cast<int>(eg.kind.size());
+  double finite = 0;
+  std::vector<double> c(m, 0.0);
+  for (int a = 0; a < m; ++a) {
+    const int v = eg.ref[a];
+    switch (eg.kind[a]) {
+      case ExitGraph::kSourceEdge: c[a] = costs_.t_edge[v] * w_edge; break;
+      case ExitGraph::kSinkDevice: c[a] = costs_.t_device[v] * w_dev; break;
+      case ExitGraph::kPin: c[a] = pin_exit ? -1 : costs_.t_device[v] * w_dev; break;
+      case ExitGraph::kTransfer: c[a] = send_ms(costs_.bytes[v], bw); break;
+      default: c[a] = -1; break;
+    }
+    if (c[a] > 0) finite += c[a];
+  }
+  // "Infinite": more than every finite arc together, so no minimum cut ever crosses one.
+  const double inf = 2 * finite + 1;
+  for (int a = 0; a < m; ++a) cap[g.arcFromId(a)] = c[a] < 0 ? inf : c[a];
+  lemon::Preflow<lemon::SmartDigraph, lemon::SmartDigraph::ArcMap<double>> pf(g, cap, eg.s, eg.t);
+  pf.tolerance(lemon::Tolerance<double>(inf * 1e-15));
+  pf.runMinCut();
+  std::vector<char> on_device(dag_.nodes.size(), 0);
+  for (int v : eg.nodes) on_device[v] = pf.minCut(eg.vnode[v]) ? 1 : 0;
+  // Invariants, checked in release builds too: inputs on the device, V_d closed under predecessors.
+  for (int v : eg.nodes) {
+    if (dag_.nodes[v].op == "Input" && !on_device[v]) throw Error("planner invariant: an input left the device");
+    if (on_device[v])
+      for (int u : dag_.nodes[v].input_ids)
+        if (!on_device[u]) throw Error("planner invariant: V_d is not closed under predecessors");
+  }
+  return on_device;
+}
+
+Plan Planner::finish(int exit, Method method, Mode mode, const std::vector<char>& on_device, const Link& link) const {
+  const ExitGraph& eg = *graphs_[exit];
+  Plan p;
+  p.method = method;
+  p.mode = mode;
+  p.exit = exit;
+  const Times t = evaluate_partition(dag_, costs_, eg.in_gk, on_device, link.bandwidth_mbps);
+  p.t_d = t.t_d;
+  p.t_t = t.t_t;
+  p.t_e = t.t_e;
+  p.latency_ms = t.t_d + t.t_t + t.t_e + (t.sends ? link.delay_ms : 0.0);
+  p.t_max = std::max({t.t_d, t.t_t, t.t_e});
+  std::vector<char> sent(dag_.nodes.size(), 0);
+  for (int v : eg.nodes) {
+    if (on_device[v]) {
+      p.v_d.push_back(v);
+    } else {
+      p.v_e.push_back(v);
+      for (int u : dag_.nodes[v].input_ids) sent[u] = 1;
+    }
+  }
+  for (int v : eg.nodes)
+    if (sent[v] && on_device[v]) p.v_s.push_back(v);
+  return p;
+}
+
+namespace {
+bool better_light(const Plan& a, const Plan& b) { return a.latency_ms < b.latency_ms; }
+bool better_heavy(const Plan& a, const Plan& b) {
+  if (a.t_max != b.t_max) return a.t_max < b.t_max;
+  return a.latency_ms < b.latency_ms;
+}
+}  // namespace
+
+Plan Planner::light_mincut(int exit, const Link& link) const {
+  const ExitGraph& eg = *graphs_[exit];
+  Plan best = finish(exit, Method::Dapdee, Mode::Light, eg.in_gk, link);  // device only
+  Plan cut = finish(exit, Method::Dapdee, Mode::Light, min_cut(exit, link.bandwidth_mbps, 1, 1, true), link);
+  if (better_light(cut, best)) best = std::move(cut);
+  return best;
+}
+
+Plan Planner::heavy_mincut(int exit, const Link& link, const HeavyOptions& h) const {
+  Plan best = light_mincut(exit, link);
+  best.mode = Mode::Heavy;
+  auto consider = [&](double a, double g) {
+    Plan p = finish(exit, Method::Dapdee, Mode::Heavy, min_cut(exit, link.bandwidth_mbps, a, g, false), link);
+    p.alpha = a;
+    p.gamma = g;
+    if (better_heavy(p, best)) best = std::move(p);
+  };
+  {
+    Plan dev = finish(exit, Method::Dapdee, Mode::Heavy, graphs_[exit]->in_gk, link);
+    if (better_heavy(dev, best)) best = std::move(dev);
+  }
+  consider(1, 1);
+  const int n = std::max(h.grid, 2);
+  double la0 = std::log(h.alpha_min), la1 = std::log(h.alpha_max);
+  double lg0 = std::log(h.gamma_min), lg1 = std::log(h.gamma_max);
+  double prev = best.t_max;
+  for (int round = 0; round < std::max(h.max_rounds, 1); ++round) {
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        consider(std::exp(la0 + (la1 - la0) * i / (n - 1)), std::exp(lg0 + (lg1 - lg0) * j / (n - 1)));
+    const double improvement = prev - best.t_max;
+    prev = best.t_max;
+    if (round > 0 && improvement < h.epsilon_ms) break;
+    const double sa = (la1 - la0) / (n - 1), sg = (lg1 - lg0) / (n - 1);
+    const double ca = std::log(best.alpha), cg = std::log(best.gamma);
+    la0 = ca - sa;
+    la1 = ca + sa;
+    lg0 = cg - sg;
+    lg1 = cg + sg;
+  }
+  return best;
+}
+
+Plan Planner::chain_split(int exit, Mode mode, const Link& link) const {
+  // Neurosurgeon: V_d is a prefix of the topological order of G_k. O(n) with difference arrays.
+  const ExitGraph& eg = *graphs_[exit];
+  const int n = static_cast<int>(eg.nodes.size());
+  int min_len = 0;
+  for (int i = 0; i < n; ++i)
+    if (dag_.nodes[eg.nodes[i]].op == "Input") min_len = i + 1;
+  std::vector<double> td(n + 1, 0), te(n + 1, 0), tt_diff(n + 2, 0);
+  for (int i = 0; i < n; ++i) {
+    const int v = eg.nodes[i];
+    td[i + 1] = td[i] + costs_.t_device[v];
+    // u at position i is sent for prefix lengths L with i < L <= last_succ(u).
+    if (eg.last_succ[v] > i) {
+      const double ms = send_ms(costs_.bytes[v], link.bandwidth_mbps);
+      tt_diff[i + 1] += ms;
+      tt_diff[eg.last_succ[v] + 1] -= ms;
+    }
+  }
+  for (int i = n - 1; i >= 0; --i) te[i] = te[i + 1] + costs_.t_edge[eg.nodes[i]];
+  int best_len = n;
+  double best_lat = td[n], best_max = td[n], tt = 0;
+  for (int len = 1; len <= n; ++len) {
+    tt += tt_diff[len];
+    if (len < min_len || len == n) continue;
+    const double lat = td[len] + tt + te[len] + link.delay_ms;
+    const double mx = std::max({td[len], tt, te[len]});
+    const bool better = mode == Mode::Heavy ? (mx < best_max || (mx == best_max && lat < best_lat)) : lat < best_lat;
+    if (better) {
+      best_len = len;
+      best_lat = lat;
+      best_max = mx;
+    }
+  }
+  std::vector<char> on_device(dag_.nodes.size(), 0);
+  for (int i = 0; i < best_len; ++i) on_device[eg.nodes[i]] = 1;
+  return finish(exit, Method::Neurosurgeon, mode, on_device, link);
+}
+
+Plan Planner::plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy) const {
+  if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
+  if (mode == Mode::Auto) throw Error("planner: resolve the auto mode first");
+  Plan p;
+  switch (method) {
+    case Method::Dapdee:
+    case Method::Dads:
+      p = mode == Mode::Heavy ? heavy_mincut(exit, link, heavy) : light_mincut(exit, link);
+      break;
+    case Method::Neurosurgeon:
+    case Method::Edgent:
+      p = chain_split(exit, mode, link);
+      break;
+    case Method::DeviceOnly:
+      p = finish(exit, method, mode, graphs_[exit]->in_gk, link);
+      break;
+    case Method::EdgeOnly: {
+      std::vector<char> on_device(dag_.nodes.size(), 0);
+      for (int v : graphs_[exit]->nodes) on_device[v] = dag_.nodes[v].op == "Input";
+      p = finish(exit, method, mode, on_device, link);
+      break;
+    }
+  }
+  p.method = method;
+  p.mode = mode;
+  return p;
+}
+
+Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
+                 std::optional<double> deadline) {
+  const bool uses_exits = method == Method::Dapdee || method == Method::Edgent;
+  if (!uses_exits) {
+    Plan p = plan_of(n_exits - 1);
+    p.meets_deadline = !deadline || p.latency_ms <= *deadline;
+    return p;
+  }
+  std::optional<Plan> fastest;
+  for (int k = n_exits - 1; k >= 0; --k) {
+    Plan p = plan_of(k);
+    if (!deadline || p.latency_ms <= *deadline) {
+      p.meets_deadline = true;
+      return p;
+    }
+    if (!fastest || p.latency_ms < fastest->latency_ms) fastest = std::move(p);
+  }
+  fastest->meets_deadline = false;
+  return *fastest;
+}
+
+Plan Planner::plan(Method method, Mode mode, const Link& link, std::optional<double> deadline,
+                   const HeavyOptions& heavy) const {
+  return choose_exit(
+      method, static_cast<int>(dag_.exits.size()),
+      [&](int k) { return plan_exit(k, method, mode, link, heavy); }, deadline);
+}
+
+double load_score(const LoadMetrics& m) {
+  auto clamp01 = [](double x) { return std::clamp(std::isfinite(x) ? x : 0.0, 0.0, 1.0); };
+  // Each term is in [0,1], 1 meaning "the device side is loaded: favour throughput".
+  const double bw_term = m.bandwidth_mbps > 0 ? 1.0 - clamp01(m.bandwidth_mbps / 20.0) : 0.0;
+  const double delay_term = clamp01(m.delay_ms / 200.0);
+  return 0.30 * clamp01(m.cpu) + 0.20 * clamp01(m.memory) + 0.15 * bw_term + 0.10 * delay_term +
+         0.10 * (1.0 - clamp01(m.battery)) + 0.15 * (1.0 - clamp01(m.priority));
+}
+
+Mode resolve_mode(Mode requested, const LoadMetrics& m) {
+  if (requested != Mode::Auto) return requested;
+  if (m.priority >= 1.0) return Mode::Light;
+  return load_score(m) < 0.4 ? Mode::Light : Mode::Heavy;
+}
+
+}  // namespace dapdee

@@ -1,0 +1,130 @@
+// The DAPDEE planner: min-cut partitioning (LEMON Preflow on the extended graph G') with early
+// exits, light load (latency) and heavy load (throughput), plus the baselines.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dapdee/dag.hpp"
+#include "dapdee/profile.hpp"
+
+namespace dapdee {
+
+enum class Mode { Light, Heavy, Auto };
+enum class Method { Dapdee, Dads, Neurosurgeon, Edgent, DeviceOnly, EdgeOnly };
+
+// Parses "light|heavy|auto" and method names; nullopt when unknown.
+std::optional<Mode> parse_mode(const std::string& s);
+std::optional<Method> parse_method(const std::string& s);
+const char* mode_name(Mode m);
+const char* method_name(Method m);
+
+// Per-node costs of one DAG: device and edge latency (ms) and bytes sent when cut after it.
+struct Costs {
+  std::vector<double> t_device;
+  std::vector<double> t_edge;
+  std::vector<double> bytes;
+};
+
+// Builds costs from two profiles; nodes missing from a profile cost 0 and are listed in
+// `missing_*`. Throws Error(profile file, ...) when a profile names nodes the DAG lacks.
+struct CostBuild {
+  Costs costs;
+  std::vector<std::string> missing_device, missing_edge;
+};
+CostBuild costs_from_profiles(const Dag& dag, const Profile& device, const Profile& edge);
+
+// The link of one plan.
+struct Link {
+  double bandwidth_mbps = 1;
+  double delay_ms = 0;
+};
+
+// Search settings of the heavy-load (alpha, gamma) scan (paper's Algorithms 2 and 3).
+struct HeavyOptions {
+  double alpha_min = 0.05, alpha_max = 20;  // device-capacity weight range
+  double gamma_min = 0.05, gamma_max = 20;  // edge-capacity weight range
+  int grid = 7;                             // points per axis per round (log-spaced)
+  double epsilon_ms = 1e-3;                 // refine while T_max improves by at least this
+  int max_rounds = 4;                       // K
+};
+
+// One evaluated partition of G_k.
+struct Plan {
+  Method method = Method::Dapdee;
+  Mode mode = Mode::Light;
+  int exit = 0;                        // index into Dag::exits
+  std::vector<int> v_d, v_s, v_e;      // node ids, ascending (topological)
+  double t_d = 0, t_t = 0, t_e = 0;
+  double latency_ms = 0, t_max = 0;
+  double alpha = 1, gamma = 1;         // heavy-load weights of the chosen cut
+  bool meets_deadline = true;
+};
+
+// Times of a partition given which nodes of G_k are on the device (exact recomputation).
+struct Times {
+  double t_d = 0, t_t = 0, t_e = 0;
+  bool sends = false;
+};
+Times evaluate_partition(const Dag& dag, const Costs& costs, const std::vector<char>& in_gk,
+                         const std::vector<char>& on_device, double bandwidth_mbps);
+
+// The planner of one DAG and its costs. Build once, then ask many questions; const methods are
+// safe to call from several threads at once.
+class Planner {
+ public:
+  // Prepares the per-exit extended graphs; the DAG must be finalized.
+  Planner(const Dag& dag, Costs costs);
+  ~Planner();
+  Planner(const Planner&) = delete;
+  Planner& operator=(const Planner&) = delete;
+
+  // The best plan for one exit under a mode (Light or Heavy) with a given method.
+  Plan plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy) const;
+
+  // Algorithm 4: from the deepest exit down, the first plan meeting the deadline; else the
+  // lowest-latency plan flagged meets_deadline=false. Methods without exits use the final exit.
+  Plan plan(Method method, Mode mode, const Link& link, std::optional<double> deadline_ms,
+            const HeavyOptions& heavy) const;
+
+  const Dag& dag() const { return dag_; }
+  const Costs& costs() const { return costs_; }
+
+ private:
+  struct ExitGraph;
+  std::vector<char> min_cut(int exit, double bandwidth_mbps, double w_device, double w_edge, bool pin_exit) const;
+  Plan finish(int exit, Method method, Mode mode, const std::vector<char>& on_device, const Link& link) const;
+  Plan light_mincut(int exit, const Link& link) const;
+  Plan heavy_mincut(int exit, const Link& link, const HeavyOptions& heavy) const;
+  Plan chain_split(int exit, Mode mode, const Link& link) const;
+
+  const Dag& dag_;
+  Costs costs_;
+  std::vector<std::unique_ptr<ExitGraph>> graphs_;
+};
+
+// Algorithm 4's exit choice over per-exit plans given by `plan_of` (called deepest first, each
+// exit at most once): the first meeting the deadline, else the fastest with meets_deadline=false.
+// Methods without exits (dads, neurosurgeon, device-only, edge-only) take the final exit.
+Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
+                 std::optional<double> deadline_ms);
+
+// Metrics of Algorithm 4's load score; each is optional input, defaults are neutral.
+struct LoadMetrics {
+  double cpu = 0;          // device CPU use, 0..1
+  double memory = 0;       // device memory use, 0..1
+  double battery = 1;      // device battery level, 0..1 (low battery: heavy)
+  double priority = 0.5;   // task priority, 0..1; 1.0 forces light
+  double bandwidth_mbps = 0, delay_ms = 0;  // from the link
+};
+
+// The load score L in [0,1] (weights in docs/PLANNER.md); L < 0.4 means light load.
+double load_score(const LoadMetrics& m);
+
+// Resolves Auto to Light or Heavy from the metrics (priority 1.0 forces Light).
+Mode resolve_mode(Mode requested, const LoadMetrics& m);
+
+}  // namespace dapdee

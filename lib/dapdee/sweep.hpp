@@ -1,0 +1,45 @@
+// Sweeps over networks, bandwidths and deadlines, run on all cores with deterministic output.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dapdee/error.hpp"
+#include "dapdee/network.hpp"
+#include "dapdee/planner.hpp"
+
+namespace dapdee {
+
+// Parses "A:B:N" (N points, inclusive), "A:B:Nlog" (log-spaced) or "a,b,c" or "a".
+// The failure says what is wrong.
+Parsed<std::vector<double>> parse_values(const std::string& spec);
+
+// One planned point with its context.
+struct PlanPoint {
+  std::string network;
+  Link link;
+  std::optional<double> deadline_ms;
+  std::optional<double> load_score;  // set when the mode was chosen automatically
+  Plan plan;
+};
+
+// What to sweep: every network x bandwidth x deadline, in that nesting order.
+struct SweepSpec {
+  std::vector<Network> networks;
+  std::vector<double> bandwidths;             // empty: each network's own uplink
+  std::optional<double> delay_ms;             // overrides the networks' delay
+  std::vector<std::optional<double>> deadlines{std::nullopt};
+  Method method = Method::Dapdee;
+  Mode mode = Mode::Light;
+  LoadMetrics metrics;                        // for Mode::Auto (bandwidth/delay come per point)
+  HeavyOptions heavy;
+  int threads = 0;                            // 0: all cores
+  int fixed_exit = -1;                        // >= 0: plan this exit only (no exit search)
+};
+
+// Plans every point; plans depend on (network, bandwidth) and are reused across deadlines.
+// Throws Error for an invalid bandwidth or delay.
+std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec);
+
+}  // namespace dapdee

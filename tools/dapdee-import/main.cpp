@@ -1,0 +1,41 @@
+// dapdee-import: ONNX model -> dapdee-dag/1 JSON.
+#include "../common/cli.hpp"
+#include <fmt/format.h>
+
+#include "dapdee/error.hpp"
+#include "dapdee/io.hpp"
+#include "dapdee/onnx_import.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dapdee-import: turn an ONNX model into the DAG JSON that dapdee-plan reads.\n"
+               "Weights are never loaded; shapes are inferred and shape subgraphs folded."};
+  dapdee::ImportOptions opt;
+  std::string out = "-", format = "json";
+  std::vector<std::string> shapes;
+  app.add_option("MODEL", opt.model_path, "ONNX model file, or - for stdin")->required();
+  app.add_option("-o,--output", out, "output file (default: stdout)");
+  app.add_option("--input-shape", shapes, "pin an input's dims, NAME=1x3x224x224 (repeatable)");
+  app.add_option("--exits", opt.exits_path, "JSON with exit accuracies: {\"exits\":[{\"name\",\"accuracy\"}]}");
+  app.add_option("--model-name", opt.model_name, "model name to record (default: file stem)");
+  app.add_option("--format", format, "json (default) or table (the summary on stdout)")
+      ->check(CLI::IsMember({"json", "table"}));
+  app.set_version_flag("--version", std::string("dapdee-import ") + DAPDEE_VERSION);
+  if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
+  std::string where = opt.model_path;
+  try {
+    for (const auto& s : shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
+    const dapdee::ImportResult r = dapdee::import_onnx(opt);
+    for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-import: warning: {}: {}\n", where, w);
+    const std::string summary = dapdee::dag_summary(r.dag);
+    if (format == "table") {
+      dapdee::write_output_atomic(out, summary);
+    } else {
+      dapdee::write_output_atomic(out, dapdee::dag_to_json(r.dag));
+      fmt::print(stderr, "{}", summary);
+    }
+  } catch (const dapdee::Error& e) {
+    fmt::print(stderr, "dapdee-import: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
+    return 1;
+  }
+  return 0;
+}
