@@ -31,7 +31,7 @@ class Parsed {
   static Parsed failure(std::string message) { return Parsed(Fail{std::move(message)}); }
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  T value() && { return std::get<0>(std::move(v_)); }
   const std::string& message() const { return std::get<1>(v_).message; }
   // The value, or throws Error(where, message).
   T take(const std::string& where) && {

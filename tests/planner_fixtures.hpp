@@ -1,0 +1,182 @@
+// Random DAGs and the exhaustive oracle of DESIGN.md, shared by planner tests and benchmarks.
+#pragma once
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "dapdee/dag.hpp"
+#include "dapdee/planner.hpp"
+
+namespace fixtures {
+
+enum class Shape { Chain, Diamond, Inception, Residual, Dense, Random };
+inline const char* shape_name(Shape s) {
+  static const char* names[] = {"chain", "diamond", "inception", "residual", "dense", "random"};
+  return names[static_cast<int>(s)];
+}
+
+inline double log_uniform(std::mt19937_64& rng, double lo, double hi) {
+  std::uniform_real_distribution<double> u(std::log(lo), std::log(hi));
+  return std::exp(u(rng));
+}
+
+// A random DAG of `n` nodes (node 0 is the Input) of a given shape, with 1..3 exits.
+inline dapdee::Dag random_dag(std::mt19937_64& rng, Shape shape, int n) {
+  dapdee::Dag dag;
+  dag.model = std::string("random_") + shape_name(shape);
+  std::vector<std::vector<int>> in(n);
+  std::uniform_int_distribution<int> coin(0, 1);
+  int i = 1;
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  while (i < n) {
+    switch (shape) {
+      case Shape::Chain:
+        in[i] = {i - 1};
+        ++i;
+        break;
+      case Shape::Diamond:  // a -> (b, c) -> d
+        if (i + 3 <= n - 1) {
+          in[i + 1] = {i};
+          in[i + 2] = {i};
+          in[i + 3] = {i + 1, i + 2};
+          in[i] = {i - 1};
+          i += 4;
+        } else {
+          in[i] = {i - 1};
+          ++i;
+        }
+        break;
+      case Shape::Inception: {  // block input -> k branches of 1..2 nodes -> concat
+        const int start = i - 1;
+        std::vector<int> ends;
+        const int k = pick(2, 4);
+        for (int b = 0; b < k && i < n - 1; ++b) {
+          const int len = pick(1, 2);
+          int prev = start;
+          for (int l = 0; l < len && i < n - 1; ++l) {
+            in[i] = {prev};
+            prev = i++;
+          }
+          ends.push_back(prev);
+        }
+        if (ends.empty()) ends.push_back(start);
+        in[i] = ends;
+        ++i;
+        break;
+      }
+      case Shape::Residual:
+        in[i] = {i - 1};
+        if (i >= 3 && coin(rng)) in[i].push_back(i - pick(2, std::min(i, 4)));
+        ++i;
+        break;
+      case Shape::Dense:  // each node reads its predecessor and some earlier ones
+        in[i] = {i - 1};
+        for (int j = std::max(0, i - 5); j < i - 1; ++j)
+          if (coin(rng)) in[i].push_back(j);
+        ++i;
+        break;
+      case Shape::Random: {
+        in[i] = {pick(0, i - 1)};
+        const int extra = pick(0, 2);
+        for (int e = 0; e < extra; ++e) {
+          const int j = pick(0, i - 1);
+          if (std::find(in[i].begin(), in[i].end(), j) == in[i].end()) in[i].push_back(j);
+        }
+        ++i;
+        break;
+      }
+    }
+  }
+  for (int v = 0; v < n; ++v) {
+    dapdee::Node node;
+    node.name = v == 0 ? "input" : "n" + std::to_string(v);
+    node.op = v == 0 ? "Input" : "Op";
+    for (int u : in[v]) node.inputs.push_back(u == 0 ? "input" : "n" + std::to_string(u));
+    node.out_bytes = static_cast<int64_t>(log_uniform(rng, 1, 4e6));
+    dag.nodes.push_back(std::move(node));
+  }
+  const int exits = pick(1, std::min(3, n - 1));
+  std::vector<int> at;
+  for (int e = 0; e < exits - 1; ++e) at.push_back(pick(1, n - 2 > 1 ? n - 2 : 1));
+  std::sort(at.begin(), at.end());
+  at.erase(std::unique(at.begin(), at.end()), at.end());
+  at.push_back(n - 1);
+  for (size_t e = 0; e < at.size(); ++e) {
+    dapdee::Exit ex;
+    ex.name = e + 1 == at.size() ? "final" : "exit" + std::to_string(e + 1);
+    ex.node = dag.nodes[at[e]].name;
+    dag.exits.push_back(ex);
+  }
+  if (auto problem = dapdee::finalize(dag)) throw std::runtime_error(*problem);
+  return dag;
+}
+
+inline dapdee::Costs random_costs(std::mt19937_64& rng, const dapdee::Dag& dag) {
+  dapdee::Costs c;
+  for (const auto& n : dag.nodes) {
+    const bool input = n.op == "Input";
+    c.t_device.push_back(input ? 0.0 : log_uniform(rng, 1e-3, 1e3));
+    c.t_edge.push_back(input ? 0.0 : log_uniform(rng, 1e-3, 1e3));
+    c.bytes.push_back(static_cast<double>(n.out_bytes));
+  }
+  return c;
+}
+
+// The best light (latency) and heavy (T_max) values over every valid partition of G_k.
+struct OracleResult {
+  double best_latency = INFINITY;
+  double best_tmax = INFINITY;
+  long partitions = 0;
+};
+
+inline OracleResult oracle(const dapdee::Dag& dag, const dapdee::Costs& c, int exit, double bw, double delay) {
+  const auto in_gk = dapdee::ancestors_of(dag, dag.exits[exit].node_id);
+  std::vector<int> ids;
+  for (size_t v = 0; v < dag.nodes.size(); ++v)
+    if (in_gk[v]) ids.push_back(static_cast<int>(v));
+  const int m = static_cast<int>(ids.size());
+  std::vector<int> pos(dag.nodes.size(), -1);
+  for (int k = 0; k < m; ++k) pos[ids[k]] = k;
+  std::vector<uint32_t> pred(m, 0);
+  std::vector<uint32_t> succ(m, 0);
+  uint32_t inputs = 0;
+  for (int k = 0; k < m; ++k) {
+    for (int u : dag.nodes[ids[k]].input_ids) {
+      pred[k] |= 1u << pos[u];
+      succ[pos[u]] |= 1u << k;
+    }
+    if (dag.nodes[ids[k]].op == "Input") inputs |= 1u << k;
+  }
+  OracleResult r;
+  const uint32_t all = m == 32 ? ~0u : ((1u << m) - 1);
+  for (uint32_t s = 0; s <= all; ++s) {
+    if ((s & inputs) != inputs) continue;
+    bool closed = true;
+    for (int k = 0; k < m && closed; ++k)
+      if ((s >> k & 1) && (pred[k] & ~s)) closed = false;
+    if (!closed) continue;
+    ++r.partitions;
+    double td = 0, te = 0, tt = 0;
+    bool sends = false;
+    for (int k = 0; k < m; ++k) {
+      const int v = ids[k];
+      if (s >> k & 1) {
+        td += c.t_device[v];
+        if (succ[k] & ~s & all) {
+          tt += c.bytes[v] * 8.0 / (bw * 1e6) * 1000.0;
+          sends = true;
+        }
+      } else {
+        te += c.t_edge[v];
+      }
+    }
+    r.best_latency = std::min(r.best_latency, td + tt + te + (sends ? delay : 0.0));
+    r.best_tmax = std::min(r.best_tmax, std::max({td, tt, te}));
+    if (s == all) break;
+  }
+  return r;
+}
+
+}  // namespace fixtures

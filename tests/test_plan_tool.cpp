@@ -1,0 +1,126 @@
+// dapdee-plan as users run it: golden output, pipelines, and the error contract.
+#include <catch2/catch.hpp>
+
+#include "dapdee/onnx_import.hpp"
+#include "onnx_builder.hpp"
+#include "test_util.hpp"
+
+using namespace test_util;
+
+namespace {
+
+// The early-exit model, its DAG and two profiles written to a folder.
+struct Fixture {
+  TempDir d;
+  std::string dag, dev, edge;
+  Fixture() {
+    testing_onnx::early_exit_model().save(d / "ee.onnx");
+    dapdee::ImportOptions opt;
+    opt.model_path = d / "ee.onnx";
+    spit(d / "ee.dag.json", dapdee::dag_to_json(dapdee::import_onnx(opt).dag));
+    dag = d / "ee.dag.json";
+    const char* nodes[] = {"conv1", "relu1", "exit1_pool", "exit1_flatten", "exit1_fc", "conv2",
+                           "relu2", "final_pool", "final_flatten", "final_fc"};
+    std::string dj = R"({"format":"dapdee-profile/1","device":"test-device","model":"ee","nodes":{)";
+    std::string ej = R"({"format":"dapdee-profile/1","device":"test-edge","model":"ee","nodes":{)";
+    for (int i = 0; i < 10; ++i) {
+      dj += fmt(nodes[i], 2.0 + i) + (i < 9 ? "," : "");
+      ej += fmt(nodes[i], 0.25 + 0.05 * i) + (i < 9 ? "," : "");
+    }
+    spit(d / "dev.json", dj + "}}");
+    spit(d / "edge.json", ej + "}}");
+    dev = d / "dev.json";
+    edge = d / "edge.json";
+  }
+  static std::string fmt(const char* n, double ms) { return std::string("\"") + n + "\":{\"ms\":" + std::to_string(ms) + "}"; }
+  std::string plan(const std::string& args) const {
+    return tool("dapdee-plan") + " " + dag + " --device " + dev + " --edge " + edge + " " + args;
+  }
+};
+
+void expect_plan_error(const Fixture& f, const std::string& cmd, const std::string& what) {
+  const std::string out = f.d / "plan.out";
+  const auto r = run(cmd + " -o " + out);
+  INFO(cmd << "\n" << r.err);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("dapdee-plan: error: "));
+  CHECK_THAT(r.err, Catch::Contains(what));
+  CHECK_FALSE(fs::exists(out));
+}
+
+}  // namespace
+
+TEST_CASE("dapdee-plan golden outputs", "[plan][cli][golden]") {
+  Fixture f;
+  const auto one = run(f.plan("--network 4G --deadline 100"));
+  INFO(one.err);
+  REQUIRE(one.code == 0);
+  check_golden("early_exit.plan.json", one.out);
+  const auto sweep = run(f.plan("--network CAT1,3G,4G --deadline 5,20,50 --format csv"));
+  REQUIRE(sweep.code == 0);
+  check_golden("early_exit.sweep.csv", sweep.out);
+  const auto table = run(f.plan("--network 3G --format table"));
+  REQUIRE(table.code == 0);
+  CHECK_THAT(table.out, Catch::Contains("latency ms"));
+  const auto heavy = run(f.plan("--bandwidth 0.5 --mode heavy"));
+  REQUIRE(heavy.code == 0);
+  CHECK_THAT(heavy.out, Catch::Contains("\"mode\":\"heavy\""));
+  // Same input, same bytes.
+  CHECK(run(f.plan("--network CAT1,3G,4G --bandwidth 0.05:20:30log --deadline 1:100:10")).out ==
+        run(f.plan("--network CAT1,3G,4G --bandwidth 0.05:20:30log --deadline 1:100:10 --threads 1")).out);
+}
+
+TEST_CASE("dapdee-import | dapdee-plan - works as a pipeline", "[plan][cli]") {
+  Fixture f;
+  const auto r = run(tool("dapdee-import") + " " + (f.d / "ee.onnx") + " 2>/dev/null | " + tool("dapdee-plan") +
+                     " - --device " + f.dev + " --edge " + f.edge + " --network WiFi");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\"format\":\"dapdee-plan/1\""));
+}
+
+TEST_CASE("dapdee-plan: missing profile nodes cost 0 with one warning", "[plan][cli]") {
+  Fixture f;
+  spit(f.d / "partial.json", R"({"format":"dapdee-profile/1","nodes":{"conv1":{"ms":3}}})");
+  const auto r = run(tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "partial.json") + " --edge " + f.edge +
+                     " --network 4G");
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("warning") && Catch::Contains("cost 0 ms on the device"));
+}
+
+TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
+  Fixture f;
+  SECTION("a DAG with a cycle") {
+    spit(f.d / "cycle.json", R"({"format":"dapdee-dag/1","model":"c","nodes":[{"name":"in","op":"Input"},
+      {"name":"a","op":"Relu","inputs":["in","b"]},{"name":"b","op":"Relu","inputs":["a"]}],
+      "exits":[{"name":"o","node":"b"}]})");
+    expect_plan_error(f, tool("dapdee-plan") + " " + (f.d / "cycle.json") + " --device " + f.dev + " --edge " + f.edge +
+                             " --network 4G", "cycle");
+  }
+  SECTION("a profile for another model") {
+    spit(f.d / "other.json", R"({"format":"dapdee-profile/1","model":"resnet18","nodes":{"/conv1/Conv":{"ms":1}}})");
+    expect_plan_error(f, tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "other.json") + " --edge " + f.edge +
+                             " --network 4G", "another model");
+  }
+  SECTION("bandwidths") {
+    expect_plan_error(f, f.plan("--bandwidth -1"), "bandwidth");
+    expect_plan_error(f, f.plan("--bandwidth 0"), "bandwidth");
+    expect_plan_error(f, f.plan("--bandwidth nan"), "--bandwidth");
+    expect_plan_error(f, f.plan("--bandwidth 0:5:3"), "bandwidth");
+  }
+  SECTION("a negative deadline") { expect_plan_error(f, f.plan("--network 4G --deadline -5"), "deadline"); }
+  SECTION("an unknown network") { expect_plan_error(f, f.plan("--network 7G"), "unknown network '7G'"); }
+  SECTION("an unknown exit") { expect_plan_error(f, f.plan("--network 4G --exit exit9"), "unknown exit 'exit9'"); }
+  SECTION("an unknown mode or method") {
+    expect_plan_error(f, f.plan("--network 4G --mode fast"), "unknown mode");
+    expect_plan_error(f, f.plan("--network 4G --method magic"), "unknown method");
+  }
+  SECTION("a missing file") {
+    expect_plan_error(f, tool("dapdee-plan") + " " + (f.d / "none.json") + " --device " + f.dev + " --edge " + f.edge +
+                             " --network 4G", "cannot open");
+  }
+  SECTION("usage errors exit 2") {
+    CHECK(run(tool("dapdee-plan") + " " + f.dag).code == 2);
+    CHECK(run(tool("dapdee-plan") + " --help").code == 0);
+  }
+}
