@@ -269,6 +269,11 @@ Plan Planner::heavy_mincut(int exit, const Link& link, const HeavyOptions& h) co
     if (better_heavy(dev, best)) best = std::move(dev);
   }
   consider(1, 1);
+  {
+    // The best split along the topological order is a cheap extra candidate (O(n)).
+    Plan chain = chain_split(exit, Mode::Heavy, link);
+    if (better_heavy(chain, best)) best = std::move(chain);
+  }
   const int n = std::max(h.grid, 2);
   double la0 = std::log(h.alpha_min), la1 = std::log(h.alpha_max);
   double lg0 = std::log(h.gamma_min), lg1 = std::log(h.gamma_max);

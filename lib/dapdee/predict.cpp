@@ -1,0 +1,72 @@
+#include "dapdee/predict.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "dapdee/error.hpp"
+
+namespace dapdee {
+
+DeviceSpec parse_device_spec(const std::string& text, const std::string& where) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(where, fmt::format("not valid JSON: {}", e.what()));
+  }
+  if (!j.is_object() || j.value("format", "") != "dapdee-device-spec/1")
+    throw Error(where, "not a dapdee-device-spec/1 file");
+  DeviceSpec s;
+  s.name = j.value("name", "");
+  s.source = j.value("source", "");
+  auto num = [&](const char* key, double& dst, bool required) {
+    if (!j.contains(key)) {
+      if (required) throw Error(where, fmt::format("missing number '{}'", key));
+      return;
+    }
+    if (!j[key].is_number() || !std::isfinite(j[key].get<double>()) || j[key].get<double>() < 0)
+      throw Error(where, fmt::format("'{}' must be a non-negative number", key));
+    dst = j[key].get<double>();
+  };
+  num("peak_gflops", s.peak_gflops, true);
+  num("memory_gbps", s.memory_gbps, true);
+  num("efficiency", s.efficiency, false);
+  num("node_overhead_ms", s.node_overhead_ms, false);
+  if (s.peak_gflops <= 0 || s.memory_gbps <= 0 || s.efficiency <= 0 || s.efficiency > 1)
+    throw Error(where, "peak_gflops and memory_gbps must be > 0 and efficiency in (0, 1]");
+  return s;
+}
+
+std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::string& spec_path) {
+  nlohmann::ordered_json j;
+  j["format"] = "dapdee-profile/1";
+  j["device"] = spec.name;
+  j["model"] = dag.model;
+  j["runtime"] = "roofline prediction (dapdee-profile predict)";
+  j["predicted"] = true;
+  j["predicted_from"] = {{"spec", spec_path},        {"peak_gflops", spec.peak_gflops},
+                         {"memory_gbps", spec.memory_gbps}, {"efficiency", spec.efficiency},
+                         {"node_overhead_ms", spec.node_overhead_ms}, {"source", spec.source}};
+  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+  double total = 0;
+  for (const auto& n : dag.nodes) {
+    if (n.op == "Input") continue;
+    double bytes = static_cast<double>(n.params);
+    for (const auto& t : n.outputs) bytes += static_cast<double>(t.bytes);
+    for (int u : n.input_ids) bytes += static_cast<double>(dag.nodes[u].out_bytes);
+    const double flops = 2.0 * static_cast<double>(n.macs) + static_cast<double>(n.ops);
+    const double compute_ms = flops / (spec.peak_gflops * spec.efficiency * 1e9) * 1e3;
+    const double memory_ms = bytes / (spec.memory_gbps * spec.efficiency * 1e9) * 1e3;
+    const double ms = std::max(compute_ms, memory_ms) + spec.node_overhead_ms;
+    nodes[n.name] = {{"ms", ms}, {"bound", compute_ms >= memory_ms ? "compute" : "memory"}};
+    total += ms;
+  }
+  j["nodes"] = std::move(nodes);
+  j["total_ms"] = total;
+  return j.dump(1) + "\n";
+}
+
+}  // namespace dapdee

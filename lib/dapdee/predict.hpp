@@ -1,0 +1,27 @@
+// Roofline prediction of a profile for hardware you do not have in hand.
+#pragma once
+
+#include <string>
+
+#include "dapdee/dag.hpp"
+
+namespace dapdee {
+
+// A device described by its datasheet figures (`dapdee-device-spec/1`).
+struct DeviceSpec {
+  std::string name;
+  double peak_gflops = 0;        // FP32 peak, GFLOP/s
+  double memory_gbps = 0;        // memory bandwidth, GB/s
+  double efficiency = 0.5;       // fraction of both peaks a real runtime attains (assumed)
+  double node_overhead_ms = 0;   // fixed cost per node (dispatch, kernel launch)
+  std::string source;            // where the figures come from
+};
+
+// Parses a device spec; throws Error(where, ...) when a figure is missing or not positive.
+DeviceSpec parse_device_spec(const std::string& text, const std::string& where);
+
+// Predicts a dapdee-profile/1 JSON text for the DAG: per node,
+// max(FLOPs / (peak * eff), bytes moved / (bandwidth * eff)) + overhead. Never fails.
+std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::string& spec_path);
+
+}  // namespace dapdee
