@@ -511,6 +511,11 @@ ImportResult import_onnx(const ImportOptions& opt) {
     tensor_node[in.name()] = static_cast<int>(dag.nodes.size());
     dag.nodes.push_back(std::move(n));
   }
+  result.onnx_to_dag.assign(n_nodes, "");
+  for (int i = 0; i < n_nodes; ++i) {
+    result.onnx_names.push_back(g.node(i).name().empty() ? derive_name(g.node(i), i) : g.node(i).name());
+    result.onnx_ops.push_back(g.node(i).op_type());
+  }
   std::vector<int> dag_onnx;  // DAG node id -> ONNX node index (-1 for Input)
   dag_onnx.assign(dag.nodes.size(), -1);
   for (int i : order) {
@@ -535,6 +540,7 @@ ImportResult import_onnx(const ImportOptions& opt) {
     const int id = static_cast<int>(dag.nodes.size());
     for (const auto& o : node.output())
       if (!o.empty()) tensor_node[o] = id;
+    result.onnx_to_dag[i] = n.name;
     dag.nodes.push_back(std::move(n));
     dag_onnx.push_back(i);
   }

@@ -25,6 +25,9 @@ struct ImportResult {
   std::vector<std::string> warnings;
   int folded_nodes = 0;       // ONNX nodes folded away as constant / shape computations
   int inference_rounds = 0;   // shape inference passes run
+  std::vector<std::string> onnx_to_dag;  // per ONNX node index: its DAG node name, "" when folded
+  std::vector<std::string> onnx_names;   // per ONNX node index: ONNX name (or derived), op
+  std::vector<std::string> onnx_ops;
 };
 
 // Imports an ONNX model; throws Error(model_path, ...) for unreadable, malformed or unsupported

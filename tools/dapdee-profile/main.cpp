@@ -1,28 +1,84 @@
-// dapdee-profile: per-node latency profiles. This build has the `predict` subcommand (roofline
-// estimate from a device spec); measuring with OpenCV DNN is not built yet (see README).
+// dapdee-profile: per-node latency profiles (dapdee-profile/1): measured with OpenCV DNN on this
+// machine, converted from an ONNX Runtime trace, or predicted from a device spec.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "../common/cli.hpp"
 #include "dapdee/dag.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/onnx_import.hpp"
+#include "dapdee/ort_import.hpp"
 #include "dapdee/predict.hpp"
+#ifdef DAPDEE_HAVE_OPENCV
+#include "dapdee/opencv_profiler.hpp"
+#endif
 
 int main(int argc, char** argv) {
-  CLI::App app{"dapdee-profile: per-node latency profiles (dapdee-profile/1)."};
-  app.require_subcommand(1);
-  std::string dag_path, spec_path, out = "-";
+  CLI::App app{"dapdee-profile: per-node latency of a model (dapdee-profile/1).\n"
+               "  dapdee-profile MODEL.onnx [-o OUT]                 measure here with OpenCV DNN\n"
+               "  dapdee-profile import-ort TRACE.json --dag DAG     convert an ONNX Runtime trace\n"
+               "  dapdee-profile predict DAG.json --device SPEC      roofline estimate for absent hardware"};
+  app.require_subcommand(0, 1);
+  std::string model, out = "-", dag_path, spec_path, trace_path, device_name = "onnxruntime target";
+  std::vector<std::string> shapes;
+  int warmup = 3, repeat = 20, threads = 1;
+  app.add_option("MODEL", model, "ONNX model to run and time");
+  app.add_option("-o,--output", out, "output file (default: stdout)");
+  app.add_option("--warmup", warmup, "untimed runs first")->capture_default_str();
+  app.add_option("--repeat", repeat, "timed runs")->capture_default_str();
+  app.add_option("--threads", threads, "OpenCV threads")->capture_default_str();
+  app.add_option("--input-shape", shapes, "pin an input's dims, NAME=1x3x224x224");
   auto* predict = app.add_subcommand("predict", "estimate a profile from a device spec (roofline)");
   predict->add_option("DAG", dag_path, "DAG JSON from dapdee-import, or -")->required();
   predict->add_option("--device", spec_path, "device spec (dapdee-device-spec/1), e.g. profiles/specs/rpi4.json")
       ->required();
   predict->add_option("-o,--output", out, "output file (default: stdout)");
+  auto* ort = app.add_subcommand("import-ort", "convert an ONNX Runtime profiling trace");
+  ort->add_option("TRACE", trace_path, "trace JSON written by SessionOptions.enable_profiling")->required();
+  ort->add_option("--dag", dag_path, "DAG JSON of the same model")->required();
+  ort->add_option("--device-name", device_name, "device name to record");
+  ort->add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-profile ") + DAPDEE_VERSION);
   if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
   try {
-    const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
-    const dapdee::DeviceSpec spec = dapdee::parse_device_spec(dapdee::read_input(spec_path), spec_path);
-    dapdee::write_output_atomic(out, dapdee::predict_profile(dag, spec, spec_path));
+    if (*predict) {
+      const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
+      const dapdee::DeviceSpec spec = dapdee::parse_device_spec(dapdee::read_input(spec_path), spec_path);
+      dapdee::write_output_atomic(out, dapdee::predict_profile(dag, spec, spec_path));
+      return 0;
+    }
+    if (*ort) {
+      const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
+      const auto r = dapdee::import_ort_trace(dapdee::read_input(trace_path), trace_path, dag, device_name);
+      for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-profile: warning: {}: {}\n", trace_path, w);
+      dapdee::write_output_atomic(out, r.json);
+      fmt::print(stderr, "{}: {} kernel events, {} runs, {} nodes timed\n", trace_path, r.events, r.runs, r.nodes_timed);
+      return 0;
+    }
+    if (model.empty()) {
+      fmt::print(stderr, "dapdee-profile: a MODEL or a subcommand is required\nRun with --help for more information.\n");
+      return 2;
+    }
+#ifdef DAPDEE_HAVE_OPENCV
+    dapdee::ProfileOptions opt;
+    opt.model_path = model;
+    opt.warmup = warmup;
+    opt.repeat = repeat;
+    opt.threads = threads;
+    for (const auto& s : shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
+    for (int i = 0; i < argc; ++i) opt.command += (i ? " " : "") + std::string(argv[i]);
+    opt.progress = ::isatty(2) ? dapdee::Progress::Bar : dapdee::Progress::Off;
+    const dapdee::ProfileRun r = dapdee::profile_with_opencv(opt);
+    for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-profile: warning: {}: {}\n", model, w);
+    dapdee::write_output_atomic(out, r.json);
+    fmt::print(stderr, "{}: whole model {:.3f} ms (median), sum of node medians {:.3f} ms ({:+.1f}%), {} nodes timed, {} without a layer\n",
+               model, r.total_median_ms, r.sum_node_median_ms,
+               r.total_median_ms > 0 ? 100.0 * (r.sum_node_median_ms / r.total_median_ms - 1) : 0.0, r.nodes_timed,
+               r.nodes_without_layer);
+#else
+    throw dapdee::Error(model, "this build has no OpenCV DNN: install libopencv-dnn-dev and rebuild to measure");
+#endif
   } catch (const dapdee::Error& e) {
     fmt::print(stderr, "dapdee-profile: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
     return 1;

@@ -1,0 +1,269 @@
+#include "dapdee/opencv_profiler.hpp"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/dnn.hpp>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "dapdee/error.hpp"
+#include "dapdee/io.hpp"
+#include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_rewrite.hpp"
+#include "dapdee/stats.hpp"
+
+namespace dapdee {
+
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto p = line.find(':');
+      return p == std::string::npos ? line : line.substr(p + 2);
+    }
+  return "unknown";
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// "Can't create layer "onnx_node!/a/Mod" of type "Mod"" -> the node and op, when present.
+std::string explain_cv_error(const std::string& msg) {
+  const auto layer = msg.find("layer \"");
+  const auto type = msg.find("of type \"");
+  if (layer != std::string::npos && type != std::string::npos) {
+    std::string name = msg.substr(layer + 7, msg.find('"', layer + 7) - layer - 7);
+    if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
+    const std::string op = msg.substr(type + 9, msg.find('"', type + 9) - type - 9);
+    return fmt::format("OpenCV DNN cannot run op {} (node '{}')", op, name);
+  }
+  return "OpenCV DNN cannot run this model: " + msg;
+}
+
+void progress_bar(int done, int total, const std::string& model) {
+  const int width = 30, filled = total ? width * done / total : width;
+  fmt::print(stderr, "\rprofiling {} [{}{}] {}/{}", model, std::string(filled, '#'), std::string(width - filled, ' '),
+             done, total);
+  if (done == total) fmt::print(stderr, "\n");
+}
+
+}  // namespace
+
+ProfileRun profile_with_opencv(const ProfileOptions& opt) {
+  const std::string& where = opt.model_path;
+  if (opt.repeat < 1 || opt.warmup < 0 || opt.threads < 1)
+    throw Error("--repeat/--warmup/--threads", "need repeat >= 1, warmup >= 0, threads >= 1");
+  ProfileRun run;
+  // The DAG gives the node names and which ONNX nodes were folded away.
+  ImportOptions iopt;
+  iopt.model_path = where;
+  iopt.input_shapes = opt.input_shapes;
+  const ImportResult imp = import_onnx(iopt);
+  const Dag& dag = imp.dag;
+
+  onnx::ModelProto model;
+  {
+    const std::string bytes = read_input(where);
+    if (!model.ParseFromString(bytes)) throw Error(where, "not a valid ONNX model");
+  }
+  auto* g = model.mutable_graph();
+  std::unordered_set<std::string> init_names;
+  for (const auto& t : g->initializer()) init_names.insert(t.name());
+  for (const auto& [name, dims] : opt.input_shapes)
+    for (auto& in : *g->mutable_input())
+      if (in.name() == name) {
+        auto* sh = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+        sh->clear_dim();
+        for (auto d : dims) sh->add_dim()->set_dim_value(d);
+      }
+  // OpenCV wants static shapes on the graph outputs; give them the import's.
+  {
+    std::unordered_map<std::string, const TensorInfo*> shapes;
+    for (const auto& n : dag.nodes)
+      for (const auto& t : n.outputs) shapes[t.name] = &t;
+    for (auto& o : *g->mutable_output()) {
+      auto* tt = o.mutable_type()->mutable_tensor_type();
+      const auto it = shapes.find(o.name());
+      if (tt->has_shape() || it == shapes.end() || it->second->shape.empty()) continue;
+      for (auto d : it->second->shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
+    }
+  }
+  const std::string dir = where == "-" ? "." : std::filesystem::path(where).parent_path().string();
+  RewriteReport rep = refill_weights(model, dir.empty() ? "." : dir, where);
+  rewrite_for_opencv(model, rep);
+  if (rep.synthetic_weights())
+    run.warnings.push_back(fmt::format("{} weight tensors were absent and refilled with synthetic values", rep.refilled));
+
+  // Tensor -> producing ONNX node, to map layers OpenCV names after a tensor.
+  std::unordered_map<std::string, int> producer;
+  const auto& nodes = model.graph().node();
+  std::unordered_map<std::string, int> onnx_index;  // ONNX name (or derived) -> original index
+  for (size_t i = 0; i < imp.onnx_names.size(); ++i) onnx_index[imp.onnx_names[i]] = static_cast<int>(i);
+  for (int i = 0; i < nodes.size(); ++i) {
+    const auto it = onnx_index.find(nodes[i].name());
+    if (it == onnx_index.end()) continue;
+    for (const auto& o : nodes[i].output()) producer[o] = it->second;
+  }
+
+  const std::string buffer = model.SerializeAsString();
+  cv::dnn::Net net;
+  try {
+    net = cv::dnn::readNetFromONNX(buffer.data(), buffer.size());
+  } catch (const cv::Exception& e) {
+    throw Error(where, explain_cv_error(e.what()));
+  }
+  if (net.empty()) throw Error(where, "OpenCV DNN loaded an empty network");
+  net.enableFusion(false);
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  cv::setNumThreads(opt.threads);
+
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (const auto& in : model.graph().input()) {
+    if (init_names.count(in.name())) continue;
+    std::vector<int> dims;
+    for (const auto& d : in.type().tensor_type().shape().dim()) {
+      if (!d.has_dim_value() || d.dim_value() <= 0)
+        throw Error(where, fmt::format("input '{}' has a dynamic dimension: pin it with --input-shape", in.name()));
+      dims.push_back(static_cast<int>(d.dim_value()));
+    }
+    cv::Mat blob(static_cast<int>(dims.size()), dims.data(), CV_32F);
+    for (size_t k = 0; k < blob.total(); ++k) blob.ptr<float>()[k] = u(rng);
+    net.setInput(blob, in.name());
+  }
+  const std::vector<std::string> out_names = net.getUnconnectedOutLayersNames();
+  const std::vector<std::string> layer_names = net.getLayerNames();
+
+  // Layer -> DAG node (or "" when it belongs to a folded computation or to nothing known).
+  std::vector<std::string> layer_node(layer_names.size());
+  std::vector<std::string> unmapped;
+  auto node_of_onnx = [&](int idx) -> std::string { return idx >= 0 ? imp.onnx_to_dag[idx] : ""; };
+  for (size_t l = 0; l < layer_names.size(); ++l) {
+    std::string name = layer_names[l];
+    if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
+    if (dag.find(name) >= 0) {
+      layer_node[l] = name;
+      continue;
+    }
+    if (auto it = onnx_index.find(name); it != onnx_index.end()) {
+      layer_node[l] = node_of_onnx(it->second);  // "" for a folded node
+      if (layer_node[l].empty()) layer_node[l] = "\x01folded";
+      continue;
+    }
+    if (auto it = producer.find(name); it != producer.end()) {
+      layer_node[l] = node_of_onnx(it->second);
+      if (layer_node[l].empty()) layer_node[l] = "\x01folded";
+      continue;
+    }
+    // Layers OpenCV adds itself are named after the node they come from plus a suffix.
+    std::string best;
+    for (const auto& n : dag.nodes)
+      if (n.op != "Input" && name.rfind(n.name, 0) == 0 && n.name.size() > best.size()) best = n.name;
+    if (!best.empty()) layer_node[l] = best;
+    else unmapped.push_back(layer_names[l]);
+  }
+
+  const double tick_ms = 1000.0 / cv::getTickFrequency();
+  std::vector<std::vector<double>> node_ms(dag.nodes.size());
+  std::vector<double> total_ms, unattributed_ms;
+  std::unordered_map<std::string, int> dag_index;
+  for (size_t i = 0; i < dag.nodes.size(); ++i) dag_index[dag.nodes[i].name] = static_cast<int>(i);
+  std::vector<char> has_layer(dag.nodes.size(), 0);
+  for (const auto& n : layer_node)
+    if (auto it = dag_index.find(n); it != dag_index.end()) has_layer[it->second] = 1;
+  const int steps = opt.warmup + opt.repeat;
+  for (int r = 0; r < steps; ++r) {
+    std::vector<cv::Mat> outs;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      net.forward(outs, out_names);
+    } catch (const cv::Exception& e) {
+      throw Error(where, explain_cv_error(e.what()));
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    if (opt.progress == Progress::Bar) progress_bar(r + 1, steps, dag.model);
+    if (r < opt.warmup) continue;
+    total_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    std::vector<double> ticks;
+    net.getPerfProfile(ticks);
+    std::vector<double> per(dag.nodes.size(), 0.0);
+    double lost = 0;
+    // getPerfProfile covers the layers after the input layer, in getLayerNames() order.
+    for (size_t l = 0; l < ticks.size() && l < layer_node.size(); ++l) {
+      const double ms = ticks[l] * tick_ms;
+      if (auto it = dag_index.find(layer_node[l]); it != dag_index.end()) per[it->second] += ms;
+      else lost += ms;
+    }
+    for (size_t i = 0; i < per.size(); ++i) node_ms[i].push_back(per[i]);
+    unattributed_ms.push_back(lost);
+  }
+
+  nlohmann::ordered_json j;
+  j["format"] = "dapdee-profile/1";
+  j["device"] = cpu_model();
+  j["model"] = dag.model;
+  j["runtime"] = std::string("OpenCV DNN ") + CV_VERSION + " (CPU backend, fusion disabled)";
+  j["predicted"] = false;
+  j["synthetic_weights"] = rep.synthetic_weights();
+  j["rewrites"] = {{"refilled_weights", rep.refilled}, {"identity", rep.identity_rewrites}, {"clip", rep.clip_rewrites}};
+  j["host"] = {{"cpu", cpu_model()}, {"cores", std::thread::hardware_concurrency()}, {"threads", opt.threads}};
+  j["date"] = utc_now();
+  j["command"] = opt.command;
+  j["warmup"] = opt.warmup;
+  j["repeat"] = opt.repeat;
+  nlohmann::ordered_json jn = nlohmann::ordered_json::object();
+  nlohmann::ordered_json without = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < dag.nodes.size(); ++i) {
+    const Node& n = dag.nodes[i];
+    if (n.op == "Input") continue;
+    const Summary s = summarize(node_ms[i]);
+    jn[n.name] = {{"ms", s.median}, {"mean", s.mean}, {"p10", s.p10}, {"p90", s.p90}, {"cv", s.cv}};
+    if (has_layer[i]) {
+      ++run.nodes_timed;
+    } else {
+      ++run.nodes_without_layer;
+      without.push_back({{"name", n.name}, {"op", n.op},
+                         {"why", "OpenCV DNN runs no layer of its own for it (merged into a neighbour or a no-op); 0 ms"}});
+    }
+    run.sum_node_median_ms += s.median;
+  }
+  const Summary tot = summarize(total_ms);
+  run.total_median_ms = tot.median;
+  j["nodes"] = std::move(jn);
+  j["total_ms"] = tot.median;
+  j["total"] = {{"ms", tot.median}, {"mean", tot.mean}, {"p10", tot.p10}, {"p90", tot.p90}, {"cv", tot.cv}};
+  j["sum_node_ms"] = run.sum_node_median_ms;
+  j["unattributed_ms"] = summarize(unattributed_ms).median;
+  j["nodes_without_layer"] = std::move(without);
+  nlohmann::ordered_json folded = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < imp.onnx_to_dag.size(); ++i)
+    if (imp.onnx_to_dag[i].empty()) folded.push_back(imp.onnx_names[i]);
+  j["folded_nodes"] = std::move(folded);
+  j["unmapped_layers"] = unmapped;
+  run.json = j.dump(1) + "\n";
+  if (!unmapped.empty())
+    run.warnings.push_back(fmt::format("{} OpenCV layer(s) map to no DAG node (e.g. '{}'); their time is in unattributed_ms",
+                                       unmapped.size(), unmapped.front()));
+  return run;
+}
+
+}  // namespace dapdee

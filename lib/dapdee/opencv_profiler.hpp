@@ -1,0 +1,39 @@
+// dapdee-profile's measurement: run an ONNX model with OpenCV DNN and time every layer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dapdee {
+
+enum class Progress { Off, Bar };
+
+// What to measure and how.
+struct ProfileOptions {
+  std::string model_path;
+  int warmup = 3;
+  int repeat = 20;
+  int threads = 1;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
+  std::string command;              // recorded in the profile
+  Progress progress = Progress::Off;
+};
+
+// The profile as JSON text plus the figures a person wants to see on stderr.
+struct ProfileRun {
+  std::string json;
+  std::vector<std::string> warnings;
+  double total_median_ms = 0;
+  double sum_node_median_ms = 0;
+  int nodes_timed = 0, nodes_without_layer = 0;
+};
+
+// Loads the model (refilling absent weights, rewriting known quirks), runs it `warmup + repeat`
+// times with fusion disabled and maps every OpenCV layer back to its DAG node. Throws Error
+// (model path, ...) when the model cannot be read or OpenCV cannot run one of its ops (naming
+// the op and the node).
+ProfileRun profile_with_opencv(const ProfileOptions& options);
+
+}  // namespace dapdee
