@@ -39,9 +39,24 @@ void BM_LightPlanSynthetic(benchmark::State& state) {
   }
   state.SetComplexityN(state.range(0));
 }
-// 100k nodes took 480 s here (see README: Preflow scales super-linearly on these graphs); run it with
-// --benchmark_filter=LightPlanSynthetic/100000 after enabling the Arg below.
-BENCHMARK(BM_LightPlanSynthetic)->Arg(300)->Arg(1000)->Arg(3000)->Arg(10000)->Unit(benchmark::kMillisecond)->Complexity();
+BENCHMARK(BM_LightPlanSynthetic)->Arg(300)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond)->Complexity();
+
+// The same without inner dominators: an inception-like DAG whose every node also reads the
+// input, so G' stays one block (the worst case for the block decomposition).
+void BM_LightPlanOneBlock(benchmark::State& state) {
+  Dag dag = synthetic(static_cast<int>(state.range(0)), 1);
+  for (size_t v = 2; v < dag.nodes.size(); ++v)
+    if (std::find(dag.nodes[v].inputs.begin(), dag.nodes[v].inputs.end(), "input") == dag.nodes[v].inputs.end())
+      dag.nodes[v].inputs.push_back("input");
+  if (auto p = finalize(dag)) throw std::runtime_error(*p);
+  Planner planner(dag, costs_for(dag));
+  for (auto _ : state) {
+    Plan p = planner.plan(Method::Dapdee, Mode::Light, Link{5.85, 20}, std::nullopt, {});
+    benchmark::DoNotOptimize(p.latency_ms);
+  }
+  state.SetComplexityN(state.range(0));
+}
+BENCHMARK(BM_LightPlanOneBlock)->Arg(300)->Arg(1000)->Arg(3000)->Unit(benchmark::kMillisecond)->Complexity();
 
 void BM_HeavyPlanSynthetic(benchmark::State& state) {
   const Dag dag = synthetic(static_cast<int>(state.range(0)), 1);

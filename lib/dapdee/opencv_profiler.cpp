@@ -47,6 +47,19 @@ std::string utc_now() {
 
 // "Can't create layer "onnx_node!/a/Mod" of type "Mod"" -> the node and op, when present.
 std::string explain_cv_error(const std::string& msg) {
+  // "Node [Expand@ai.onnx]:(onnx_node!/Expand) parse error: ..."
+  if (const auto node = msg.find("Node ["); node != std::string::npos) {
+    const auto at = msg.find('@', node), close = msg.find("]:(", node);
+    if (at != std::string::npos && close != std::string::npos && at < close) {
+      const std::string op = msg.substr(node + 6, at - node - 6);
+      std::string name = msg.substr(close + 3, msg.find(')', close + 3) - close - 3);
+      if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
+      const auto detail = msg.find("error: ", close);
+      std::string why = detail == std::string::npos ? "" : msg.substr(detail + 7);
+      if (const auto cut = why.find(" in function"); cut != std::string::npos) why.resize(cut);
+      return fmt::format("OpenCV DNN cannot run op {} (node '{}'){}", op, name, why.empty() ? "" : ": " + why);
+    }
+  }
   const auto layer = msg.find("layer \"");
   const auto type = msg.find("of type \"");
   if (layer != std::string::npos && type != std::string::npos) {

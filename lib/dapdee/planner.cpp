@@ -108,19 +108,64 @@ Times evaluate_partition(const Dag& dag, const Costs& costs, const std::vector<c
   return t;
 }
 
-// The extended graph G' of one exit's sub-DAG; capacities are set per solve.
+// The extended graph G' of one block of G_k (docs/PLANNER.md, "Blocks"): the nodes between two
+// consecutive dominators of the exit; the first dominator (or the inputs) is pinned to the device
+// and the next dominator is the sink. Capacities are set per solve.
+struct CutBlock {
+  enum Kind : uint8_t { kSourceEdge, kSinkDevice, kTransfer, kInfinite };
+  std::vector<int> nodes;                  // DAG ids in the block, ascending
+  std::vector<char> pinned;                // per position: must run on the device
+  std::vector<std::vector<int>> succ;      // per position: successor positions; -1 is the next dominator
+  bool trivial = true;                     // every node pinned: nothing to cut
+  double sum_td = 0, sum_te = 0;           // unweighted device / edge time of the block
+  lemon::SmartDigraph g;
+  lemon::SmartDigraph::Node s, t;
+  std::vector<lemon::SmartDigraph::Node> vnode;  // per position
+  std::vector<uint8_t> kind;               // per arc id
+  std::vector<int> ref;                    // per arc id: the position the capacity comes from
+  std::vector<int> source_arc, sink_arc;   // per position
+};
+
 struct Planner::ExitGraph {
-  enum Kind : uint8_t { kSourceEdge, kSinkDevice, kTransfer, kInfinite, kPin };
   std::vector<char> in_gk;
   std::vector<int> nodes;        // ids of G_k, ascending
   std::vector<int> last_succ;    // per id: position (in nodes) of its last successor in G_k, or -1
-  lemon::SmartDigraph g;
-  lemon::SmartDigraph::Node s, t;
-  std::vector<lemon::SmartDigraph::Node> vnode;  // per DAG id
-  std::vector<uint8_t> kind;     // per arc id
-  std::vector<int> ref;          // per arc id: the DAG node the capacity comes from
-  std::vector<int> source_arc, sink_arc;  // per DAG id: its s->v and v->t arc ids
+  std::vector<int> chain;        // the exit's dominators x_1..x_m in topological order; x_m is the exit
+  std::vector<std::unique_ptr<CutBlock>> blocks;  // block j = 0..m-1 (block m is the exit alone)
+  int first_block = 0;           // blocks before this one would leave an input (a dominator) on the edge
 };
+
+namespace {
+
+// Dominators of `exit` in G_k from a virtual root above every Input, in topological order.
+std::vector<int> dominator_chain(const Dag& dag, const std::vector<int>& nodes, const std::vector<char>& in_gk, int exit) {
+  const int root = -1;
+  std::vector<int> idom(dag.nodes.size(), root - 1), depth(dag.nodes.size(), 0);
+  auto lca = [&](int a, int b) {
+    while (a != b) {
+      if (a == root || b == root) return root;
+      if (depth[a] >= depth[b]) a = idom[a];
+      else b = idom[b];
+    }
+    return a;
+  };
+  for (int v : nodes) {
+    int d = root - 1;
+    for (int u : dag.nodes[v].input_ids) {
+      if (!in_gk[u]) continue;
+      d = d == root - 1 ? u : lca(d, u);
+    }
+    if (dag.nodes[v].op == "Input" || d == root - 1) d = root;
+    idom[v] = d;
+    depth[v] = d == root ? 1 : depth[d] + 1;
+  }
+  std::vector<int> chain;
+  for (int x = exit; x != root; x = idom[x]) chain.push_back(x);
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
+}  // namespace
 
 Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(costs)) {
   const size_t n = dag.nodes.size();
@@ -131,7 +176,8 @@ Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(cost
     for (int u : dag.nodes[v].input_ids) succ[u].push_back(static_cast<int>(v));
   for (size_t k = 0; k < dag.exits.size(); ++k) {
     auto eg = std::make_unique<ExitGraph>();
-    eg->in_gk = ancestors_of(dag, dag.exits[k].node_id);
+    const int exit_node = dag.exits[k].node_id;
+    eg->in_gk = ancestors_of(dag, exit_node);
     std::vector<int> pos(n, -1);
     for (size_t v = 0; v < n; ++v)
       if (eg->in_gk[v]) {
@@ -139,41 +185,71 @@ Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(cost
         eg->nodes.push_back(static_cast<int>(v));
       }
     eg->last_succ.assign(n, -1);
-    auto& g = eg->g;
-    g.reserveNode(static_cast<int>(2 * eg->nodes.size() + 2));
-    g.reserveArc(static_cast<int>(6 * eg->nodes.size() + 4));
-    eg->s = g.addNode();
-    eg->t = g.addNode();
-    eg->vnode.assign(n, lemon::INVALID);
-    auto add = [&](lemon::SmartDigraph::Node a, lemon::SmartDigraph::Node b, uint8_t kd, int r) {
-      g.addArc(a, b);
-      eg->kind.push_back(kd);
-      eg->ref.push_back(r);
-    };
-    for (int v : eg->nodes) eg->vnode[v] = g.addNode();
-    eg->source_arc.assign(n, -1);
-    eg->sink_arc.assign(n, -1);
-    for (int v : eg->nodes) {
-      const auto x = eg->vnode[v];
-      eg->source_arc[v] = static_cast<int>(eg->kind.size());
-      if (dag.nodes[v].op == "Input") add(eg->s, x, ExitGraph::kInfinite, v);
-      else add(eg->s, x, ExitGraph::kSourceEdge, v);
-      eg->sink_arc[v] = static_cast<int>(eg->kind.size());
-      add(x, eg->t, v == dag.exits[k].node_id ? ExitGraph::kPin : ExitGraph::kSinkDevice, v);
-      bool has_succ = false;
+    for (int v : eg->nodes)
       for (int w : succ[v])
-        if (eg->in_gk[w]) {
-          has_succ = true;
-          eg->last_succ[v] = std::max(eg->last_succ[v], pos[w]);
+        if (eg->in_gk[w]) eg->last_succ[v] = std::max(eg->last_succ[v], pos[w]);
+    eg->chain = dominator_chain(dag, eg->nodes, eg->in_gk, exit_node);
+    const int m = static_cast<int>(eg->chain.size());
+    // block(v): the deepest dominator that is an ancestor of v (or v itself); 0 for the inputs' block.
+    std::vector<int> blk(n, 0), chain_index(n, 0);
+    for (int j = 0; j < m; ++j) chain_index[eg->chain[j]] = j + 1;
+    for (int v : eg->nodes) {
+      int b = 0;
+      for (int u : dag.nodes[v].input_ids)
+        if (eg->in_gk[u]) b = std::max(b, blk[u]);
+      if (chain_index[v]) b = chain_index[v];
+      blk[v] = b;
+      if (dag.nodes[v].op == "Input") eg->first_block = std::max(eg->first_block, b);
+    }
+    for (int j = 0; j < m; ++j) eg->blocks.push_back(std::make_unique<CutBlock>());
+    std::vector<int> bpos(n, -1);
+    for (int v : eg->nodes) {
+      if (blk[v] >= m) continue;  // the exit's own block
+      CutBlock& b = *eg->blocks[blk[v]];
+      bpos[v] = static_cast<int>(b.nodes.size());
+      b.nodes.push_back(v);
+      const bool pin = dag.nodes[v].op == "Input" || (blk[v] >= 1 && v == eg->chain[blk[v] - 1]);
+      b.pinned.push_back(pin);
+      b.trivial = b.trivial && pin;
+      b.sum_td += costs_.t_device[v];
+      b.sum_te += costs_.t_edge[v];
+    }
+    for (int j = 0; j < m; ++j) {
+      CutBlock& b = *eg->blocks[j];
+      const int next = eg->chain[j];  // x_{j+1}
+      b.succ.resize(b.nodes.size());
+      for (size_t p = 0; p < b.nodes.size(); ++p)
+        for (int w : succ[b.nodes[p]]) {
+          if (!eg->in_gk[w]) continue;
+          if (w == next) b.succ[p].push_back(-1);
+          else if (blk[w] == j) b.succ[p].push_back(bpos[w]);
+          else throw Error("planner invariant: an edge skips a dominator");
         }
-      if (has_succ) {
+      if (b.trivial) continue;
+      auto& g = b.g;
+      g.reserveNode(static_cast<int>(2 * b.nodes.size() + 2));
+      g.reserveArc(static_cast<int>(6 * b.nodes.size() + 4));
+      b.s = g.addNode();
+      b.t = g.addNode();
+      auto add = [&](lemon::SmartDigraph::Node x, lemon::SmartDigraph::Node y, uint8_t kd, int r) {
+        g.addArc(x, y);
+        b.kind.push_back(kd);
+        b.ref.push_back(r);
+      };
+      for (size_t p = 0; p < b.nodes.size(); ++p) b.vnode.push_back(g.addNode());
+      for (size_t p = 0; p < b.nodes.size(); ++p) {
+        const int ip = static_cast<int>(p);
+        b.source_arc.push_back(static_cast<int>(b.kind.size()));
+        add(b.s, b.vnode[p], b.pinned[p] ? CutBlock::kInfinite : CutBlock::kSourceEdge, ip);
+        b.sink_arc.push_back(static_cast<int>(b.kind.size()));
+        add(b.vnode[p], b.t, CutBlock::kSinkDevice, ip);
+        if (b.succ[p].empty()) continue;
         const auto aux = g.addNode();
-        add(x, aux, ExitGraph::kTransfer, v);
-        for (int w : succ[v])
-          if (eg->in_gk[w]) {
-            add(aux, eg->vnode[w], ExitGraph::kInfinite, w);
-            add(eg->vnode[w], x, ExitGraph::kInfinite, v);  // nothing goes back down
-          }
+        add(b.vnode[p], aux, CutBlock::kTransfer, ip);
+        for (int q : b.succ[p]) {
+          add(aux, q < 0 ? b.t : b.vnode[q], CutBlock::kInfinite, ip);
+          if (q >= 0) add(b.vnode[q], b.vnode[p], CutBlock::kInfinite, ip);  // nothing goes back down
+        }
       }
     }
     graphs_.push_back(std::move(eg));
@@ -182,41 +258,101 @@ Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(cost
 
 Planner::~Planner() = default;
 
-std::vector<char> Planner::min_cut(int exit, double bw, double w_dev, double w_edge, bool pin_exit) const {
-  const ExitGraph& eg = *graphs_[exit];
-  const auto& g = eg.g;
-  lemon::SmartDigraph::ArcMap<double> cap(g);
-  const int m = static_cast<int>(eg.kind.size());
-  double finite = 0;
-  std::vector<double> c(m, 0.0);
-  for (int a = 0; a < m; ++a) {
-    const int v = eg.ref[a];
-    switch (eg.kind[a]) {
-      case ExitGraph::kSourceEdge: c[a] = costs_.t_edge[v] * w_edge; break;
-      case ExitGraph::kSinkDevice: c[a] = costs_.t_device[v] * w_dev; break;
-      case ExitGraph::kPin: c[a] = pin_exit ? -1 : costs_.t_device[v] * w_dev; break;
-      case ExitGraph::kTransfer: c[a] = send_ms(costs_.bytes[v], bw); break;
-      default: c[a] = -1; break;
+namespace {
+
+// Solves one block: which of its nodes run on the device, and the weighted cost of that choice.
+double solve_block(const CutBlock& b, const Costs& costs, double bw, double w_dev, double w_edge,
+                   std::vector<char>& on_device_pos) {
+  const size_t np = b.nodes.size();
+  on_device_pos.assign(np, 1);
+  if (!b.trivial) {
+    const auto& g = b.g;
+    const int m = static_cast<int>(b.kind.size());
+    std::vector<double> c(m, 0.0);
+    double finite = 0;
+    for (int a = 0; a < m; ++a) {
+      const int v = b.nodes[b.ref[a]];
+      switch (b.kind[a]) {
+        case CutBlock::kSourceEdge: c[a] = costs.t_edge[v] * w_edge; break;
+        case CutBlock::kSinkDevice: c[a] = costs.t_device[v] * w_dev; break;
+        case CutBlock::kTransfer: c[a] = send_ms(costs.bytes[v], bw); break;
+        default: c[a] = -1; break;
+      }
+      if (c[a] > 0) finite += c[a];
     }
-    if (c[a] > 0) finite += c[a];
+    // One of a node's two terminal arcs is always cut: subtracting their minimum from both keeps
+    // the same minimum cut with less flow to route.
+    for (size_t p = 0; p < np; ++p) {
+      const int a_src = b.source_arc[p], a_sink = b.sink_arc[p];
+      if (c[a_src] < 0) continue;
+      const double both = std::min(c[a_src], c[a_sink]);
+      c[a_src] -= both;
+      c[a_sink] -= both;
+    }
+    // "Infinite": more than every finite arc together, so no minimum cut ever crosses one.
+    const double inf = 2 * finite + 1;
+    lemon::SmartDigraph::ArcMap<double> cap(g);
+    for (int a = 0; a < m; ++a) cap[g.arcFromId(a)] = c[a] < 0 ? inf : c[a];
+    lemon::Preflow<lemon::SmartDigraph, lemon::SmartDigraph::ArcMap<double>> pf(g, cap, b.s, b.t);
+    pf.tolerance(lemon::Tolerance<double>(inf * 1e-15));
+    pf.runMinCut();
+    for (size_t p = 0; p < np; ++p) on_device_pos[p] = pf.minCut(b.vnode[p]) ? 1 : 0;
   }
-  // Each node has s->v (edge cost) and v->t (device cost) arcs; one of the two is always cut, so
-  // subtracting their minimum from both leaves the same minimum cut with far less flow to route.
-  for (int v : eg.nodes) {
-    const int a_src = eg.source_arc[v], a_sink = eg.sink_arc[v];
-    if (c[a_src] < 0 || c[a_sink] < 0) continue;
-    const double both = std::min(c[a_src], c[a_sink]);
-    c[a_src] -= both;
-    c[a_sink] -= both;
+  // The weighted cost, recomputed from the partition (never read off the flow).
+  double cost = 0;
+  for (size_t p = 0; p < np; ++p) {
+    const int v = b.nodes[p];
+    if (!on_device_pos[p]) {
+      cost += costs.t_edge[v] * w_edge;
+      continue;
+    }
+    cost += costs.t_device[v] * w_dev;
+    bool sends = false;
+    for (int q : b.succ[p]) sends = sends || q < 0 || !on_device_pos[q];
+    if (sends) cost += send_ms(costs.bytes[v], bw);
   }
-  // "Infinite": more than every finite arc together, so no minimum cut ever crosses one.
-  const double inf = 2 * finite + 1;
-  for (int a = 0; a < m; ++a) cap[g.arcFromId(a)] = c[a] < 0 ? inf : c[a];
-  lemon::Preflow<lemon::SmartDigraph, lemon::SmartDigraph::ArcMap<double>> pf(g, cap, eg.s, eg.t);
-  pf.tolerance(lemon::Tolerance<double>(inf * 1e-15));
-  pf.runMinCut();
+  return cost;
+}
+
+}  // namespace
+
+std::vector<char> Planner::min_cut(int exit, double bw, double w_dev, double w_edge, bool pin_exit) const {
+  // Every valid partition of G_k puts x_1..x_j on the device and x_{j+1}..x_m on the edge for one
+  // j, so the cut lies inside block j: the best j over per-block cuts is the global minimum cut.
+  const ExitGraph& eg = *graphs_[exit];
+  const int m = static_cast<int>(eg.blocks.size());
+  const int exit_node = dag_.exits[exit].node_id;
+  double total_td = costs_.t_device[exit_node], total_te = costs_.t_edge[exit_node];
+  for (const auto& b : eg.blocks) {
+    total_td += b->sum_td;
+    total_te += b->sum_te;
+  }
+  int best_j = pin_exit ? -1 : m;  // m: everything on the device
+  double best = pin_exit ? INFINITY : total_td * w_dev;
+  std::vector<char> best_pos, pos;
+  double prefix_td = 0, rest_te = total_te;
+  for (int j = 0; j < m; ++j) {
+    const CutBlock& b = *eg.blocks[j];
+    rest_te -= b.sum_te;  // the edge time of the blocks after j (and of the exit)
+    if (j < eg.first_block) {
+      prefix_td += b.sum_td;
+      continue;
+    }
+    const double cost = prefix_td * w_dev + solve_block(b, costs_, bw, w_dev, w_edge, pos) + rest_te * w_edge;
+    if (cost < best) {
+      best = cost;
+      best_j = j;
+      best_pos = pos;
+    }
+    prefix_td += b.sum_td;
+  }
   std::vector<char> on_device(dag_.nodes.size(), 0);
-  for (int v : eg.nodes) on_device[v] = pf.minCut(eg.vnode[v]) ? 1 : 0;
+  for (int j = 0; j < m; ++j) {
+    const CutBlock& b = *eg.blocks[j];
+    for (size_t p = 0; p < b.nodes.size(); ++p)
+      on_device[b.nodes[p]] = j < best_j ? 1 : j == best_j ? best_pos[p] : 0;
+  }
+  on_device[exit_node] = best_j == m ? 1 : 0;
   // Invariants, checked in release builds too: inputs on the device, V_d closed under predecessors.
   for (int v : eg.nodes) {
     if (dag_.nodes[v].op == "Input" && !on_device[v]) throw Error("planner invariant: an input left the device");
