@@ -7,6 +7,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/latency_model.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/ort_import.hpp"
 #include "dapdee/stats.hpp"
@@ -259,3 +260,31 @@ TEST_CASE("OpenCV measurement maps every layer to its DAG node", "[profile][open
   DAPDEE_SKIP("this build has no OpenCV DNN (libopencv-dnn-dev)");
 }
 #endif
+
+TEST_CASE("the per-op latency model recovers a linear law and reports held-out error", "[profile][fit]") {
+  TempDir d;
+  std::vector<dapdee::ProfiledDag> train, test;
+  for (const auto& [name, b] : std::vector<std::pair<std::string, Builder>>{
+           {"chain", testing_onnx::chain_model()}, {"inception", testing_onnx::inception_model()},
+           {"residual", testing_onnx::residual_model()}, {"early_exit", testing_onnx::early_exit_model()},
+           {"diamond", testing_onnx::diamond_model()}}) {
+    b.save(d / (name + ".onnx"));
+    dapdee::ImportOptions opt;
+    opt.model_path = d / (name + ".onnx");
+    dapdee::ProfiledDag pd{dapdee::import_onnx(opt).dag, {}};
+    pd.profile.source = name;
+    // A synthetic device: 0.01 ms + 1 ms per MFLOP for every op.
+    for (const auto& n : pd.dag.nodes)
+      if (n.op != "Input") pd.profile.ms[n.name] = 0.01 + (2.0 * n.macs + n.ops) / 1e6;
+    (name == "diamond" ? test : train).push_back(std::move(pd));
+  }
+  const auto m = dapdee::fit_latency_model(train, 1);
+  const auto err = dapdee::evaluate_latency_model(m, test);
+  REQUIRE(err.model_error.size() == 1);
+  CHECK(std::fabs(err.model_error[0].second) < 1.0);  // percent
+  const auto again = dapdee::parse_latency_model(dapdee::latency_model_to_json(m), "m.json");
+  CHECK(again.per_op.size() == m.per_op.size());
+  const auto prof = nlohmann::json::parse(dapdee::predict_profile_with_model(test[0].dag, again, "m.json"));
+  CHECK(prof["predicted"] == true);
+  CHECK(prof["nodes"].size() + 1 == test[0].dag.nodes.size());
+}

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 #include <random>
 #include <thread>
@@ -54,8 +55,9 @@ std::string explain_cv_error(const std::string& msg) {
       const std::string op = msg.substr(node + 6, at - node - 6);
       std::string name = msg.substr(close + 3, msg.find(')', close + 3) - close - 3);
       if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
-      const auto detail = msg.find("error: ", close);
+      const auto detail = msg.rfind("error: ");
       std::string why = detail == std::string::npos ? "" : msg.substr(detail + 7);
+      if (const auto paren = why.find(") "); why.rfind("(-", 0) == 0 && paren != std::string::npos && detail > close) why = why.substr(paren + 2);
       if (const auto cut = why.find(" in function"); cut != std::string::npos) why.resize(cut);
       return fmt::format("OpenCV DNN cannot run op {} (node '{}'){}", op, name, why.empty() ? "" : ": " + why);
     }
@@ -137,6 +139,7 @@ ProfileRun profile_with_opencv(const ProfileOptions& opt) {
   }
 
   const std::string buffer = model.SerializeAsString();
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // errors come back as exceptions
   cv::dnn::Net net;
   try {
     net = cv::dnn::readNetFromONNX(buffer.data(), buffer.size());

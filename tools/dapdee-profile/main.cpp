@@ -7,6 +7,7 @@
 #include "dapdee/dag.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/latency_model.hpp"
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/ort_import.hpp"
 #include "dapdee/predict.hpp"
@@ -18,7 +19,9 @@ int main(int argc, char** argv) {
   CLI::App app{"dapdee-profile: per-node latency of a model (dapdee-profile/1).\n"
                "  dapdee-profile MODEL.onnx [-o OUT]                 measure here with OpenCV DNN\n"
                "  dapdee-profile import-ort TRACE.json --dag DAG     convert an ONNX Runtime trace\n"
-               "  dapdee-profile predict DAG.json --device SPEC      roofline estimate for absent hardware"};
+               "  dapdee-profile predict DAG.json --device SPEC      roofline estimate for absent hardware\n"
+               "  dapdee-profile predict DAG.json --model FIT.json   per-op regression estimate\n"
+               "  dapdee-profile fit --pair DAG=PROFILE... -o FIT   fit the per-op regression"};
   app.require_subcommand(0, 1);
   std::string model, out = "-", dag_path, spec_path, trace_path, device_name = "onnxruntime target";
   std::vector<std::string> shapes;
@@ -31,8 +34,16 @@ int main(int argc, char** argv) {
   app.add_option("--input-shape", shapes, "pin an input's dims, NAME=1x3x224x224");
   auto* predict = app.add_subcommand("predict", "estimate a profile from a device spec (roofline)");
   predict->add_option("DAG", dag_path, "DAG JSON from dapdee-import, or -")->required();
-  predict->add_option("--device", spec_path, "device spec (dapdee-device-spec/1), e.g. profiles/specs/rpi4.json")
-      ->required();
+  std::string fit_path;
+  auto* dev_opt = predict->add_option("--device", spec_path, "device spec (dapdee-device-spec/1), e.g. profiles/specs/rpi4.json");
+  auto* model_opt = predict->add_option("--model", fit_path, "latency model from 'dapdee-profile fit'");
+  dev_opt->excludes(model_opt);
+  std::vector<std::string> pairs, tests;
+  std::string report_path;
+  auto* fit = app.add_subcommand("fit", "fit a per-op-type latency model on measured profiles");
+  fit->add_option("--pair", pairs, "DAG.json=PROFILE.json to train on (repeatable)")->required();
+  fit->add_option("--test", tests, "DAG.json=PROFILE.json held out, to report the error on (repeatable)");
+  fit->add_option("-o,--output", out, "the model (dapdee-latency-model/1)");
   predict->add_option("-o,--output", out, "output file (default: stdout)");
   auto* ort = app.add_subcommand("import-ort", "convert an ONNX Runtime profiling trace");
   ort->add_option("TRACE", trace_path, "trace JSON written by SessionOptions.enable_profiling")->required();
@@ -42,7 +53,36 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dapdee-profile ") + DAPDEE_VERSION);
   if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
   try {
+    auto load_pairs = [](const std::vector<std::string>& specs) {
+      std::vector<dapdee::ProfiledDag> v;
+      for (const auto& p : specs) {
+        const auto eq = p.find('=');
+        if (eq == std::string::npos) throw dapdee::Error("--pair", "expected DAG.json=PROFILE.json, got '" + p + "'");
+        const std::string d = p.substr(0, eq), f = p.substr(eq + 1);
+        v.push_back({dapdee::parse_dag(dapdee::read_input(d), d), dapdee::load_profile(f)});
+      }
+      return v;
+    };
+    if (*fit) {
+      const auto model = dapdee::fit_latency_model(load_pairs(pairs));
+      if (!tests.empty()) {
+        const auto err = dapdee::evaluate_latency_model(model, load_pairs(tests));
+        fmt::print(stderr, "held-out error (MAPE per op type over nodes):\n");
+        for (const auto& [op, v] : err.op_mape) fmt::print(stderr, "  {:<20} {:7.1f}%  ({} nodes)\n", op, v.first, v.second);
+        fmt::print(stderr, "whole-model latency error:\n");
+        for (const auto& [m, e] : err.model_error) fmt::print(stderr, "  {:<20} {:+7.1f}%\n", m, e);
+      }
+      dapdee::write_output_atomic(out, dapdee::latency_model_to_json(model));
+      return 0;
+    }
+    if (*predict && !fit_path.empty()) {
+      const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
+      const auto model = dapdee::parse_latency_model(dapdee::read_input(fit_path), fit_path);
+      dapdee::write_output_atomic(out, dapdee::predict_profile_with_model(dag, model, fit_path));
+      return 0;
+    }
     if (*predict) {
+      if (spec_path.empty()) throw dapdee::Error("predict", "give --device SPEC or --model FIT.json");
       const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
       const dapdee::DeviceSpec spec = dapdee::parse_device_spec(dapdee::read_input(spec_path), spec_path);
       dapdee::write_output_atomic(out, dapdee::predict_profile(dag, spec, spec_path));

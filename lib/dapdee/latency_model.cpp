@@ -1,0 +1,190 @@
+#include "dapdee/latency_model.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "dapdee/error.hpp"
+
+namespace dapdee {
+
+namespace {
+
+std::array<double, 4> features(const Dag& dag, int v) {
+  const Node& n = dag.nodes[v];
+  double in_bytes = 0, out_bytes = 0;
+  for (int u : n.input_ids) in_bytes += static_cast<double>(dag.nodes[u].out_bytes);
+  for (const auto& t : n.outputs) out_bytes += static_cast<double>(t.bytes);
+  return {1.0, (2.0 * static_cast<double>(n.macs) + static_cast<double>(n.ops)) / 1e6, in_bytes / 1e6, out_bytes / 1e6};
+}
+
+// Solves (X^T X + ridge I) c = X^T y by Gaussian elimination, then clamps c >= 0 and refits the
+// intercept so the mean is kept.
+LatencyModel::Fit solve(const std::vector<std::array<double, 4>>& x, const std::vector<double>& y) {
+  // Weighted by 1/y^2: minimises the relative error, which is what MAPE and the planner feel.
+  LatencyModel::Fit f;
+  f.samples = static_cast<int>(x.size());
+  if (x.empty()) return f;
+  double a[4][5] = {};
+  for (size_t s = 0; s < x.size(); ++s) {
+    const double w = 1.0 / std::max(y[s] * y[s], 1e-6);
+    for (int i = 0; i < 4; ++i) {
+      for (int j = 0; j < 4; ++j) a[i][j] += w * x[s][i] * x[s][j];
+      a[i][4] += w * x[s][i] * y[s];
+    }
+  }
+  for (int i = 0; i < 4; ++i) a[i][i] += 1e-9 * (1 + a[i][i]);
+  for (int i = 0; i < 4; ++i) {
+    int piv = i;
+    for (int r = i + 1; r < 4; ++r)
+      if (std::fabs(a[r][i]) > std::fabs(a[piv][i])) piv = r;
+    for (int j = 0; j < 5; ++j) std::swap(a[i][j], a[piv][j]);
+    if (std::fabs(a[i][i]) < 1e-300) continue;
+    for (int r = 0; r < 4; ++r) {
+      if (r == i) continue;
+      const double k = a[r][i] / a[i][i];
+      for (int j = i; j < 5; ++j) a[r][j] -= k * a[i][j];
+    }
+  }
+  for (int i = 0; i < 4; ++i) f.c[i] = std::fabs(a[i][i]) < 1e-300 ? 0 : std::max(0.0, a[i][4] / a[i][i]);
+  double resid = 0, wsum = 0;
+  for (size_t s = 0; s < x.size(); ++s) {
+    double p = 0;
+    for (int i = 1; i < 4; ++i) p += f.c[i] * x[s][i];
+    const double w = 1.0 / std::max(y[s] * y[s], 1e-6);
+    resid += w * (y[s] - p);
+    wsum += w;
+  }
+  f.c[0] = std::max(0.0, resid / wsum);
+  return f;
+}
+
+}  // namespace
+
+LatencyModel fit_latency_model(const std::vector<ProfiledDag>& data, int min_samples) {
+  std::map<std::string, std::vector<std::array<double, 4>>> xs;
+  std::map<std::string, std::vector<double>> ys;
+  std::vector<std::array<double, 4>> all_x, mac_x;
+  std::vector<double> all_y, mac_y;
+  LatencyModel m;
+  for (const auto& pd : data) {
+    m.trained_on.push_back(pd.profile.source);
+    if (m.device.empty()) m.device = pd.profile.device;
+    for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
+      const Node& n = pd.dag.nodes[v];
+      const auto it = pd.profile.ms.find(n.name);
+      if (n.op == "Input" || it == pd.profile.ms.end()) continue;
+      const auto f = features(pd.dag, static_cast<int>(v));
+      xs[n.op].push_back(f);
+      ys[n.op].push_back(it->second);
+      (n.macs > 0 ? mac_x : all_x).push_back(f);
+      (n.macs > 0 ? mac_y : all_y).push_back(it->second);
+    }
+  }
+  if (all_x.empty() && mac_x.empty()) throw Error("fit", "no profiled node to fit on");
+  for (auto& [op, x] : xs)
+    if (static_cast<int>(x.size()) >= min_samples) m.per_op[op] = solve(x, ys[op]);
+  m.fallback = solve(all_x, all_y);
+  m.fallback_macs = mac_x.empty() ? m.fallback : solve(mac_x, mac_y);
+  return m;
+}
+
+double predict_node_ms(const LatencyModel& m, const Dag& dag, int v) {
+  if (dag.nodes[v].op == "Input") return 0;
+  const auto it = m.per_op.find(dag.nodes[v].op);
+  const LatencyModel::Fit& f =
+      it != m.per_op.end() ? it->second : dag.nodes[v].macs > 0 ? m.fallback_macs : m.fallback;
+  const auto x = features(dag, v);
+  double ms = 0;
+  for (int i = 0; i < 4; ++i) ms += f.c[i] * x[i];
+  return std::max(ms, 0.0);
+}
+
+ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<ProfiledDag>& test) {
+  ModelError e;
+  std::map<std::string, std::pair<double, int>> acc;
+  for (const auto& pd : test) {
+    double pred_total = 0, meas_total = 0;
+    for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
+      const Node& n = pd.dag.nodes[v];
+      const auto it = pd.profile.ms.find(n.name);
+      if (n.op == "Input" || it == pd.profile.ms.end()) continue;
+      const double p = predict_node_ms(m, pd.dag, static_cast<int>(v));
+      pred_total += p;
+      meas_total += it->second;
+      if (it->second > 0) {
+        acc[n.op].first += std::fabs(p - it->second) / it->second;
+        acc[n.op].second += 1;
+      }
+    }
+    e.model_error.emplace_back(pd.dag.model, meas_total > 0 ? 100 * (pred_total / meas_total - 1) : 0);
+  }
+  for (auto& [op, v] : acc) e.op_mape[op] = {100 * v.first / v.second, v.second};
+  return e;
+}
+
+std::string latency_model_to_json(const LatencyModel& m) {
+  nlohmann::ordered_json j;
+  j["format"] = "dapdee-latency-model/1";
+  j["device"] = m.device;
+  j["features"] = {"1", "MFLOP (2 x MACs + other ops)", "input MB", "output MB"};
+  j["trained_on"] = m.trained_on;
+  auto fit = [](const LatencyModel::Fit& f) {
+    return nlohmann::ordered_json{{"coef", {f.c[0], f.c[1], f.c[2], f.c[3]}}, {"samples", f.samples}};
+  };
+  nlohmann::ordered_json ops = nlohmann::ordered_json::object();
+  for (const auto& [op, f] : m.per_op) ops[op] = fit(f);
+  j["per_op"] = std::move(ops);
+  j["fallback"] = fit(m.fallback);
+  j["fallback_macs"] = fit(m.fallback_macs);
+  return j.dump(1) + "\n";
+}
+
+LatencyModel parse_latency_model(const std::string& text, const std::string& where) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    if (j.value("format", "") != "dapdee-latency-model/1") throw Error(where, "not a dapdee-latency-model/1 file");
+    LatencyModel m;
+    m.device = j.value("device", "");
+    m.trained_on = j.value("trained_on", std::vector<std::string>{});
+    auto fit = [&](const nlohmann::json& x) {
+      LatencyModel::Fit f;
+      const auto c = x.at("coef");
+      if (!c.is_array() || c.size() != 4) throw Error(where, "'coef' must hold 4 numbers");
+      for (int i = 0; i < 4; ++i) f.c[i] = c[i].get<double>();
+      f.samples = x.value("samples", 0);
+      return f;
+    };
+    for (auto it = j.at("per_op").begin(); it != j.at("per_op").end(); ++it) m.per_op[it.key()] = fit(it.value());
+    m.fallback = fit(j.at("fallback"));
+    m.fallback_macs = j.contains("fallback_macs") ? fit(j.at("fallback_macs")) : m.fallback;
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where, fmt::format("malformed latency model: {}", e.what()));
+  }
+}
+
+std::string predict_profile_with_model(const Dag& dag, const LatencyModel& m, const std::string& model_path) {
+  nlohmann::ordered_json j;
+  j["format"] = "dapdee-profile/1";
+  j["device"] = m.device;
+  j["model"] = dag.model;
+  j["runtime"] = "per-op regression prediction (dapdee-profile predict --model)";
+  j["predicted"] = true;
+  j["predicted_from"] = {{"latency_model", model_path}, {"trained_on", m.trained_on}};
+  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+  double total = 0;
+  for (size_t v = 0; v < dag.nodes.size(); ++v) {
+    if (dag.nodes[v].op == "Input") continue;
+    const double ms = predict_node_ms(m, dag, static_cast<int>(v));
+    nodes[dag.nodes[v].name] = {{"ms", ms}};
+    total += ms;
+  }
+  j["nodes"] = std::move(nodes);
+  j["total_ms"] = total;
+  return j.dump(1) + "\n";
+}
+
+}  // namespace dapdee
