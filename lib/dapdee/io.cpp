@@ -54,6 +54,14 @@ void write_output_atomic(const std::string& path, const std::string& data) {
   }
 }
 
+nlohmann::json parse_json(const std::string& text, const std::string& where) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(where, std::string("not valid JSON: ") + e.what());
+  }
+}
+
 std::string file_stem(const std::string& path) {
   if (path == "-") return "stdin";
   return std::filesystem::path(path).stem().string();

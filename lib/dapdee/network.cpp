@@ -28,12 +28,7 @@ void check_link(double bw, double delay, const std::string& what) {
 }
 
 Network parse_network(const std::string& text, const std::string& where) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where, fmt::format("not valid JSON: {}", e.what()));
-  }
+  const nlohmann::json j = parse_json(text, where);
   if (!j.is_object() || j.value("format", "") != kNetworkFormat)
     throw Error(where, fmt::format("not a {} file", kNetworkFormat));
   Network n;

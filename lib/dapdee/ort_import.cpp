@@ -7,18 +7,14 @@
 #include <unordered_map>
 
 #include "dapdee/error.hpp"
+#include "dapdee/io.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
 
 OrtImport import_ort_trace(const std::string& text, const std::string& where, const Dag& dag,
                            const std::string& device_name) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where, fmt::format("not valid JSON: {}", e.what()));
-  }
+  const nlohmann::json j = parse_json(text, where);
   const nlohmann::json* events = &j;
   if (j.is_object() && j.contains("traceEvents")) events = &j["traceEvents"];
   if (!events->is_array()) throw Error(where, "not an ONNX Runtime trace (expected an array of events)");

@@ -21,12 +21,7 @@ std::string name_list(const std::vector<std::string>& names) {
 }
 
 void read_metrics(const std::string& path, LoadMetrics& m) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_input(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, fmt::format("not valid JSON: {}", e.what()));
-  }
+  const nlohmann::json j = parse_json(read_input(path), path);
   if (!j.is_object()) throw Error(path, "metrics must be a JSON object");
   for (auto [key, dst] : {std::pair<const char*, double*>{"cpu", &m.cpu}, {"memory", &m.memory},
                           {"battery", &m.battery}, {"priority", &m.priority}}) {

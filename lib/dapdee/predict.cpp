@@ -7,16 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/io.hpp"
 
 namespace dapdee {
 
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where, fmt::format("not valid JSON: {}", e.what()));
-  }
+  const nlohmann::json j = parse_json(text, where);
   if (!j.is_object() || j.value("format", "") != "dapdee-device-spec/1")
     throw Error(where, "not a dapdee-device-spec/1 file");
   DeviceSpec s;

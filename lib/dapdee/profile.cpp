@@ -11,12 +11,7 @@
 namespace dapdee {
 
 Profile parse_profile(const std::string& text, const std::string& where) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where, fmt::format("not valid JSON: {}", e.what()));
-  }
+  const nlohmann::json j = parse_json(text, where);
   if (!j.is_object() || j.value("format", "") != kProfileFormat)
     throw Error(where, fmt::format("not a {} file", kProfileFormat));
   Profile p;
