@@ -192,3 +192,29 @@ TEST_CASE("dapdee-import CLI: golden output, stdin, usage", "[import][cli][golde
   CHECK(t.code == 0);
   CHECK_THAT(t.out, Catch::Contains("exits (shallowest first)"));
 }
+
+TEST_CASE("mutated models never crash the importer", "[import][robustness]") {
+  // Byte flips and truncations of valid models: each import succeeds or throws dapdee::Error.
+  TempDir d;
+  std::mt19937 rng(2026);
+  const std::vector<std::string> seeds = {testing_onnx::inception_model().bytes(), testing_onnx::reshape_shape_model().bytes(),
+                                          testing_onnx::early_exit_model().bytes()};
+  int ok = 0, rejected = 0;
+  for (int i = 0; i < 600; ++i) {
+    std::string bytes = seeds[i % seeds.size()];
+    const int flips = 1 + static_cast<int>(rng() % 4);
+    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    if (i % 5 == 0) bytes.resize(rng() % bytes.size());
+    spit(d / "m.onnx", bytes);
+    dapdee::ImportOptions opt;
+    opt.model_path = d / "m.onnx";
+    try {
+      dapdee::import_onnx(opt);
+      ++ok;
+    } catch (const dapdee::Error&) {
+      ++rejected;
+    }
+  }
+  CHECK(ok + rejected == 600);
+  CHECK(rejected > 0);
+}

@@ -238,6 +238,20 @@ TEST_CASE("OpenCV measurement maps every layer to its DAG node", "[profile][open
   }
 }
 
+TEST_CASE("dapdee-profile reads the model from stdin", "[profile][opencv][cli]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  const auto r = run(tool("dapdee-profile") + " - --repeat 2 < " + (d / "chain.onnx"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["model"] == "stdin");
+  CHECK(j["nodes"].contains("conv1"));
+  const auto bad = run("echo junk | " + tool("dapdee-profile") + " -");
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Catch::StartsWith("dapdee-profile: error: -: "));
+}
+
 TEST_CASE("an op OpenCV lacks is a clear error naming op and node", "[profile][opencv][cli]") {
   TempDir d;
   Builder b(13);

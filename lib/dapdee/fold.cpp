@@ -30,9 +30,14 @@ bool int_type(int32_t t) {
   }
 }
 
+// Element count; saturates far above kMaxElements so a huge or hostile shape never wraps around.
 size_t product(const std::vector<int64_t>& dims) {
   size_t n = 1;
-  for (auto d : dims) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
+  for (auto d : dims) {
+    const size_t x = static_cast<size_t>(std::max<int64_t>(d, 0));
+    if (x != 0 && n > (size_t{1} << 40) / x) return size_t{1} << 40;
+    n *= x;
+  }
   return n;
 }
 

@@ -150,9 +150,11 @@ Meta meta_of(const fold::Value& v) {
   return m;
 }
 
+// Bytes of a tensor with a static shape; -1 when it would not fit in 2^62 bytes.
 int64_t tensor_bytes(const Meta& m) {
   int64_t n = dtype_info(m.type).first;
-  for (auto d : m.dims) n *= d;
+  for (auto d : m.dims)
+    if (__builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 62)) return -1;
   return n;
 }
 
@@ -433,25 +435,18 @@ ImportResult import_onnx(const ImportOptions& opt) {
       for (const auto& o : node.output())
         if (!o.empty() && !values.count(o)) outs_known = false;
       if (outs_known) continue;
-      std::vector<fold::Value> shape_holder;
       std::vector<const fold::Value*> ins;
       bool ready = true;
       if (shape_like) {
         const Meta& m = meta[node.input(0)];
         if (!m.known()) continue;
-        fold::Value v;
-        v.type = m.type;
-        v.dims = m.dims;
-        // Shape/Size only read dims: evaluate on a zero-size stand-in.
-        fold::Value stand;
-        stand.type = TensorProto::INT64;
-        stand.dims = m.dims;
-        shape_holder.push_back(stand);
+        // Shape and Size read only the static dims.
         std::vector<fold::Value> outv(1);
         outv[0].type = TensorProto::INT64;
         if (op == "Size") {
           int64_t n = 1;
-          for (auto d : m.dims) n *= d;
+          for (auto d : m.dims)
+            if (__builtin_mul_overflow(n, d, &n)) n = INT64_MAX;
           outv[0].i = {n};
         } else {
           const int64_t rank = static_cast<int64_t>(m.dims.size());
@@ -592,6 +587,7 @@ ImportResult import_onnx(const ImportOptions& opt) {
                                        n.name, reader, why));
       }
       ti.bytes = sized ? tensor_bytes(m) : 0;
+      if (ti.bytes < 0) throw Error(where, fmt::format("tensor '{}' (output of '{}') is impossibly large", o, n.name));
       if (ti.consumed) n.out_bytes += ti.bytes;
       n.outputs.push_back(std::move(ti));
     }
@@ -607,7 +603,7 @@ ImportResult import_onnx(const ImportOptions& opt) {
             s.dims = mt->second.dims;
           }
           s.constant = constants.count(t) > 0;
-          if (s.constant && s.known) n.params += tensor_bytes(mt->second);
+          if (s.constant && s.known) n.params += std::max<int64_t>(tensor_bytes(mt->second), 0);
         }
         ins.push_back(std::move(s));
       }

@@ -4,6 +4,9 @@
 #include <onnx/onnx_pb.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -82,7 +85,43 @@ void progress_bar(int done, int total, const std::string& model) {
 
 }  // namespace
 
-ProfileRun profile_with_opencv(const ProfileOptions& opt) {
+namespace {
+// A model read from stdin is kept in a temporary file, as the model is read twice.
+struct StdinCopy {
+  std::string path;
+  explicit StdinCopy(const std::string& model) {
+    if (model != "-") return;
+    const std::string data = read_input("-");
+    std::string tmpl = (std::filesystem::temp_directory_path() / "dapdee-profile-XXXXXX").string();
+    const int fd = ::mkstemp(tmpl.data());
+    if (fd < 0) throw Error("-", "cannot create a temporary file for the model");
+    const bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    ::close(fd);
+    path = tmpl;
+    if (!ok) throw Error("-", "cannot write a temporary copy of the model");
+  }
+  ~StdinCopy() {
+    if (!path.empty()) std::remove(path.c_str());
+  }
+};
+}  // namespace
+
+static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name);
+
+ProfileRun profile_with_opencv(const ProfileOptions& options) {
+  const StdinCopy stdin_copy(options.model_path);
+  if (stdin_copy.path.empty()) return profile_file(options, "");
+  ProfileOptions opt = options;
+  opt.model_path = stdin_copy.path;
+  try {
+    return profile_file(opt, "stdin");
+  } catch (const Error& e) {
+    if (e.where() == stdin_copy.path) throw Error("-", e.what());
+    throw;
+  }
+}
+
+static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name) {
   const std::string& where = opt.model_path;
   if (opt.repeat < 1 || opt.warmup < 0 || opt.threads < 1)
     throw Error("--repeat/--warmup/--threads", "need repeat >= 1, warmup >= 0, threads >= 1");
@@ -90,6 +129,7 @@ ProfileRun profile_with_opencv(const ProfileOptions& opt) {
   // The DAG gives the node names and which ONNX nodes were folded away.
   ImportOptions iopt;
   iopt.model_path = where;
+  iopt.model_name = model_name;
   iopt.input_shapes = opt.input_shapes;
   const ImportResult imp = import_onnx(iopt);
   const Dag& dag = imp.dag;
