@@ -124,3 +124,29 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
     CHECK(run(tool("dapdee-plan") + " --help").code == 0);
   }
 }
+
+TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan][cli][trace]") {
+  Fixture f;
+  std::string trace;
+  for (int i = 0; i < 100; ++i) trace += std::to_string(i * 10) + "\n";         // window 0: 100 packets
+  for (int i = 0; i < 50; ++i) trace += std::to_string(2000 + i * 20) + "\n";    // window 1: none; window 2: 50
+  spit(f.d / "t.up", trace);
+  const auto r = run(f.plan("--bandwidth-trace " + (f.d / "t.up") + " --delay 10 --format csv"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("1 window(s)"));
+  std::vector<std::string> lines;
+  for (size_t p = 0, q; (q = r.out.find('\n', p)) != std::string::npos; p = q + 1) lines.push_back(r.out.substr(p, q - p));
+  REQUIRE(lines.size() == 4);
+  CHECK_THAT(lines[1], Catch::Contains(",t,1.2,10,") && Catch::EndsWith(",0"));
+  CHECK_THAT(lines[2], Catch::Contains(",t,1e-06,10,") && Catch::EndsWith(",1"));
+  CHECK_THAT(lines[3], Catch::Contains(",t,0.6,10,") && Catch::EndsWith(",2"));
+  spit(f.d / "bad.up", "0\n12x\n");
+  expect_plan_error(f, f.plan("--bandwidth-trace " + (f.d / "bad.up")), "line 2: '12x' is not a time in ms");
+  const std::string shared = shared_dir() + "/traces/Verizon-LTE-short.up";
+  if (!fs::exists(shared)) DAPDEE_SKIP("../shared/traces is absent");
+  const auto s = run(f.plan("--bandwidth-trace " + shared + " --network 4G"));
+  REQUIRE(s.code == 0);
+  CHECK(std::count(s.out.begin(), s.out.end(), '\n') >= 139);
+  CHECK_THAT(s.out, Catch::Contains("\"trace_time_s\":0,"));
+}

@@ -41,6 +41,33 @@ Network parse_network(const std::string& text, const std::string& where) {
   return n;
 }
 
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms) {
+  using R = Parsed<std::vector<double>>;
+  if (!(window_ms > 0)) return R::failure("the window must be > 0 ms");
+  std::vector<double> counts;
+  size_t line_no = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) continue;
+    char* stop = nullptr;
+    const long long ms = std::strtoll(line.c_str(), &stop, 10);
+    if (*stop != '\0' || ms < 0) return R::failure(fmt::format("line {}: '{}' is not a time in ms", line_no, line));
+    const size_t w = static_cast<size_t>(static_cast<double>(ms) / window_ms);
+    if (w > 10'000'000) return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
+    if (counts.size() <= w) counts.resize(w + 1, 0.0);
+    counts[w] += 1;
+  }
+  if (counts.empty()) return R::failure("the trace has no delivery opportunity");
+  std::vector<double> mbps;
+  for (double c : counts) mbps.push_back(c * 1500.0 * 8.0 / (window_ms / 1000.0) / 1e6);
+  return mbps;
+}
+
 std::string networks_dir() {
   if (const char* env = std::getenv("DAPDEE_NETWORKS"); env && *env) return env;
   return DAPDEE_NETWORKS_DIR;

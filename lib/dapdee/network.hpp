@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/error.hpp"
+
 namespace dapdee {
 
 inline constexpr const char* kNetworkFormat = "dapdee-network/1";
@@ -27,6 +29,10 @@ Network resolve_network(const std::string& name_or_file);
 
 // Names of the bundled presets, sorted.
 std::vector<std::string> preset_names();
+
+// Uplink capacity of a Mahimahi trace (one line per 1500-byte delivery opportunity, the time in
+// ms) in consecutive windows of `window_ms`, in Mbit/s; the failure names the bad line.
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
 
 // Checks a bandwidth (finite, > 0) and a delay (finite, >= 0); throws Error(what, ...).
 void check_link(double bandwidth_mbps, double delay_ms, const std::string& what);

@@ -60,6 +60,21 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     spec.bandwidths = parse_values(job.bandwidth).take("--bandwidth");
     for (double b : spec.bandwidths) check_link(b, 0, "--bandwidth");
   }
+  if (!job.bandwidth_trace.empty()) {
+    if (!spec.bandwidths.empty()) throw Error("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
+    const auto windows = mahimahi_windows(read_input(job.bandwidth_trace), job.trace_window_ms).take(job.bandwidth_trace);
+    int empty = 0;
+    for (size_t i = 0; i < windows.size(); ++i) {
+      // A window without any delivery opportunity sends nothing: a vanishing bandwidth says so.
+      spec.bandwidths.push_back(windows[i] > 0 ? windows[i] : 1e-6);
+      spec.trace_times_s.push_back(static_cast<double>(i) * job.trace_window_ms / 1000.0);
+      empty += windows[i] <= 0;
+    }
+    if (empty > 0)
+      r.warnings.push_back(fmt::format("{}: {} window(s) of {} ms have no delivery opportunity (planned at 1e-6 Mbit/s)",
+                                       job.bandwidth_trace, empty, job.trace_window_ms));
+    if (job.networks.empty()) spec.networks.push_back(Network{file_stem(job.bandwidth_trace), 1.0, 0.0});
+  }
   if (job.delay_ms) {
     check_link(1, *job.delay_ms, "--delay");
     spec.delay_ms = job.delay_ms;

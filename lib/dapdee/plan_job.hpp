@@ -17,6 +17,8 @@ struct PlanJob {
   std::string device_profile, edge_profile;
   std::vector<std::string> networks;    // names or files; may be empty with a bandwidth
   std::string bandwidth;                // value, list or range ("" = the networks')
+  std::string bandwidth_trace;          // Mahimahi uplink trace to replay window by window
+  double trace_window_ms = 1000;
   std::optional<double> delay_ms;
   std::string deadline;                 // value, list or range ("" = none)
   std::string exit;                     // force one exit, by name or 1-based index ("" = search)

@@ -64,6 +64,7 @@ std::string plan_to_json(const Dag& dag, const PlanPoint& pt) {
   s.reserve(256 + 32 * (p.v_d.size() + p.v_e.size() + p.v_s.size()));
   s += "{\"format\":\"dapdee-plan/1\",\"model\":" + json_quote(dag.model);
   s += ",\"network\":" + json_quote(pt.network);
+  if (pt.trace_time_s) s += ",\"trace_time_s\":" + num(*pt.trace_time_s);
   s += ",\"bandwidth_mbps\":" + num(pt.link.bandwidth_mbps);
   s += ",\"delay_ms\":" + num(pt.link.delay_ms);
   s += ",\"deadline_ms\":" + opt_num(pt.deadline_ms);
@@ -97,16 +98,16 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
   }
   if (format == Format::Csv) {
     out += "model,network,bandwidth_mbps,delay_ms,deadline_ms,mode,method,exit,exit_index,accuracy,"
-           "n_device,n_sent,n_edge,T_d,T_t,T_e,latency_ms,T_max,throughput_fps,meets_deadline\n";
+           "n_device,n_sent,n_edge,T_d,T_t,T_e,latency_ms,T_max,throughput_fps,meets_deadline,trace_time_s\n";
     for (const auto& pt : points) {
       const Plan& p = pt.plan;
       const Exit& e = dag.exits[p.exit];
       auto csvnum = [](const std::optional<double>& x) { return x && std::isfinite(*x) ? fmt::format("{}", *x) : std::string(); };
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dag.model, pt.network,
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dag.model, pt.network,
                          pt.link.bandwidth_mbps, pt.link.delay_ms, csvnum(pt.deadline_ms), mode_name(p.mode),
                          method_name(p.method), e.name, p.exit + 1, csvnum(e.accuracy), p.v_d.size(), p.v_s.size(),
                          p.v_e.size(), p.t_d, p.t_t, p.t_e, p.latency_ms, p.t_max, csvnum(throughput(p)),
-                         p.meets_deadline ? "true" : "false");
+                         p.meets_deadline ? "true" : "false", csvnum(pt.trace_time_s));
     }
     return out;
   }

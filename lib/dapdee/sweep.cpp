@@ -61,14 +61,17 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
   struct Pair {
     std::string network;
     Link link;
+    std::optional<double> time_s;
   };
   std::vector<Pair> pairs;
   for (const auto& net : spec.networks) {
     const double delay = spec.delay_ms.value_or(net.delay_ms);
     if (spec.bandwidths.empty()) {
-      pairs.push_back({net.name, {net.uplink_mbps, delay}});
+      pairs.push_back({net.name, {net.uplink_mbps, delay}, std::nullopt});
     } else {
-      for (double bw : spec.bandwidths) pairs.push_back({net.name, {bw, delay}});
+      for (size_t i = 0; i < spec.bandwidths.size(); ++i)
+        pairs.push_back({net.name, {spec.bandwidths[i], delay},
+                         i < spec.trace_times_s.size() ? std::optional<double>(spec.trace_times_s[i]) : std::nullopt});
     }
   }
   for (const auto& p : pairs) check_link(p.link.bandwidth_mbps, p.link.delay_ms, p.network);
@@ -94,6 +97,7 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
       pt.network = pr.network;
       pt.link = pr.link;
       pt.deadline_ms = spec.deadlines[d];
+      pt.trace_time_s = pr.time_s;
       if (spec.mode == Mode::Auto) pt.load_score = load_score(m);
       if (spec.fixed_exit >= 0) {
         pt.plan = plan_of(spec.fixed_exit);

@@ -21,6 +21,7 @@ struct PlanPoint {
   Link link;
   std::optional<double> deadline_ms;
   std::optional<double> load_score;  // set when the mode was chosen automatically
+  std::optional<double> trace_time_s;  // start of the trace window this bandwidth comes from
   Plan plan;
 };
 
@@ -28,6 +29,7 @@ struct PlanPoint {
 struct SweepSpec {
   std::vector<Network> networks;
   std::vector<double> bandwidths;             // empty: each network's own uplink
+  std::vector<double> trace_times_s;          // when set, bandwidths[i] is a trace window from this time
   std::optional<double> delay_ms;             // overrides the networks' delay
   std::vector<std::optional<double>> deadlines{std::nullopt};
   Method method = Method::Dapdee;

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--network", job.networks, "preset (CAT1, 3G, 4G, WiFi, 5G) or network file; comma list sweeps")
       ->delimiter(',');
   app.add_option("--bandwidth", job.bandwidth, "uplink Mbit/s: a value, a list a,b,c or a range A:B:N[log]");
+  app.add_option("--bandwidth-trace", job.bandwidth_trace, "replay a Mahimahi uplink trace (e.g. ../shared/traces/*.up), one plan per window");
+  app.add_option("--trace-window", job.trace_window_ms, "window of --bandwidth-trace in ms")->capture_default_str();
   app.add_option("--delay", delay, "one-way network delay in ms (overrides the network's)");
   app.add_option("--deadline", job.deadline, "deadline in ms: a value, a list or a range A:B:N");
   app.add_option("--exit", job.exit, "plan this exit only (name or 1-based index) instead of searching");
