@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/predict.hpp"
 
 namespace dapdee {
 
@@ -167,24 +168,9 @@ LatencyModel parse_latency_model(const std::string& text, const std::string& whe
 }
 
 std::string predict_profile_with_model(const Dag& dag, const LatencyModel& m, const std::string& model_path) {
-  nlohmann::ordered_json j;
-  j["format"] = "dapdee-profile/1";
-  j["device"] = m.device;
-  j["model"] = dag.model;
-  j["runtime"] = "per-op regression prediction (dapdee-profile predict --model)";
-  j["predicted"] = true;
-  j["predicted_from"] = {{"latency_model", model_path}, {"trained_on", m.trained_on}};
-  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
-  double total = 0;
-  for (size_t v = 0; v < dag.nodes.size(); ++v) {
-    if (dag.nodes[v].op == "Input") continue;
-    const double ms = predict_node_ms(m, dag, static_cast<int>(v));
-    nodes[dag.nodes[v].name] = {{"ms", ms}};
-    total += ms;
-  }
-  j["nodes"] = std::move(nodes);
-  j["total_ms"] = total;
-  return j.dump(1) + "\n";
+  return predicted_profile_json(dag, m.device, "per-op regression prediction (dapdee-profile predict --model)",
+                                {{"latency_model", model_path}, {"trained_on", m.trained_on}},
+                                [&](int v) { return nlohmann::ordered_json{{"ms", predict_node_ms(m, dag, v)}}; });
 }
 
 }  // namespace dapdee

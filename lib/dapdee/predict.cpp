@@ -36,20 +36,35 @@ DeviceSpec parse_device_spec(const std::string& text, const std::string& where) 
   return s;
 }
 
-std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::string& spec_path) {
+std::string predicted_profile_json(const Dag& dag, const std::string& device, const std::string& runtime,
+                                   nlohmann::ordered_json predicted_from,
+                                   const std::function<nlohmann::ordered_json(int)>& node_entry) {
   nlohmann::ordered_json j;
   j["format"] = "dapdee-profile/1";
-  j["device"] = spec.name;
+  j["device"] = device;
   j["model"] = dag.model;
-  j["runtime"] = "roofline prediction (dapdee-profile predict)";
+  j["runtime"] = runtime;
   j["predicted"] = true;
-  j["predicted_from"] = {{"spec", spec_path},        {"peak_gflops", spec.peak_gflops},
-                         {"memory_gbps", spec.memory_gbps}, {"efficiency", spec.efficiency},
-                         {"node_overhead_ms", spec.node_overhead_ms}, {"source", spec.source}};
+  j["predicted_from"] = std::move(predicted_from);
   nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
   double total = 0;
-  for (const auto& n : dag.nodes) {
-    if (n.op == "Input") continue;
+  for (size_t v = 0; v < dag.nodes.size(); ++v) {
+    if (dag.nodes[v].op == "Input") continue;
+    nlohmann::ordered_json entry = node_entry(static_cast<int>(v));
+    total += entry["ms"].get<double>();
+    nodes[dag.nodes[v].name] = std::move(entry);
+  }
+  j["nodes"] = std::move(nodes);
+  j["total_ms"] = total;
+  return j.dump(1) + "\n";
+}
+
+std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::string& spec_path) {
+  nlohmann::ordered_json from = {{"spec", spec_path},        {"peak_gflops", spec.peak_gflops},
+                                 {"memory_gbps", spec.memory_gbps}, {"efficiency", spec.efficiency},
+                                 {"node_overhead_ms", spec.node_overhead_ms}, {"source", spec.source}};
+  return predicted_profile_json(dag, spec.name, "roofline prediction (dapdee-profile predict)", std::move(from), [&](int v) {
+    const Node& n = dag.nodes[v];
     double bytes = static_cast<double>(n.params);
     for (const auto& t : n.outputs) bytes += static_cast<double>(t.bytes);
     for (int u : n.input_ids) bytes += static_cast<double>(dag.nodes[u].out_bytes);
@@ -57,12 +72,8 @@ std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::s
     const double compute_ms = flops / (spec.peak_gflops * spec.efficiency * 1e9) * 1e3;
     const double memory_ms = bytes / (spec.memory_gbps * spec.efficiency * 1e9) * 1e3;
     const double ms = std::max(compute_ms, memory_ms) + spec.node_overhead_ms;
-    nodes[n.name] = {{"ms", ms}, {"bound", compute_ms >= memory_ms ? "compute" : "memory"}};
-    total += ms;
-  }
-  j["nodes"] = std::move(nodes);
-  j["total_ms"] = total;
-  return j.dump(1) + "\n";
+    return nlohmann::ordered_json{{"ms", ms}, {"bound", compute_ms >= memory_ms ? "compute" : "memory"}};
+  });
 }
 
 }  // namespace dapdee

@@ -1,6 +1,8 @@
 // Roofline prediction of a profile for hardware you do not have in hand.
 #pragma once
 
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "dapdee/dag.hpp"
@@ -19,6 +21,12 @@ struct DeviceSpec {
 
 // Parses a device spec; throws Error(where, ...) when a figure is missing or not positive.
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where);
+
+// A predicted dapdee-profile/1 JSON text: `node_entry(i)` gives node i's object (with "ms") for
+// every computing node; `total_ms` is their sum. Never fails.
+std::string predicted_profile_json(const Dag& dag, const std::string& device, const std::string& runtime,
+                                   nlohmann::ordered_json predicted_from,
+                                   const std::function<nlohmann::ordered_json(int)>& node_entry);
 
 // Predicts a dapdee-profile/1 JSON text for the DAG: per node,
 // max(FLOPs / (peak * eff), bytes moved / (bandwidth * eff)) + overhead. Never fails.
