@@ -3,7 +3,9 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstring>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,21 @@ class Builder {
     auto* p = m_.add_metadata_props();
     p->set_key(key);
     p->set_value(value);
+    return *this;
+  }
+  // Fills every float initializer with uniform values in [-0.5, 0.5] (for numeric checks).
+  Builder& random_weights(unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+    for (auto& t : *m_.mutable_graph()->mutable_initializer()) {
+      if (t.data_type() != onnx::TensorProto::FLOAT) continue;
+      std::string raw = t.raw_data();
+      for (size_t k = 0; k + 4 <= raw.size(); k += 4) {
+        const float x = u(rng);
+        std::memcpy(raw.data() + k, &x, 4);
+      }
+      t.set_raw_data(raw);
+    }
     return *this;
   }
   onnx::ModelProto& model() { return m_; }

@@ -487,7 +487,18 @@ ImportResult import_onnx(const ImportOptions& opt) {
     }
     if (!new_values) break;
   }
-  for (int i = 0; i < n_nodes; ++i) result.folded_nodes += folded[i];
+  for (int i = 0; i < n_nodes; ++i) {
+    result.folded_nodes += folded[i];
+    if (!folded[i]) continue;
+    for (const auto& o : g.node(i).output()) {
+      const auto it = values.find(o);
+      if (o.empty() || it == values.end()) continue;
+      if (it->second.type == TensorProto::FLOAT16 || it->second.type == TensorProto::BFLOAT16) continue;
+      TensorProto t;
+      fold::to_tensor(it->second, o, &t);
+      result.folded_values.emplace_back(o, t.SerializeAsString());
+    }
+  }
 
   // Build the DAG.
   Dag& dag = result.dag;

@@ -28,6 +28,8 @@ struct ImportResult {
   std::vector<std::string> onnx_to_dag;  // per ONNX node index: its DAG node name, "" when folded
   std::vector<std::string> onnx_names;   // per ONNX node index: ONNX name (or derived), op
   std::vector<std::string> onnx_ops;
+  // Evaluated outputs of folded nodes: tensor name -> serialized onnx::TensorProto.
+  std::vector<std::pair<std::string, std::string>> folded_values;
 };
 
 // Imports an ONNX model; throws Error(model_path, ...) for unreadable, malformed or unsupported

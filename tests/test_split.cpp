@@ -1,0 +1,107 @@
+// dapdee-split: the device part followed by the edge part computes what the whole model does.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "dapdee/error.hpp"
+#include "dapdee/onnx_import.hpp"
+#include "dapdee/split.hpp"
+#include "onnx_builder.hpp"
+#include "test_util.hpp"
+#ifdef DAPDEE_HAVE_OPENCV
+#include <opencv2/dnn.hpp>
+#endif
+
+using namespace test_util;
+using testing_onnx::Builder;
+
+namespace {
+
+// A plan putting the first `k` nodes of G_final (topological order) on the device.
+nlohmann::json prefix_plan(const dapdee::Dag& dag, size_t k) {
+  const auto& exit = dag.exits.back();
+  const auto anc = dapdee::ancestors_of(dag, exit.node_id);
+  nlohmann::json vd = nlohmann::json::array(), ve = nlohmann::json::array();
+  size_t seen = 0;
+  for (size_t v = 0; v < dag.nodes.size(); ++v) {
+    if (!anc[v]) continue;
+    (seen++ < k ? vd : ve).push_back(dag.nodes[v].name);
+  }
+  return {{"format", "dapdee-plan/1"}, {"model", dag.model}, {"exit", exit.name}, {"V_d", vd}, {"V_e", ve}};
+}
+
+}  // namespace
+
+TEST_CASE("split parts compose to the whole model", "[split]") {
+  TempDir d;
+  for (auto [name, b] : std::vector<std::pair<std::string, Builder>>{
+           {"chain", testing_onnx::chain_model()}, {"diamond", testing_onnx::diamond_model()},
+           {"inception", testing_onnx::inception_model()}, {"residual", testing_onnx::residual_model()},
+           {"early_exit", testing_onnx::early_exit_model()}, {"reshape", testing_onnx::reshape_shape_model()}}) {
+    if (name == "reshape") {  // pin the dynamic batch for this one
+      auto* dim = b.model().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0);
+      dim->set_dim_value(1);
+    }
+    b.random_weights(7);
+    const std::string model = d / (name + ".onnx");
+    b.save(model);
+    dapdee::ImportOptions iopt;
+    iopt.model_path = model;
+    const dapdee::Dag dag = dapdee::import_onnx(iopt).dag;
+    // OpenCV wants shapes on the graph outputs: give the whole model the import's.
+    for (auto& o : *b.model().mutable_graph()->mutable_output())
+      for (const auto& node : dag.nodes)
+        for (const auto& t : node.outputs)
+          if (t.name == o.name())
+            for (auto dim : t.shape) o.mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(dim);
+    b.save(model);
+    const auto anc = dapdee::ancestors_of(dag, dag.exits.back().node_id);
+    const size_t n = static_cast<size_t>(std::count(anc.begin(), anc.end(), 1));
+    for (size_t k : {size_t{1}, n / 2, n - 1}) {
+      INFO(name << ", " << k << " nodes on the device");
+      spit(d / "plan.json", prefix_plan(dag, k).dump());
+      dapdee::SplitOptions opt{model, d / "plan.json", d / "dev.onnx", d / "edge.onnx"};
+      const auto r = dapdee::split_model(opt);
+      REQUIRE(r.edge_written);
+      REQUIRE_FALSE(r.sent.empty());
+#ifdef DAPDEE_HAVE_OPENCV
+      std::vector<int> dims;
+      for (const auto& dd : b.model().graph().input(0).type().tensor_type().shape().dim()) dims.push_back(static_cast<int>(dd.dim_value()));
+      cv::Mat x(static_cast<int>(dims.size()), dims.data(), CV_32F);
+      cv::randu(x, -1, 1);
+      const std::string exit = dag.exits.back().name;
+      cv::dnn::Net whole = cv::dnn::readNetFromONNX(model);
+      whole.setInput(x, "input");
+      const cv::Mat expected = whole.forward(exit).clone();
+      cv::dnn::Net dev = cv::dnn::readNetFromONNX(d / "dev.onnx");
+      dev.setInput(x, "input");
+      std::vector<cv::Mat> sent;
+      dev.forward(sent, r.sent);
+      cv::dnn::Net edge = cv::dnn::readNetFromONNX(d / "edge.onnx");
+      for (size_t s = 0; s < r.sent.size(); ++s) edge.setInput(sent[s], r.sent[s]);
+      const cv::Mat got = edge.forward(exit);
+      REQUIRE(got.total() == expected.total());
+      CHECK(cv::norm(got.reshape(1, 1), expected.reshape(1, 1), cv::NORM_INF) < 1e-4);
+#endif
+    }
+  }
+#ifndef DAPDEE_HAVE_OPENCV
+  DAPDEE_SKIP("the numeric check needs OpenCV DNN");
+#endif
+}
+
+TEST_CASE("dapdee-split rejects plans for another model", "[split][cli]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"x","exit":"output","V_d":["input","/other/Conv"],"V_e":[]})");
+  const auto r = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan " + (d / "plan.json") + " --device-out " +
+                     (d / "dev.onnx") + " --edge-out " + (d / "edge.onnx"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("another model"));
+  CHECK_FALSE(fs::exists(d / "dev.onnx"));
+  spit(d / "sweep.json", "{\"format\":\"dapdee-plan/1\"}\n{\"format\":\"dapdee-plan/1\"}\n");
+  const auto s = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan " + (d / "sweep.json") + " --device-out " +
+                     (d / "dev.onnx") + " --edge-out " + (d / "edge.onnx"));
+  CHECK(s.code == 1);
+  CHECK(run(tool("dapdee-split") + " --help").code == 0);
+  CHECK(run(tool("dapdee-split")).code == 2);
+}
