@@ -273,6 +273,26 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
     if (!v) return std::nullopt;
     return std::vector<Value>{std::move(*v)};
   };
+  // Shape and Size read only dims: their input may be a large tensor given without data.
+  if ((op == "Shape" || op == "Size") && !in.empty() && in[0]) {
+    const Value& a = *in[0];
+    const int64_t rank = static_cast<int64_t>(a.dims.size());
+    if (op == "Size") {
+      Value v = make(TensorProto::INT64, {});
+      v.i[0] = 1;
+      for (auto d : a.dims)
+        if (__builtin_mul_overflow(v.i[0], d, &v.i[0])) v.i[0] = std::numeric_limits<int64_t>::max();
+      return one(v);
+    }
+    int64_t start = attr_i(node, "start", 0), end = attr_i(node, "end", rank);
+    if (start < 0) start += rank;
+    if (end < 0) end += rank;
+    start = std::clamp<int64_t>(start, 0, rank);
+    end = std::clamp<int64_t>(end, 0, rank);
+    Value v = make(TensorProto::INT64, {std::max<int64_t>(end - start, 0)});
+    for (int64_t d = start; d < end; ++d) v.i[d - start] = a.dims[d];
+    return one(v);
+  }
   for (size_t k = 0; k < in.size(); ++k)
     if (in[k] && in[k]->numel() > kMaxElements) return std::nullopt;
 
@@ -311,11 +331,6 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
     return one(unary(a, nullptr, [](double x, double) { return 1.0 / x; }));
   }
   if (op == "Not") return one(unary(a, [](int64_t x, int64_t) -> int64_t { return !x; }, nullptr));
-  if (op == "Size") {
-    Value v = make(TensorProto::INT64, {});
-    v.i[0] = static_cast<int64_t>(a.numel());
-    return one(v);
-  }
   if (op == "Reshape") {
     if (!has(1)) return std::nullopt;
     auto shape = to_ints(*in[1]);
@@ -365,18 +380,6 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
         if (d == -1) d = a.dims[s++];
       v.dims = dims;
     }
-    return one(v);
-  }
-  if (op == "Shape") {
-    // Handled by the importer from static shapes; a constant input works too.
-    int64_t rank = static_cast<int64_t>(a.dims.size());
-    int64_t start = attr_i(node, "start", 0), end = attr_i(node, "end", rank);
-    if (start < 0) start += rank;
-    if (end < 0) end += rank;
-    start = std::clamp<int64_t>(start, 0, rank);
-    end = std::clamp<int64_t>(end, 0, rank);
-    Value v = make(TensorProto::INT64, {std::max<int64_t>(end - start, 0)});
-    for (int64_t d = start; d < end; ++d) v.i[d - start] = a.dims[d];
     return one(v);
   }
   if (op == "Gather") {

@@ -34,7 +34,8 @@ std::optional<Value> from_tensor(const onnx::TensorProto& t);
 void to_tensor(const Value& v, const std::string& name, onnx::TensorProto* out);
 
 // Evaluates one node given the values of its inputs (nullptr for an absent optional input)
-// and the opset; returns its outputs, or nullopt when the op or a case of it is not handled.
+// and the opset (Shape and Size need only the dims of their input); returns its outputs, or
+// nullopt when the op or a case of it is not handled.
 std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node,
                                            const std::vector<const Value*>& inputs, int64_t opset);
 

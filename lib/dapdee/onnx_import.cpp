@@ -437,36 +437,16 @@ ImportResult import_onnx(const ImportOptions& opt) {
       if (outs_known) continue;
       std::vector<const fold::Value*> ins;
       bool ready = true;
-      if (shape_like) {
+      fold::Value dims_only;  // Shape and Size read only the static dims of their input
+      if (shape_like && !values.count(node.input(0))) {
         const Meta& m = meta[node.input(0)];
         if (!m.known()) continue;
-        // Shape and Size read only the static dims.
-        std::vector<fold::Value> outv(1);
-        outv[0].type = TensorProto::INT64;
-        if (op == "Size") {
-          int64_t n = 1;
-          for (auto d : m.dims)
-            if (__builtin_mul_overflow(n, d, &n)) n = INT64_MAX;
-          outv[0].i = {n};
-        } else {
-          const int64_t rank = static_cast<int64_t>(m.dims.size());
-          int64_t start = 0, end = rank;
-          for (const auto& a : node.attribute()) {
-            if (a.name() == "start") start = a.i();
-            if (a.name() == "end") end = a.i();
-          }
-          if (start < 0) start += rank;
-          if (end < 0) end += rank;
-          start = std::clamp<int64_t>(start, 0, rank);
-          end = std::clamp<int64_t>(end, 0, rank);
-          for (int64_t d = start; d < end; ++d) outv[0].i.push_back(m.dims[d]);
-          outv[0].dims = {static_cast<int64_t>(outv[0].i.size())};
-        }
-        values[node.output(0)] = std::move(outv[0]);
-        new_values = true;
-        continue;
+        dims_only.type = m.type;
+        dims_only.dims = m.dims;
+        ins.push_back(&dims_only);
       }
-      for (const auto& t : node.input()) {
+      for (size_t k = ins.size(); k < static_cast<size_t>(node.input_size()); ++k) {
+        const std::string& t = node.input(static_cast<int>(k));
         if (t.empty()) {
           ins.push_back(nullptr);
           continue;
