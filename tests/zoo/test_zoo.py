@@ -59,7 +59,8 @@ def test_offline_path(tools):
         for mode in ("joint", "heads"):
             out = os.path.join(tmp, "out-" + mode)
             cmd = [sys.executable, os.path.join(ZOO, "train_exits.py"), "--model", "ee_alexnet", "--data", data,
-                   "--out", out, "--steps", "3", "--batch-size", "16", "--train", mode, "--device", "cpu"]
+                   "--out", out, "--steps", "3", "--batch-size", "16", "--train", mode, "--device", "cpu",
+                   "--dataset", "cifar10"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             check(r.returncode == 0, f"train_exits --train {mode} exits 0: {r.stderr[-500:]}")
             if r.returncode != 0:
@@ -75,6 +76,42 @@ def test_offline_path(tools):
             check(names == ["exit1", "exit2", "final"], f"dapdee-import orders the exits by depth: {names}")
             for e in dag["exits"]:
                 check(e["accuracy"] == acc[e["name"]], f"accuracy of {e['name']} read back from metadata_props")
+
+
+def test_fashion_mnist(tools):
+    """The Fashion-MNIST path on a small IDX subset written like Debian's files (gzip, IDX)."""
+    import fmnist
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(1)
+        for prefix, n in (("train", 48), ("t10k", 20)):
+            fmnist.write_idx(os.path.join(tmp, f"{prefix}-images-idx3-ubyte.gz"), rng.integers(0, 256, (n, 28, 28)))
+            fmnist.write_idx(os.path.join(tmp, f"{prefix}-labels-idx1-ubyte.gz"), rng.integers(0, 10, n))
+        x, y = fmnist.load_split(tmp, train=False)
+        check(tuple(x.shape) == (20, 3, 32, 32) and tuple(y.shape) == (20,), f"IDX read and resized: {tuple(x.shape)}")
+        check(bool(torch.equal(x[:, 0], x[:, 2])), "the grey channel is repeated")
+        bad = os.path.join(tmp, "bad-idx")
+        with open(bad, "wb") as f:
+            f.write(bytes([0, 0, 8, 1, 0, 0, 0, 9, 1, 2]))
+        try:
+            fmnist.read_idx(bad)
+            check(False, "a truncated IDX file is rejected")
+        except ValueError:
+            check(True, "a truncated IDX file is rejected")
+        out = os.path.join(tmp, "out")
+        cmd = [sys.executable, os.path.join(ZOO, "train_exits.py"), "--model", "ee_alexnet", "--dataset", "fashion-mnist",
+               "--data", tmp, "--out", out, "--steps", "2", "--batch-size", "16", "--device", "cpu"]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        check(r.returncode == 0, f"train_exits --dataset fashion-mnist exits 0: {r.stderr[-500:]}")
+        if r.returncode == 0:
+            with open(os.path.join(out, "ee_alexnet.exits.json")) as f:
+                side = json.load(f)
+            check(side["measured"]["preprocessing"]["resize"].startswith("bilinear"), "the sidecar records the preprocessing")
+            check(all(round(e["accuracy"] * 20) == e["accuracy"] * 20 for e in side["exits"]), "accuracies over 20 images")
+    ds = "/usr/share/datasets/fashion-mnist"
+    if os.path.isdir(ds):
+        x, y = fmnist.load_split(ds, train=False)
+        check(tuple(x.shape) == (10000, 3, 32, 32), "Debian's Fashion-MNIST test split reads as 10,000 images")
+        check(abs(float(x[:, 0].mean())) < 0.1, f"normalised test images have mean near 0: {float(x[:, 0].mean()):.3f}")
 
 
 def test_models_folder(tools):
@@ -104,6 +141,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(2)
     test_offline_path(args.tools)
+    test_fashion_mnist(args.tools)
     test_models_folder(args.tools)
     print(f"zoo: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
