@@ -19,7 +19,7 @@ Dag synthetic(int n, int exits) {
   dag.exits.clear();
   for (int e = 1; e <= exits; ++e) {
     const int at = e == exits ? n - 1 : n * e / (exits + 1);
-    dag.exits.push_back({e == exits ? "final" : "exit" + std::to_string(e), dag.nodes[at].name, 0.5 + 0.1 * e, -1});
+    dag.exits.push_back(single_exit(e == exits ? "final" : "exit" + std::to_string(e), dag.nodes[at].name, 0.5 + 0.1 * e));
   }
   if (auto p = finalize(dag)) throw std::runtime_error(*p);
   return dag;

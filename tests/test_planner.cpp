@@ -20,7 +20,7 @@ Dag make_dag(const std::vector<std::pair<std::string, std::vector<std::string>>>
     n.out_bytes = bytes[i];
     dag.nodes.push_back(n);
   }
-  dag.exits.push_back({"final", exit_node, std::nullopt, -1});
+  dag.exits.push_back(single_exit("final", exit_node));
   REQUIRE_FALSE(finalize(dag).has_value());
   return dag;
 }
@@ -169,7 +169,7 @@ TEST_CASE("exit search: deepest exit meeting the deadline (Algorithm 4)", "[plan
   // input -> a -> b -> c(final); exit1 at a. Device-only everything (edge very slow).
   const Dag base = make_dag({{"input", {}}, {"a", {"input"}}, {"b", {"a"}}, {"c", {"b"}}}, {100, 100, 100, 0}, "c");
   Dag dag = base;
-  dag.exits = {{"exit1", "a", 0.6, -1}, {"final", "c", 0.9, -1}};
+  dag.exits = {single_exit("exit1", "a", 0.6), single_exit("final", "c", 0.9)};
   REQUIRE_FALSE(finalize(dag).has_value());
   Costs c{{0, 10, 10, 10}, {0, 1000, 1000, 1000}, {100, 100, 100, 0}};
   Planner planner(dag, c);

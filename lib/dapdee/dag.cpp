@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -10,6 +11,16 @@
 namespace dapdee {
 
 using ojson = nlohmann::ordered_json;
+
+Exit single_exit(std::string name, std::string node, std::optional<double> accuracy) {
+  Exit e;
+  e.outputs = {name};
+  e.nodes = {node};
+  e.name = std::move(name);
+  e.node = std::move(node);
+  e.accuracy = accuracy;
+  return e;
+}
 
 int Dag::find(const std::string& name) const {
   auto it = index.find(name);
@@ -95,8 +106,19 @@ std::optional<std::string> finalize(Dag& dag) {
   for (size_t k = 0; k < dag.exits.size(); ++k) {
     Exit& e = dag.exits[k];
     if (!exit_names.insert(e.name).second) return fmt::format("exits[{}]: duplicate exit name '{}'", k, e.name);
-    e.node_id = dag.find(e.node);
-    if (e.node_id < 0) return fmt::format("exits[{}] ('{}'): node '{}' is not a node", k, e.name, e.node);
+    if (e.nodes.empty() && !e.node.empty()) e.nodes.push_back(e.node);
+    if (e.nodes.empty()) return fmt::format("exits[{}] ('{}'): no nodes", k, e.name);
+    if (e.outputs.empty()) e.outputs.push_back(e.name);
+    e.node = e.nodes.front();
+    e.node_ids.clear();
+    for (const auto& name : e.nodes) {
+      const int id = dag.find(name);
+      if (id < 0) return fmt::format("exits[{}] ('{}'): node '{}' is not a node", k, e.name, name);
+      if (std::find(e.node_ids.begin(), e.node_ids.end(), id) != e.node_ids.end())
+        return fmt::format("exits[{}] ('{}'): node '{}' listed twice", k, e.name, name);
+      e.node_ids.push_back(id);
+    }
+    e.node_id = e.node_ids.front();
     if (e.accuracy && !(*e.accuracy >= 0.0 && *e.accuracy <= 1.0))
       return fmt::format("exits[{}] ('{}'): accuracy {} is not in [0, 1]", k, e.name, *e.accuracy);
   }
@@ -181,7 +203,16 @@ Dag parse_dag(const std::string& text, const std::string& where) {
         if (!x.is_object()) throw Error(loc + ": not an object");
         Exit e;
         e.name = get_string(x, "name", loc);
-        e.node = get_string(x, "node", loc);
+        for (const char* key : {"outputs", "nodes"}) {
+          if (!x.contains(key)) continue;
+          if (!x[key].is_array()) throw Error(fmt::format("{}: '{}' must be an array of names", loc, key));
+          auto& dst = std::string(key) == "outputs" ? e.outputs : e.nodes;
+          for (const auto& s : x[key]) {
+            if (!s.is_string()) throw Error(fmt::format("{}: '{}' must be an array of names", loc, key));
+            dst.push_back(s.get<std::string>());
+          }
+        }
+        if (e.nodes.empty()) e.node = get_string(x, "node", loc);
         if (x.contains("accuracy") && !x["accuracy"].is_null()) {
           if (!x["accuracy"].is_number()) throw Error(loc + ": 'accuracy' must be a number or null");
           e.accuracy = x["accuracy"].get<double>();
@@ -232,6 +263,8 @@ std::string dag_to_json(const Dag& dag) {
   for (const auto& e : dag.exits) {
     ojson x;
     x["name"] = e.name;
+    x["outputs"] = e.outputs;
+    x["nodes"] = e.nodes;
     x["node"] = e.node;
     x["accuracy"] = e.accuracy ? ojson(*e.accuracy) : ojson(nullptr);
     exits.push_back(std::move(x));
@@ -241,10 +274,18 @@ std::string dag_to_json(const Dag& dag) {
 }
 
 std::vector<char> ancestors_of(const Dag& dag, int target) {
+  return ancestors_of(dag, std::vector<int>{target});
+}
+
+std::vector<char> ancestors_of(const Dag& dag, const std::vector<int>& targets) {
   std::vector<char> mark(dag.nodes.size(), 0);
-  if (target < 0) return mark;
-  mark[target] = 1;
-  for (int v = target; v >= 0; --v) {
+  int top = -1;
+  for (int t : targets)
+    if (t >= 0) {
+      mark[t] = 1;
+      top = std::max(top, t);
+    }
+  for (int v = top; v >= 0; --v) {
     if (!mark[v]) continue;
     for (int u : dag.nodes[v].input_ids) mark[u] = 1;
   }

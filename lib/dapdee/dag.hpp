@@ -33,13 +33,20 @@ struct Node {
   std::vector<TensorInfo> outputs;
 };
 
-// An exit classifier: a graph output and the node that produces it.
+// An exit: a group of graph outputs (usually one; a detector's boxes and scores are one exit)
+// and the nodes that produce them.
 struct Exit {
   std::string name;
-  std::string node;
-  std::optional<double> accuracy;  // top-1 in [0,1], null when unknown
-  int node_id = -1;                // index of `node` (filled by finalize())
+  std::vector<std::string> outputs;  // graph output names
+  std::vector<std::string> nodes;    // their producer nodes (distinct, in output order)
+  std::string node;                  // nodes[0] (older DAGs carry only this)
+  std::optional<double> accuracy;    // quality figure in [0,1] (top-1, mAP), null when unknown
+  std::vector<int> node_ids;         // indices of `nodes` (filled by finalize())
+  int node_id = -1;                  // node_ids[0] (filled by finalize())
 };
+
+// An exit of one output named `name` produced by `node`. Never fails.
+Exit single_exit(std::string name, std::string node, std::optional<double> accuracy = std::nullopt);
 
 // A whole model: nodes in a topological order and exits from shallowest to deepest.
 struct Dag {
@@ -68,5 +75,8 @@ std::string dag_to_json(const Dag& dag);
 
 // Marks, for every node, which nodes are ancestors of `target` (target included).
 std::vector<char> ancestors_of(const Dag& dag, int target);
+
+// Marks the union of the ancestors of several targets (targets included): G_k of a group exit.
+std::vector<char> ancestors_of(const Dag& dag, const std::vector<int>& targets);
 
 }  // namespace dapdee

@@ -658,7 +658,9 @@ ImportResult import_onnx(const ImportOptions& opt) {
     }
     Cand c;
     c.e.name = name;
+    c.e.outputs = {name};
     c.e.node = dag.nodes[it->second].name;
+    c.e.nodes = {c.e.node};
     if (auto a = acc.find(name); a != acc.end()) c.e.accuracy = a->second;
     c.depth = depth[it->second];
     c.pos = it->second;

@@ -483,7 +483,9 @@ Plan Planner::chain_split(int exit, Mode mode, const Link& link) const {
   return finish(exit, Method::Neurosurgeon, mode, on_device, link);
 }
 
-Plan Planner::plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy) const {
+Plan Planner::plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy,
+                        std::optional<double> deadline) const {
+  (void)deadline;  // TODO(issue 8): heavy load under the deadline
   if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
   if (mode == Mode::Auto) throw Error("planner: resolve the auto mode first");
   Plan p;
@@ -512,31 +514,45 @@ Plan Planner::plan_exit(int exit, Method method, Mode mode, const Link& link, co
 }
 
 Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
-                 std::optional<double> deadline) {
+                 std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
   const bool uses_exits = method == Method::Dapdee || method == Method::Edgent;
+  auto meets = [&](const Plan& p) { return !deadline || p.latency_ms <= *deadline; };
   if (!uses_exits) {
     Plan p = plan_of(n_exits - 1);
-    p.meets_deadline = !deadline || p.latency_ms <= *deadline;
+    p.meets_deadline = meets(p);
     return p;
   }
-  std::optional<Plan> fastest;
+  const bool all_known = static_cast<int>(accuracies.size()) == n_exits &&
+                         std::all_of(accuracies.begin(), accuracies.end(), [](const auto& a) { return a.has_value(); });
+  std::optional<Plan> fastest, chosen;
   for (int k = n_exits - 1; k >= 0; --k) {
+    // With known accuracies an exit no more accurate than the one chosen cannot win: skip it.
+    if (chosen && (!all_known || *accuracies[k] <= *accuracies[chosen->exit])) continue;
     Plan p = plan_of(k);
-    if (!deadline || p.latency_ms <= *deadline) {
+    if (meets(p)) {
       p.meets_deadline = true;
-      return p;
+      chosen = std::move(p);
+      continue;
     }
     if (!fastest || p.latency_ms < fastest->latency_ms) fastest = std::move(p);
   }
+  if (chosen) return *chosen;
   fastest->meets_deadline = false;
   return *fastest;
 }
 
+std::vector<std::optional<double>> exit_accuracies(const Dag& dag) {
+  std::vector<std::optional<double>> acc;
+  for (const auto& e : dag.exits) acc.push_back(e.accuracy);
+  return acc;
+}
+
 Plan Planner::plan(Method method, Mode mode, const Link& link, std::optional<double> deadline,
-                   const HeavyOptions& heavy) const {
+                   const HeavyOptions& heavy, const std::vector<std::optional<double>>* accuracies) const {
+  const auto acc = accuracies ? *accuracies : exit_accuracies(dag_);
   return choose_exit(
       method, static_cast<int>(dag_.exits.size()),
-      [&](int k) { return plan_exit(k, method, mode, link, heavy); }, deadline);
+      [&](int k) { return plan_exit(k, method, mode, link, heavy, deadline); }, deadline, acc);
 }
 
 double load_score(const LoadMetrics& m) {

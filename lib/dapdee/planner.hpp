@@ -82,13 +82,16 @@ class Planner {
   Planner(const Planner&) = delete;
   Planner& operator=(const Planner&) = delete;
 
-  // The best plan for one exit under a mode (Light or Heavy) with a given method.
-  Plan plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy) const;
+  // The best plan for one exit under a mode (Light or Heavy) with a given method; heavy load
+  // minimises T_max among the partitions whose latency meets `deadline_ms` (DESIGN.md). Throws
+  // Error for an unknown exit or Mode::Auto.
+  Plan plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy,
+                 std::optional<double> deadline_ms = std::nullopt) const;
 
-  // Algorithm 4: from the deepest exit down, the first plan meeting the deadline; else the
-  // lowest-latency plan flagged meets_deadline=false. Methods without exits use the final exit.
+  // Algorithm 4 over the exits (choose_exit); `accuracies` (one per exit) overrides the DAG's
+  // when given, as the online controller does. Throws as plan_exit.
   Plan plan(Method method, Mode mode, const Link& link, std::optional<double> deadline_ms,
-            const HeavyOptions& heavy) const;
+            const HeavyOptions& heavy, const std::vector<std::optional<double>>* accuracies = nullptr) const;
 
   const Dag& dag() const { return dag_; }
   const Costs& costs() const { return costs_; }
@@ -107,10 +110,15 @@ class Planner {
 };
 
 // Algorithm 4's exit choice over per-exit plans given by `plan_of` (called deepest first, each
-// exit at most once): the first meeting the deadline, else the fastest with meets_deadline=false.
-// Methods without exits (dads, neurosurgeon, device-only, edge-only) take the final exit.
+// exit at most once). With every accuracy known: the most accurate exit whose plan meets the
+// deadline (the deeper on ties); otherwise the deepest exit whose plan meets it. When none
+// does: the fastest, meets_deadline=false. Methods without exits (dads, neurosurgeon,
+// device-only, edge-only) take the final exit. Never throws by itself.
 Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
-                 std::optional<double> deadline_ms);
+                 std::optional<double> deadline_ms, const std::vector<std::optional<double>>& accuracies = {});
+
+// The accuracies of a DAG's exits, in exit order.
+std::vector<std::optional<double>> exit_accuracies(const Dag& dag);
 
 // Metrics of Algorithm 4's load score; each is optional input, defaults are neutral.
 struct LoadMetrics {

@@ -81,6 +81,7 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
   std::vector<PlanPoint> points(pairs.size() * nd);
   const int n_exits = static_cast<int>(planner.dag().exits.size());
   if (spec.fixed_exit >= n_exits) throw Error("--exit", "no such exit");
+  const auto accuracies = exit_accuracies(planner.dag());
   auto work = [&](size_t i) {
     const Pair& pr = pairs[i];
     LoadMetrics m = spec.metrics;
@@ -103,7 +104,7 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
         pt.plan = plan_of(spec.fixed_exit);
         pt.plan.meets_deadline = !pt.deadline_ms || pt.plan.latency_ms <= *pt.deadline_ms;
       } else {
-        pt.plan = choose_exit(spec.method, n_exits, plan_of, pt.deadline_ms);
+        pt.plan = choose_exit(spec.method, n_exits, plan_of, pt.deadline_ms, accuracies);
       }
     }
   };
