@@ -111,9 +111,13 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
   SECTION("a negative deadline") { expect_plan_error(f, f.plan("--network 4G --deadline -5"), "deadline"); }
   SECTION("an unknown network") { expect_plan_error(f, f.plan("--network 7G"), "unknown network '7G'"); }
   SECTION("an unknown exit") { expect_plan_error(f, f.plan("--network 4G --exit exit9"), "unknown exit 'exit9'"); }
-  SECTION("an unknown mode or method") {
-    expect_plan_error(f, f.plan("--network 4G --mode fast"), "unknown mode");
-    expect_plan_error(f, f.plan("--network 4G --method magic"), "unknown method");
+  SECTION("an unknown mode or method is a usage error") {
+    for (const char* args : {"--network 4G --mode fast", "--network 4G --method magic"}) {
+      const auto r = run(f.plan(args) + " -o " + (f.d / "plan.out"));
+      CHECK(r.code == 2);
+      CHECK_THAT(r.err, Catch::StartsWith("dapdee-plan: usage: ") && Catch::Contains("is not one of"));
+      CHECK_FALSE(fs::exists(f.d / "plan.out"));
+    }
   }
   SECTION("a missing file") {
     expect_plan_error(f, tool("dapdee-plan") + " " + (f.d / "none.json") + " --device " + f.dev + " --edge " + f.edge +

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dapdee/error.hpp"
+#include "dapdee/json_field.hpp"
 
 namespace dapdee {
 
@@ -55,11 +56,7 @@ void write_output_atomic(const std::string& path, const std::string& data) {
 }
 
 nlohmann::json parse_json(const std::string& text, const std::string& where) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where, std::string("not valid JSON: ") + e.what());
-  }
+  return parse_json_bounded(text, where);
 }
 
 std::string file_stem(const std::string& path) {

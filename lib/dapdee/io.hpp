@@ -13,7 +13,7 @@ std::string read_input(const std::string& path);
 // file; "-" writes to stdout. Throws Error(path, ...) when the file cannot be written.
 void write_output_atomic(const std::string& path, const std::string& data);
 
-// Parses JSON text; throws Error(where, "not valid JSON: ...") when it is not.
+// Parses JSON text with bounded nesting (parse_json_bounded); throws Error(where, "not valid JSON: ...").
 nlohmann::json parse_json(const std::string& text, const std::string& where);
 
 // Returns the final component of a path without its extension ("a/b/resnet18.onnx" -> "resnet18").

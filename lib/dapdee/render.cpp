@@ -13,6 +13,8 @@ std::optional<Format> parse_format(const std::string& s) {
   return std::nullopt;
 }
 
+std::vector<std::string> format_names() { return {"json", "jsonl", "csv", "table"}; }
+
 std::string json_quote(const std::string& s) {
   std::string out;
   out.reserve(s.size() + 2);
