@@ -1,9 +1,17 @@
 // Reliability (issue 13): one error path per tool, exit statuses, typed JSON access.
 #include <catch2/catch.hpp>
 
+#include "dapdee/dag.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/exit_status.hpp"
 #include "dapdee/json_field.hpp"
+#include "dapdee/latency_model.hpp"
+#include "dapdee/network.hpp"
+#include "dapdee/onnx_import.hpp"
+#include "dapdee/ort_import.hpp"
+#include "dapdee/predict.hpp"
+#include "dapdee/profile.hpp"
+#include "onnx_builder.hpp"
 #include "test_util.hpp"
 
 using namespace test_util;
@@ -104,4 +112,120 @@ TEST_CASE("typed JSON access names the field and quotes a bounded excerpt", "[re
     CHECK(std::string(e.what()).size() < 120);
   }
   CHECK(dapdee::json_excerpt(nlohmann::json::array({1, 2, 3})) == "an array of 3");
+}
+
+namespace {
+
+// The message of the Error a reader throws on `text`, or "" when it accepts it.
+template <typename Reader>
+std::string reader_error(Reader read, const std::string& text) {
+  try {
+    read(text, "in.json");
+  } catch (const dapdee::Error& e) {
+    CHECK(e.where() == "in.json");
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("JSON of the wrong type is an error naming the field, in every reader", "[reliability][json]") {
+  using Catch::Contains;
+  const auto profile = [](const std::string& t, const std::string& w) { return dapdee::parse_profile(t, w); };
+  CHECK_THAT(reader_error(profile, R"({"format":1,"nodes":{}})"), Contains("not a dapdee-profile/1 file (format is 1)"));
+  CHECK_THAT(reader_error(profile, R"({"format":"dapdee-profile/1","device":7,"nodes":{}})"), Contains("device: expected a string"));
+  CHECK_THAT(reader_error(profile, R"({"format":"dapdee-profile/1","nodes":{"a":{"ms":-1}}})"), Contains("nodes.a.ms: expected a finite number >= 0"));
+  CHECK_THAT(reader_error(profile, R"({"format":"dapdee-profile/1","nodes":{"a":{"ms":"3"}}})"), Contains("nodes.a.ms: expected a number, got a string"));
+  CHECK_THAT(reader_error(profile, R"({"format":"dapdee-profile/1","nodes":{"a":{"ms":1}},"total_ms":-5})"), Contains("total_ms"));
+  CHECK_THAT(reader_error(profile, R"({"format":"dapdee-profile/1","nodes":{"a":{"ms":1e999}}})"), Contains("number overflow"));
+
+  const auto network = [](const std::string& t, const std::string& w) { return dapdee::parse_network(t, w); };
+  CHECK_THAT(reader_error(network, R"({"format":"dapdee-network/1","name":5,"uplink_mbps":1})"), Contains("name: expected a string"));
+  CHECK_THAT(reader_error(network, R"({"format":"dapdee-network/1","uplink_mbps":1,"delay_ms":"20"})"),
+             Contains("delay_ms: expected a number, got a string (\"20\")"));
+
+  const auto spec = [](const std::string& t, const std::string& w) { return dapdee::parse_device_spec(t, w); };
+  CHECK_THAT(reader_error(spec, R"({"format":"dapdee-device-spec/1","peak_gflops":"10","memory_gbps":4})"), Contains("peak_gflops"));
+  CHECK_THAT(reader_error(spec, R"({"format":"dapdee-device-spec/1","peak_gflops":1e-300,"memory_gbps":4})"), Contains("peak_gflops"));
+  CHECK_THAT(reader_error(spec, R"({"format":"dapdee-device-spec/1","peak_gflops":10,"memory_gbps":4,"efficiency":2})"), Contains("efficiency"));
+
+  const auto fit = [](const std::string& t, const std::string& w) { return dapdee::parse_latency_model(t, w); };
+  const std::string ok_fit = R"({"coef":[1,2,3,4],"samples":3})";
+  CHECK(reader_error(fit, R"({"format":"dapdee-latency-model/1","per_op":{"Conv":)" + ok_fit + R"(},"fallback":)" + ok_fit + "}") == "");
+  CHECK_THAT(reader_error(fit, R"({"format":"dapdee-latency-model/1","per_op":[],"fallback":)" + ok_fit + "}"), Contains("per_op: expected an object"));
+  CHECK_THAT(reader_error(fit, R"({"format":"dapdee-latency-model/1","per_op":{"Conv":{"coef":[1,"x",3,4]}},"fallback":)" + ok_fit + "}"),
+             Contains("per_op.Conv.coef[1]: expected a number"));
+  CHECK_THAT(reader_error(fit, R"({"format":"dapdee-latency-model/1","per_op":{},"fallback":{"coef":[1,2,3]}})"), Contains("fallback.coef: expected 4 numbers"));
+  CHECK_THAT(reader_error(fit, R"({"format":"dapdee-latency-model/1","per_op":{},"fallback":{"coef":[1,2,3,1e300]}})"), Contains("fallback.coef[3]"));
+
+  const auto dag = [](const std::string& t, const std::string& w) { return dapdee::parse_dag(t, w); };
+  CHECK_THAT(reader_error(dag, std::string(100000, '[')), Contains("nested deeper than"));
+  CHECK_THAT(reader_error(dag, R"({"format":"dapdee-dag/1","model":{},"nodes":[]})"), Contains("model: expected a string"));
+  CHECK_THAT(reader_error(dag, R"({"format":"dapdee-dag/1","nodes":[{"name":"in","op":"Input","macs":"9"}]})"), Contains("nodes[0].macs: expected an integer"));
+  CHECK_THAT(reader_error(dag, R"({"format":"dapdee-dag/1","nodes":[{"name":"in","op":"Input","outputs":[{"consumed":1}]}]})"),
+             Contains("nodes[0].outputs[0].consumed: expected true or false"));
+}
+
+TEST_CASE("ORT traces of the wrong type or with negative durations are refused", "[reliability][json][ort]") {
+  dapdee::ImportOptions opt;
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  opt.model_path = d / "chain.onnx";
+  const dapdee::Dag dag = dapdee::import_onnx(opt).dag;
+  const auto ort = [&](const std::string& t, const std::string& w) { return dapdee::import_ort_trace(t, w, dag, "x"); };
+  CHECK_THAT(reader_error(ort, R"([{"cat":7,"name":"conv1_kernel_time","dur":5}])"), Catch::Contains("[0].cat: expected a string"));
+  CHECK_THAT(reader_error(ort, R"([{"cat":"Node","name":"conv1_kernel_time","dur":-5}])"), Catch::Contains("[0].dur: expected a number in [0"));
+  CHECK_THAT(reader_error(ort, R"({"traceEvents":[{"cat":"Node","name":"conv1_kernel_time","dur":"5"}]})"),
+             Catch::Contains("traceEvents[0].dur: expected a number"));
+  CHECK_THAT(reader_error(ort, R"({"traceEvents":{"cat":"Node"}})"), Catch::Contains("not an ONNX Runtime trace"));
+}
+
+TEST_CASE("exits sidecar of the wrong type is an error naming the field", "[reliability][json][import]") {
+  TempDir d;
+  testing_onnx::early_exit_model().save(d / "ee.onnx");
+  spit(d / "bad1.json", R"({"exits":[{"name":3,"accuracy":0.5}]})");
+  spit(d / "bad2.json", R"({"exit1":"0.5"})");
+  spit(d / "bad3.json", R"({"exits":[{"name":"exit1","accuracy":[0.5]}]})");
+  spit(d / "deep.json", std::string(50000, '[') + std::string(50000, ']'));
+  for (const auto& [f, what] : std::vector<std::pair<std::string, std::string>>{
+           {"bad1.json", "exits[0].name: expected a string"}, {"bad2.json", "exit1: expected a number"},
+           {"bad3.json", "exits[0].accuracy: expected a number"}, {"deep.json", "nested deeper than"}})
+    expect_failure(tool("dapdee-import") + " " + (d / "ee.onnx") + " --exits " + (d / f), 1, what);
+}
+
+TEST_CASE("invalid UTF-8 in an ONNX string does not abort dapdee-import", "[reliability][import]") {
+  TempDir d;
+  auto b = testing_onnx::chain_model();
+  b.model().mutable_graph()->mutable_node(1)->set_name(std::string("relu\xff\xfe", 6));
+  b.model().set_producer_name("\xc3");
+  b.save(d / "bad_utf8.onnx");
+  const auto r = run(tool("dapdee-import") + " " + (d / "bad_utf8.onnx") + " -o " + (d / "out.json"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const std::string text = slurp(d / "out.json");
+  CHECK_NOTHROW(dapdee::parse_dag(text, "out.json"));
+  CHECK_THAT(text, Catch::Contains("relu\xef\xbf\xbd"));  // U+FFFD REPLACEMENT CHARACTER
+}
+
+TEST_CASE("a plan of the wrong type is refused by dapdee-split", "[reliability][json][split]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  const std::string base = tool("dapdee-split") + " " + (d / "chain.onnx") + " --device-out " + (d / "dev.onnx") +
+                           " --edge-out " + (d / "edge.onnx") + " --plan ";
+  spit(d / "p1.json", R"({"format":"dapdee-plan/1","model":{},"exit":"output","V_d":["input"],"V_e":[]})");
+  spit(d / "p2.json", R"({"format":"dapdee-plan/1","exit":"output","V_d":"input","V_e":[]})");
+  spit(d / "p3.json", R"({"format":"dapdee-plan/1","exit":["output"],"V_d":["input"],"V_e":[]})");
+  spit(d / "p4.json", R"({"format":{"a":1},"exit":"output"})");
+  for (const auto& [f, what] : std::vector<std::pair<std::string, std::string>>{{"p1.json", "model: expected a string"},
+                                                                               {"p2.json", "V_d: expected an array"},
+                                                                               {"p3.json", "exit: expected a string"},
+                                                                               {"p4.json", "not a single dapdee-plan/1"}}) {
+    const auto r = run(base + (d / f));
+    INFO(f << "\n" << r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains(what));
+    CHECK_FALSE(fs::exists(d / "dev.onnx"));
+    CHECK_FALSE(fs::exists(d / "edge.onnx"));
+  }
 }

@@ -65,7 +65,7 @@ nlohmann::json parse_json_bounded(const std::string& text, const std::string& wh
     throw Error(where, fmt::format("not valid JSON: nested deeper than {} levels (at byte {})", max_depth, at));
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
     throw Error(where, fmt::format("not valid JSON: {}", cut(e.what(), 200)));
   }
 }
@@ -177,6 +177,8 @@ int64_t JsonField::int64(int64_t lo, int64_t hi) const {
     fail(fmt::format("integer {} is too large", json_excerpt(*v_)));
   if (!v_->is_number_integer()) wrong_type("an integer");
   const int64_t x = v_->get<int64_t>();
+  if (lo == 0 && x < 0 && hi == std::numeric_limits<int64_t>::max())
+    fail(fmt::format("expected a non-negative integer, got a negative one ({})", x));
   if (x < lo || x > hi) fail(fmt::format("expected an integer in [{}, {}], got {}", lo, hi, x));
   return x;
 }

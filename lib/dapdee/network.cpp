@@ -11,6 +11,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 
 #ifndef DAPDEE_NETWORKS_DIR
 #define DAPDEE_NETWORKS_DIR "networks"
@@ -28,15 +29,13 @@ void check_link(double bw, double delay, const std::string& what) {
 }
 
 Network parse_network(const std::string& text, const std::string& where) {
-  const nlohmann::json j = parse_json(text, where);
-  if (!j.is_object() || j.value("format", "") != kNetworkFormat)
-    throw Error(where, fmt::format("not a {} file", kNetworkFormat));
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format(kNetworkFormat);
   Network n;
-  n.name = j.value("name", file_stem(where));
-  if (!j.contains("uplink_mbps") || !j["uplink_mbps"].is_number())
-    throw Error(where, "missing number 'uplink_mbps'");
-  n.uplink_mbps = j["uplink_mbps"].get<double>();
-  n.delay_ms = j.contains("delay_ms") && j["delay_ms"].is_number() ? j["delay_ms"].get<double>() : 0.0;
+  n.name = root.str_or("name", file_stem(where));
+  n.uplink_mbps = root.num("uplink_mbps");
+  n.delay_ms = root.num_or("delay_ms", 0.0);
   check_link(n.uplink_mbps, n.delay_ms, where);
   return n;
 }
