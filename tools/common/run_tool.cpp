@@ -7,6 +7,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/exit_status.hpp"
+#include "dapdee/io.hpp"
 
 namespace dapdee_tools {
 
@@ -40,6 +41,7 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv, cons
     return exit_code(ExitStatus::Error);
   }
   try {
+    dapdee::install_output_cleanup();
     body();
     return exit_code(ExitStatus::Ok);
   } catch (const dapdee::Error& e) {

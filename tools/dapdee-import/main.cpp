@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dapdee-import ") + DAPDEE_VERSION);
   std::string where = opt.model_path;
   return dapdee_tools::run_tool("dapdee-import", app, argc, argv, [&] {
+    dapdee::check_output_paths({opt.model_path, opt.exits_path}, {out});
     for (const auto& s : shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
     const dapdee::ImportResult r = dapdee::import_onnx(opt);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-import: warning: {}: {}\n", where, w);

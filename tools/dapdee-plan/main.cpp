@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] {
     if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace"))
       dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
+    std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
+    inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
+    dapdee::check_output_paths(inputs, {out});
     if (app.count("--delay")) job.delay_ms = delay;
     const auto fmt_kind = dapdee::parse_format(format);
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));

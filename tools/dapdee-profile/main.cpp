@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
   ort->add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-profile ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-profile", app, argc, argv, [&] {
+    std::vector<std::string> inputs{model, dag_path, spec_path, trace_path, fit_path};
+    for (const auto& p : pairs) inputs.push_back(p.substr(0, p.find('='))), inputs.push_back(p.substr(p.find('=') + 1));
+    for (const auto& p : tests) inputs.push_back(p.substr(0, p.find('='))), inputs.push_back(p.substr(p.find('=') + 1));
+    dapdee::check_output_paths(inputs, {out});
     auto load_pairs = [](const std::vector<std::string>& specs) {
       std::vector<dapdee::ProfiledDag> v;
       for (const auto& p : specs) {

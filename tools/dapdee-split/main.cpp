@@ -3,6 +3,7 @@
 
 #include "../common/run_tool.hpp"
 #include "dapdee/error.hpp"
+#include "dapdee/io.hpp"
 #include "dapdee/split.hpp"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,10 @@ int main(int argc, char** argv) {
   app.add_option("--edge-out", opt.edge_out, "the edge part (ONNX)")->required();
   app.set_version_flag("--version", std::string("dapdee-split ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-split", app, argc, argv, [&] {
+    dapdee::check_output_paths({opt.model_path, opt.plan_path}, {opt.device_out, opt.edge_out});
+    dapdee::OutputTransaction outputs;  // both parts or neither
     const dapdee::SplitResult r = dapdee::split_model(opt);
+    outputs.commit();
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-split: warning: {}\n", w);
     std::string sent;
     for (const auto& t : r.sent) sent += (sent.empty() ? "" : ", ") + t;
