@@ -456,7 +456,12 @@ ImportResult import_onnx(const ImportOptions& opt) {
         ins.push_back(&it->second);
       }
       if (!ready) continue;
-      auto outs = fold::evaluate(node, ins, opset);
+      std::optional<std::vector<fold::Value>> outs;
+      try {
+        outs = fold::evaluate(node, ins, opset);
+      } catch (const Error& e) {  // a fault of the model in a constant subgraph, naming the node
+        throw Error(where, e.what());
+      }
       if (!outs || static_cast<int>(outs->size()) < node.output_size()) continue;
       for (int k = 0; k < node.output_size(); ++k)
         if (!node.output(k).empty()) values[node.output(k)] = std::move((*outs)[k]);
