@@ -171,3 +171,23 @@ TEST_CASE("SIGTERM and SIGINT remove the temporary files being written", "[relia
     CHECK(entries(d.path.string()) == 0);
   }
 }
+
+TEST_CASE("dapdee-split refuses invalid plan sets", "[reliability][split]") {
+  SplitFixture f;
+  const std::string head = R"({"format":"dapdee-plan/1","model":"chain","exit":"output",)";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"("V_d":[],"V_e":["input","conv1","relu1","pool1","flatten","fc"]})", "V_e holds the model input 'input'"},
+      {R"("V_d":["input","conv1"],"V_e":["relu1","pool1","flatten"]})", "node 'fc' is on neither side"},
+      {R"("V_d":["input"],"V_e":[]})", "node 'fc' is on neither side"},
+      {R"("V_d":["input","conv1","relu1"],"V_e":["relu1","pool1","flatten","fc"]})", "node 'relu1' is on both sides"},
+  };
+  for (const auto& [sets, what] : cases) {
+    spit(f.plan, head + sets);
+    const auto r = run(f.split(f.d / "dev.onnx", f.d / "edge.onnx"));
+    INFO(sets << "\n" << r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains(what));
+    CHECK_FALSE(fs::exists(f.d / "dev.onnx"));
+    CHECK_FALSE(fs::exists(f.d / "edge.onnx"));
+  }
+}

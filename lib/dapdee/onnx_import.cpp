@@ -665,7 +665,7 @@ ImportResult import_onnx(const ImportOptions& opt) {
   }
   for (const auto& [k, v] : sidecar) {
     (void)v;
-    if (std::none_of(cands.begin(), cands.end(), [&](const Cand& c) { return c.e.name == k; }))
+    if (std::none_of(cands.begin(), cands.end(), [&name = k](const Cand& c) { return c.e.name == name; }))
       throw Error(opt.exits_path, fmt::format("names exit '{}', which is not an output of the model", k));
   }
   if (cands.empty()) throw Error(where, "the model has no output computed by a node: nothing to plan");

@@ -11,6 +11,7 @@
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
+#include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
 
 namespace dapdee {
@@ -141,6 +142,7 @@ SplitResult split_model(const SplitOptions& opt) {
   for (const auto& e : dag.exits)
     if (e.name == exit_name) exit = &e;
   if (!exit) throw Error(opt.plan_path, fmt::format("exit '{}' is not an output of {}", exit_name, opt.model_path));
+  validate_plan_sets(dag, vd, ve, *exit, opt.plan_path);
   for (int v : ve)
     for (int u : dag.nodes[v].input_ids)
       if (!vd.count(u) && !ve.count(u))
