@@ -1,6 +1,7 @@
 // Reliability (issue 13): one error path per tool, exit statuses, typed JSON access.
 #include <catch2/catch.hpp>
 
+#include "dapdee/csv.hpp"
 #include "dapdee/dag.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/exit_status.hpp"
@@ -228,4 +229,56 @@ TEST_CASE("a plan of the wrong type is refused by dapdee-split", "[reliability][
     CHECK_FALSE(fs::exists(d / "dev.onnx"));
     CHECK_FALSE(fs::exists(d / "edge.onnx"));
   }
+}
+
+namespace {
+
+// Splits CSV text per RFC 4180 into records of fields (quoted fields may hold , " CR LF).
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') rows.back().back() += '"', ++i;
+      else if (c == '"') quoted = false;
+      else rows.back().back() += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().emplace_back();
+    } else if (c == '\n') {
+      rows.emplace_back(1);
+    } else {
+      rows.back().back() += c;
+    }
+  }
+  if (rows.back().size() == 1 && rows.back()[0].empty()) rows.pop_back();
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("CSV fields with commas, quotes or newlines are quoted (RFC 4180)", "[reliability][csv]") {
+  CHECK(dapdee::csv_field("plain") == "plain");
+  CHECK(dapdee::csv_field("a,b") == "\"a,b\"");
+  CHECK(dapdee::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(dapdee::csv_field("two\nlines") == "\"two\nlines\"");
+  TempDir d;
+  nlohmann::json dag = nlohmann::json::parse(slurp(repo("profiles/dags/ee_vgg16.dag.json")));
+  dag["model"] = "vgg,16 \"ee\"";
+  dag["exits"][0]["name"] = "exit,1\nnew line";
+  spit(d / "dag.json", dag.dump());
+  spit(d / "net.json", R"({"format":"dapdee-network/1","name":"my,net \"x\"","uplink_mbps":5,"delay_ms":20})");
+  const auto r = run(tool("dapdee-plan") + " " + (d / "dag.json") + " --device " + repo("profiles/predicted/ee_vgg16.rpi4.json") +
+                     " --edge " + repo("profiles/predicted/ee_vgg16.edge-t4.json") + " --network " + (d / "net.json") +
+                     " --exit 1 --deadline 5,500 --format csv");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto rows = parse_csv(r.out);
+  REQUIRE(rows.size() == 3);
+  for (const auto& row : rows) CHECK(row.size() == rows[0].size());
+  CHECK(rows[1][0] == "vgg,16 \"ee\"");
+  CHECK(rows[1][1] == "my,net \"x\"");
+  CHECK(rows[1][7] == "exit,1\nnew line");
 }

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "dapdee/csv.hpp"
+
 namespace dapdee {
 
 std::optional<Format> parse_format(const std::string& s) {
@@ -105,9 +107,9 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
       const Plan& p = pt.plan;
       const Exit& e = dag.exits[p.exit];
       auto csvnum = [](const std::optional<double>& x) { return x && std::isfinite(*x) ? fmt::format("{}", *x) : std::string(); };
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dag.model, pt.network,
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(dag.model), csv_field(pt.network),
                          pt.link.bandwidth_mbps, pt.link.delay_ms, csvnum(pt.deadline_ms), mode_name(p.mode),
-                         method_name(p.method), e.name, p.exit + 1, csvnum(e.accuracy), p.v_d.size(), p.v_s.size(),
+                         method_name(p.method), csv_field(e.name), p.exit + 1, csvnum(e.accuracy), p.v_d.size(), p.v_s.size(),
                          p.v_e.size(), p.t_d, p.t_t, p.t_e, p.latency_ms, p.t_max, csvnum(throughput(p)),
                          p.meets_deadline ? "true" : "false", csvnum(pt.trace_time_s));
     }
