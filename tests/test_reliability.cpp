@@ -282,3 +282,29 @@ TEST_CASE("CSV fields with commas, quotes or newlines are quoted (RFC 4180)", "[
   CHECK(rows[1][1] == "my,net \"x\"");
   CHECK(rows[1][7] == "exit,1\nnew line");
 }
+
+TEST_CASE("values that slipped through are refused with a clear error", "[reliability][values]") {
+  expect_failure(plan_cmd("--bandwidth 1e-320"), 1, "bandwidth must be between");
+  expect_failure(plan_cmd("--bandwidth 1e300"), 1, "bandwidth must be between");
+  expect_failure(plan_cmd("--network 4G --delay 1e300"), 1, "delay must be between");
+  TempDir d;
+  spit(d / "net.json", R"({"format":"dapdee-network/1","uplink_mbps":1e-320})");
+  expect_failure(plan_cmd("--network " + (d / "net.json")), 1, "bandwidth must be between");
+  spit(d / "net2.json", R"({"format":"dapdee-network/1","uplink_mbps":5,"delay_ms":"20"})");
+  expect_failure(plan_cmd("--network " + (d / "net2.json")), 1, "delay_ms: expected a number, got a string (\"20\")");
+  // predict never writes "ms": null: extreme specs and fits are refused when read.
+  spit(d / "spec.json", R"({"format":"dapdee-device-spec/1","peak_gflops":1e-300,"memory_gbps":1e-300})");
+  expect_failure(tool("dapdee-profile") + " predict " + repo("profiles/dags/ee_vgg16.dag.json") + " --device " + (d / "spec.json"), 1,
+                 "peak_gflops");
+  spit(d / "fit.json", R"({"format":"dapdee-latency-model/1","per_op":{},"fallback":{"coef":[1e308,1e308,1e308,1e308]}})");
+  expect_failure(tool("dapdee-profile") + " predict " + repo("profiles/dags/ee_vgg16.dag.json") + " --model " + (d / "fit.json"), 1,
+                 "fallback.coef[0]");
+  // import-ort: negative durations; a profile with a negative time.
+  spit(d / "trace.json", R"([{"cat":"Node","name":"x_kernel_time","dur":-3}])");
+  expect_failure(tool("dapdee-profile") + " import-ort " + (d / "trace.json") + " --dag " + repo("profiles/dags/ee_vgg16.dag.json"), 1,
+                 "[0].dur: expected a number in [0");
+  spit(d / "neg.json", R"({"format":"dapdee-profile/1","nodes":{"a":{"ms":-0.5}}})");
+  expect_failure(tool("dapdee-plan") + " " + repo("profiles/dags/ee_vgg16.dag.json") + " --device " + (d / "neg.json") +
+                     " --edge " + repo("profiles/predicted/ee_vgg16.edge-t4.json") + " --network 4G",
+                 1, "nodes.a.ms: expected a finite number >= 0");
+}

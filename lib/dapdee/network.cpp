@@ -22,10 +22,13 @@ namespace dapdee {
 namespace fs = std::filesystem;
 
 void check_link(double bw, double delay, const std::string& what) {
-  if (!std::isfinite(bw) || bw <= 0)
-    throw Error(what, fmt::format("bandwidth must be a positive number of Mbit/s (got {})", bw));
-  if (!std::isfinite(delay) || delay < 0)
-    throw Error(what, fmt::format("delay must be a non-negative number of ms (got {})", delay));
+  // The bounds keep every transfer time finite: 1e-6 Mbit/s is also what an empty trace window
+  // is planned at; subnormal bandwidths such as 1e-320 would make times infinite.
+  if (!(bw >= kMinBandwidthMbps && bw <= kMaxBandwidthMbps))
+    throw Error(what, fmt::format("bandwidth must be between {} and {} Mbit/s (got {})", kMinBandwidthMbps,
+                                  kMaxBandwidthMbps, bw));
+  if (!(delay >= 0 && delay <= kMaxDelayMs))
+    throw Error(what, fmt::format("delay must be between 0 and {} ms (got {})", kMaxDelayMs, delay));
 }
 
 Network parse_network(const std::string& text, const std::string& where) {

@@ -43,9 +43,13 @@ std::string predicted_profile_json(const Dag& dag, const std::string& device, co
   for (size_t v = 0; v < dag.nodes.size(); ++v) {
     if (dag.nodes[v].op == "Input") continue;
     nlohmann::ordered_json entry = node_entry(static_cast<int>(v));
-    total += entry["ms"].get<double>();
+    const double ms = entry["ms"].get<double>();
+    if (!std::isfinite(ms) || ms < 0)  // never write "ms": null
+      throw Error(fmt::format("node '{}': the predicted time is not a finite number of ms", dag.nodes[v].name));
+    total += ms;
     nodes[dag.nodes[v].name] = std::move(entry);
   }
+  if (!std::isfinite(total)) throw Error("the predicted total is not a finite number of ms");
   j["nodes"] = std::move(nodes);
   j["total_ms"] = total;
   return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
