@@ -147,6 +147,11 @@ TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan
   CHECK_THAT(lines[3], Catch::Contains(",t,0.6,10,") && Catch::EndsWith(",2"));
   spit(f.d / "bad.up", "0\n12x\n");
   expect_plan_error(f, f.plan("--bandwidth-trace " + (f.d / "bad.up")), "line 2: '12x' is not a time in ms");
+}
+
+// Apart from the test above, so that a missing ../shared never hides one of its failures.
+TEST_CASE("dapdee-plan replays the shared Verizon LTE trace", "[plan][cli][trace][shared]") {
+  Fixture f;
   const std::string shared = shared_dir() + "/traces/Verizon-LTE-short.up";
   if (!fs::exists(shared)) DAPDEE_SKIP("../shared/traces is absent");
   const auto s = run(f.plan("--bandwidth-trace " + shared + " --network 4G"));
