@@ -111,9 +111,13 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
   SECTION("a negative deadline") { expect_plan_error(f, f.plan("--network 4G --deadline -5"), "deadline"); }
   SECTION("an unknown network") { expect_plan_error(f, f.plan("--network 7G"), "unknown network '7G'"); }
   SECTION("an unknown exit") { expect_plan_error(f, f.plan("--network 4G --exit exit9"), "unknown exit 'exit9'"); }
-  SECTION("an unknown mode or method") {
-    expect_plan_error(f, f.plan("--network 4G --mode fast"), "unknown mode");
-    expect_plan_error(f, f.plan("--network 4G --method magic"), "unknown method");
+  SECTION("an unknown mode or method is a usage error") {
+    for (const char* args : {"--network 4G --mode fast", "--network 4G --method magic"}) {
+      const auto r = run(f.plan(args) + " -o " + (f.d / "plan.out"));
+      CHECK(r.code == 2);
+      CHECK_THAT(r.err, Catch::StartsWith("dapdee-plan: usage: ") && Catch::Contains("is not one of"));
+      CHECK_FALSE(fs::exists(f.d / "plan.out"));
+    }
   }
   SECTION("a missing file") {
     expect_plan_error(f, tool("dapdee-plan") + " " + (f.d / "none.json") + " --device " + f.dev + " --edge " + f.edge +
@@ -143,6 +147,11 @@ TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan
   CHECK_THAT(lines[3], Catch::Contains(",t,0.6,10,") && Catch::Contains(",true,2,"));
   spit(f.d / "bad.up", "0\n12x\n");
   expect_plan_error(f, f.plan("--bandwidth-trace " + (f.d / "bad.up")), "line 2: '12x' is not a time in ms");
+}
+
+// Apart from the test above, so that a missing ../shared never hides one of its failures.
+TEST_CASE("dapdee-plan replays the shared Verizon LTE trace", "[plan][cli][trace][shared]") {
+  Fixture f;
   const std::string shared = shared_dir() + "/traces/Verizon-LTE-short.up";
   if (!fs::exists(shared)) DAPDEE_SKIP("../shared/traces is absent");
   const auto s = run(f.plan("--bandwidth-trace " + shared + " --network 4G"));

@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/json_field.hpp"
 #include "dapdee/predict.hpp"
 
 namespace dapdee {
@@ -140,31 +142,30 @@ std::string latency_model_to_json(const LatencyModel& m) {
   j["per_op"] = std::move(ops);
   j["fallback"] = fit(m.fallback);
   j["fallback_macs"] = fit(m.fallback_macs);
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 LatencyModel parse_latency_model(const std::string& text, const std::string& where) {
-  try {
-    const auto j = nlohmann::json::parse(text);
-    if (j.value("format", "") != "dapdee-latency-model/1") throw Error(where, "not a dapdee-latency-model/1 file");
-    LatencyModel m;
-    m.device = j.value("device", "");
-    m.trained_on = j.value("trained_on", std::vector<std::string>{});
-    auto fit = [&](const nlohmann::json& x) {
-      LatencyModel::Fit f;
-      const auto c = x.at("coef");
-      if (!c.is_array() || c.size() != 4) throw Error(where, "'coef' must hold 4 numbers");
-      for (int i = 0; i < 4; ++i) f.c[i] = c[i].get<double>();
-      f.samples = x.value("samples", 0);
-      return f;
-    };
-    for (auto it = j.at("per_op").begin(); it != j.at("per_op").end(); ++it) m.per_op[it.key()] = fit(it.value());
-    m.fallback = fit(j.at("fallback"));
-    m.fallback_macs = j.contains("fallback_macs") ? fit(j.at("fallback_macs")) : m.fallback;
-    return m;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where, fmt::format("malformed latency model: {}", e.what()));
-  }
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format("dapdee-latency-model/1");
+  LatencyModel m;
+  m.device = root.str_or("device", "");
+  if (const auto t = root.find("trained_on")) m.trained_on = t->strings();
+  // Coefficients are bounded so that a prediction stays finite for any DAG (sizes < 2^63).
+  const NumRange coef{0.0, 1e12, false, false};
+  auto fit = [&](const JsonField& x) {
+    LatencyModel::Fit f;
+    const auto c = x.at("coef").items();
+    if (c.size() != 4) x.at("coef").fail(fmt::format("expected 4 numbers, got {}", c.size()));
+    for (int i = 0; i < 4; ++i) f.c[i] = c[i].num(coef);
+    f.samples = static_cast<int>(x.int64_or("samples", 0, 0, std::numeric_limits<int>::max()));
+    return f;
+  };
+  for (const auto& [op, x] : root.at("per_op").members()) m.per_op[op] = fit(x);
+  m.fallback = fit(root.at("fallback"));
+  m.fallback_macs = root.has("fallback_macs") ? fit(root.at("fallback_macs")) : m.fallback;
+  return m;
 }
 
 std::string predict_profile_with_model(const Dag& dag, const LatencyModel& m, const std::string& model_path) {

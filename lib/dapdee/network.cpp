@@ -11,6 +11,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 
 #ifndef DAPDEE_NETWORKS_DIR
 #define DAPDEE_NETWORKS_DIR "networks"
@@ -21,22 +22,23 @@ namespace dapdee {
 namespace fs = std::filesystem;
 
 void check_link(double bw, double delay, const std::string& what) {
-  if (!std::isfinite(bw) || bw <= 0)
-    throw Error(what, fmt::format("bandwidth must be a positive number of Mbit/s (got {})", bw));
-  if (!std::isfinite(delay) || delay < 0)
-    throw Error(what, fmt::format("delay must be a non-negative number of ms (got {})", delay));
+  // The bounds keep every transfer time finite: 1e-6 Mbit/s is also what an empty trace window
+  // is planned at; subnormal bandwidths such as 1e-320 would make times infinite.
+  if (!(bw >= kMinBandwidthMbps && bw <= kMaxBandwidthMbps))
+    throw Error(what, fmt::format("bandwidth must be between {} and {} Mbit/s (got {})", kMinBandwidthMbps,
+                                  kMaxBandwidthMbps, bw));
+  if (!(delay >= 0 && delay <= kMaxDelayMs))
+    throw Error(what, fmt::format("delay must be between 0 and {} ms (got {})", kMaxDelayMs, delay));
 }
 
 Network parse_network(const std::string& text, const std::string& where) {
-  const nlohmann::json j = parse_json(text, where);
-  if (!j.is_object() || j.value("format", "") != kNetworkFormat)
-    throw Error(where, fmt::format("not a {} file", kNetworkFormat));
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format(kNetworkFormat);
   Network n;
-  n.name = j.value("name", file_stem(where));
-  if (!j.contains("uplink_mbps") || !j["uplink_mbps"].is_number())
-    throw Error(where, "missing number 'uplink_mbps'");
-  n.uplink_mbps = j["uplink_mbps"].get<double>();
-  n.delay_ms = j.contains("delay_ms") && j["delay_ms"].is_number() ? j["delay_ms"].get<double>() : 0.0;
+  n.name = root.str_or("name", file_stem(where));
+  n.uplink_mbps = root.num("uplink_mbps");
+  n.delay_ms = root.num_or("delay_ms", 0.0);
   check_link(n.uplink_mbps, n.delay_ms, where);
   return n;
 }

@@ -34,7 +34,10 @@ std::vector<std::string> preset_names();
 // ms) in consecutive windows of `window_ms`, in Mbit/s; the failure names the bad line.
 Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
 
-// Checks a bandwidth (finite, > 0) and a delay (finite, >= 0); throws Error(what, ...).
+// Checks a bandwidth (in [kMinBandwidthMbps, kMaxBandwidthMbps]) and a delay (in [0, kMaxDelayMs]);
+// throws Error(what, ...) otherwise.
 void check_link(double bandwidth_mbps, double delay_ms, const std::string& what);
+// The range check_link accepts.
+inline constexpr double kMinBandwidthMbps = 1e-6, kMaxBandwidthMbps = 1e9, kMaxDelayMs = 1e9;
 
 }  // namespace dapdee

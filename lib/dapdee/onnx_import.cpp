@@ -21,6 +21,7 @@
 
 #include "dapdee/fold.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 #include "dapdee/op_cost.hpp"
 
 namespace dapdee {
@@ -210,24 +211,20 @@ bool has_subgraph(const onnx::NodeProto& n) {
 
 std::string derive_name(const onnx::NodeProto& n, int idx) { return fmt::format("{}_{}", n.op_type(), idx); }
 
-void read_accuracies_json(const nlohmann::json& j, std::map<std::string, std::optional<double>>& acc,
-                          const std::string& where) {
-  auto set = [&](const std::string& name, const nlohmann::json& v) {
-    if (v.is_null()) acc[name] = std::nullopt;
-    else if (v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1) acc[name] = v.get<double>();
-    else throw Error(where, fmt::format("accuracy of exit '{}' must be a number in [0, 1] or null", name));
+void read_accuracies_json(const JsonField& j, std::map<std::string, std::optional<double>>& acc) {
+  auto set = [&](const std::string& name, const JsonField& v) {
+    acc[name] = v.is_null() ? std::nullopt : std::optional<double>(v.num(NumRange::unit()));
   };
-  if (j.is_object() && j.contains("exits") && j["exits"].is_array()) {
-    for (const auto& e : j["exits"]) {
-      if (!e.is_object() || !e.contains("name") || !e["name"].is_string())
-        throw Error(where, "each entry of 'exits' needs a string 'name'");
-      set(e["name"].get<std::string>(), e.value("accuracy", nlohmann::json()));
+  if (j.raw().is_object() && j.has("exits") && j.raw()["exits"].is_array()) {
+    for (const auto& e : j.at("exits").items()) {
+      e.expect_object();
+      acc[e.str("name")] = e.num_opt("accuracy", NumRange::unit());
     }
-  } else if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (it.key() != "format" && it.key() != "model") set(it.key(), it.value());
+  } else if (j.raw().is_object()) {
+    for (const auto& [key, v] : j.members())
+      if (key != "format" && key != "model") set(key, v);
   } else {
-    throw Error(where, "exit accuracies must be an object {\"exits\": [{\"name\", \"accuracy\"}]} or {name: accuracy}");
+    j.fail("exit accuracies must be an object {\"exits\": [{\"name\", \"accuracy\"}]} or {name: accuracy}");
   }
 }
 
@@ -459,7 +456,12 @@ ImportResult import_onnx(const ImportOptions& opt) {
         ins.push_back(&it->second);
       }
       if (!ready) continue;
-      auto outs = fold::evaluate(node, ins, opset);
+      std::optional<std::vector<fold::Value>> outs;
+      try {
+        outs = fold::evaluate(node, ins, opset);
+      } catch (const Error& e) {  // a fault of the model in a constant subgraph, naming the node
+        throw Error(where, e.what());
+      }
       if (!outs || static_cast<int>(outs->size()) < node.output_size()) continue;
       for (int k = 0; k < node.output_size(); ++k)
         if (!node.output(k).empty()) values[node.output(k)] = std::move((*outs)[k]);
@@ -617,11 +619,8 @@ ImportResult import_onnx(const ImportOptions& opt) {
   std::map<std::string, std::optional<double>> acc;
   for (const auto& p : model.metadata_props()) {
     if (p.key() == "dapdee.exits") {
-      try {
-        read_accuracies_json(nlohmann::json::parse(p.value()), acc, where);
-      } catch (const nlohmann::json::exception& e) {
-        throw Error(where, fmt::format("metadata 'dapdee.exits' is not valid JSON: {}", e.what()));
-      }
+      nlohmann::json storage;
+      read_accuracies_json(parse_json_root(p.value(), where + " (metadata 'dapdee.exits')", storage), acc);
     } else if (p.key().rfind("dapdee.accuracy.", 0) == 0) {
       char* end = nullptr;
       const double v = std::strtod(p.value().c_str(), &end);
@@ -633,11 +632,8 @@ ImportResult import_onnx(const ImportOptions& opt) {
   std::map<std::string, std::optional<double>> sidecar;
   if (!opt.exits_path.empty()) {
     const std::string text = read_input(opt.exits_path);
-    try {
-      read_accuracies_json(nlohmann::json::parse(text), sidecar, opt.exits_path);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(opt.exits_path, fmt::format("not valid JSON: {}", e.what()));
-    }
+    nlohmann::json storage;
+    read_accuracies_json(parse_json_root(text, opt.exits_path, storage), sidecar);
     for (auto& [k, v] : sidecar) acc[k] = v;
   }
   std::vector<int> depth(dag.nodes.size(), 0);
@@ -669,7 +665,7 @@ ImportResult import_onnx(const ImportOptions& opt) {
   }
   for (const auto& [k, v] : sidecar) {
     (void)v;
-    if (std::none_of(cands.begin(), cands.end(), [&](const Cand& c) { return c.e.name == k; }))
+    if (std::none_of(cands.begin(), cands.end(), [&name = k](const Cand& c) { return c.e.name == name; }))
       throw Error(opt.exits_path, fmt::format("names exit '{}', which is not an output of the model", k));
   }
   if (cands.empty()) throw Error(where, "the model has no output computed by a node: nothing to plan");

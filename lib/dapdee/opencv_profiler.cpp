@@ -315,7 +315,7 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
     if (imp.onnx_to_dag[i].empty()) folded.push_back(imp.onnx_names[i]);
   j["folded_nodes"] = std::move(folded);
   j["unmapped_layers"] = unmapped;
-  run.json = j.dump(1) + "\n";
+  run.json = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (!unmapped.empty())
     run.warnings.push_back(fmt::format("{} OpenCV layer(s) map to no DAG node (e.g. '{}'); their time is in unattributed_ms",
                                        unmapped.size(), unmapped.front()));

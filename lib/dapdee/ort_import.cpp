@@ -8,30 +8,31 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
 
 OrtImport import_ort_trace(const std::string& text, const std::string& where, const Dag& dag,
                            const std::string& device_name) {
-  const nlohmann::json j = parse_json(text, where);
-  const nlohmann::json* events = &j;
-  if (j.is_object() && j.contains("traceEvents")) events = &j["traceEvents"];
-  if (!events->is_array()) throw Error(where, "not an ONNX Runtime trace (expected an array of events)");
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  const JsonField events = root.raw().is_object() && root.has("traceEvents") ? root.at("traceEvents") : root;
+  if (!events.raw().is_array()) throw Error(where, "not an ONNX Runtime trace (expected an array of events)");
 
   // Kernel key -> durations (ms) per occurrence, and its op.
   std::map<std::string, std::vector<double>> durations;
   std::map<std::string, std::string> op_of;
   OrtImport out;
   static const std::string kSuffix = "_kernel_time";
-  for (const auto& e : *events) {
-    if (!e.is_object() || e.value("cat", "") != "Node") continue;
-    const std::string name = e.value("name", "");
+  for (const auto& e : events.items()) {
+    if (!e.raw().is_object() || e.str_or("cat", "") != "Node") continue;
+    const std::string name = e.str_or("name", "");
     if (name.size() <= kSuffix.size() || name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) continue;
-    if (!e.contains("dur") || !e["dur"].is_number()) throw Error(where, fmt::format("event '{}' has no numeric 'dur'", name));
     const std::string key = name.substr(0, name.size() - kSuffix.size());
-    durations[key].push_back(e["dur"].get<double>() / 1000.0);
-    if (e.contains("args") && e["args"].is_object()) op_of[key] = e["args"].value("op_name", "");
+    // Durations are microseconds: negative ones are refused, and 1e15 us (31 years) bounds sums.
+    durations[key].push_back(e.num("dur", NumRange{0.0, 1e15, false, false}) / 1000.0);
+    if (const auto args = e.find("args"); args && args->raw().is_object()) op_of[key] = args->str_or("op_name", "");
     ++out.events;
   }
   if (out.events == 0) throw Error(where, "no 'Node' kernel events: not an ONNX Runtime profiling trace");
@@ -133,7 +134,7 @@ OrtImport import_ort_trace(const std::string& text, const std::string& where, co
   p["unattributed_ms"] = unmatched_ms;
   p["unmatched_kernels"] = unmatched;
   p["nodes_without_kernel"] = missing;
-  out.json = p.dump(1) + "\n";
+  out.json = p.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return out;
 }
 

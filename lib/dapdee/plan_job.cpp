@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 #include "dapdee/network.hpp"
 #include "dapdee/profile.hpp"
 
@@ -21,15 +22,12 @@ std::string name_list(const std::vector<std::string>& names) {
 }
 
 void read_metrics(const std::string& path, LoadMetrics& m) {
-  const nlohmann::json j = parse_json(read_input(path), path);
-  if (!j.is_object()) throw Error(path, "metrics must be a JSON object");
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(read_input(path), path, storage);
+  root.expect_object();
   for (auto [key, dst] : {std::pair<const char*, double*>{"cpu", &m.cpu}, {"memory", &m.memory},
-                          {"battery", &m.battery}, {"priority", &m.priority}}) {
-    if (!j.contains(key)) continue;
-    if (!j[key].is_number() || j[key].get<double>() < 0 || j[key].get<double>() > 1)
-      throw Error(path, fmt::format("'{}' must be a number in [0, 1]", key));
-    *dst = j[key].get<double>();
-  }
+                          {"battery", &m.battery}, {"priority", &m.priority}})
+    *dst = root.num_or(key, *dst, NumRange::unit());
 }
 
 // One warning for unknown accuracies (not one per exit), one when known ones fall with depth.

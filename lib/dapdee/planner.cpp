@@ -50,6 +50,18 @@ const char* method_name(Method m) {
   return "?";
 }
 
+std::vector<std::string> mode_names() {
+  std::vector<std::string> v;
+  for (Mode m : {Mode::Light, Mode::Heavy, Mode::Auto}) v.push_back(mode_name(m));
+  return v;
+}
+std::vector<std::string> method_names() {
+  std::vector<std::string> v;
+  for (Method m : {Method::Dapdee, Method::Dads, Method::Neurosurgeon, Method::Edgent, Method::DeviceOnly, Method::EdgeOnly})
+    v.push_back(method_name(m));
+  return v;
+}
+
 CostBuild costs_from_profiles(const Dag& dag, const Profile& device, const Profile& edge) {
   CostBuild cb;
   const size_t n = dag.nodes.size();

@@ -7,27 +7,20 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 
 namespace dapdee {
 
 Profile parse_profile(const std::string& text, const std::string& where) {
-  const nlohmann::json j = parse_json(text, where);
-  if (!j.is_object() || j.value("format", "") != kProfileFormat)
-    throw Error(where, fmt::format("not a {} file", kProfileFormat));
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format(kProfileFormat);
   Profile p;
   p.source = where;
-  p.device = j.value("device", "");
-  p.model = j.value("model", "");
-  if (!j.contains("nodes") || !j["nodes"].is_object()) throw Error(where, "missing object 'nodes'");
-  for (auto it = j["nodes"].begin(); it != j["nodes"].end(); ++it) {
-    const auto& v = it.value();
-    if (!v.is_object() || !v.contains("ms") || !v["ms"].is_number())
-      throw Error(where, fmt::format("nodes['{}']: missing number 'ms'", it.key()));
-    const double ms = v["ms"].get<double>();
-    if (!std::isfinite(ms) || ms < 0) throw Error(where, fmt::format("nodes['{}']: ms must be >= 0 (got {})", it.key(), ms));
-    p.ms.emplace(it.key(), ms);
-  }
-  if (j.contains("total_ms") && j["total_ms"].is_number()) p.total_ms = j["total_ms"].get<double>();
+  p.device = root.str_or("device", "");
+  p.model = root.str_or("model", "");
+  for (const auto& [name, v] : root.at("nodes").members()) p.ms.emplace(name, v.num("ms", NumRange::non_negative()));
+  p.total_ms = root.num_or("total_ms", 0.0, NumRange::non_negative());
   return p;
 }
 

@@ -7,6 +7,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "dapdee/csv.hpp"
+
 namespace dapdee {
 
 std::optional<Format> parse_format(const std::string& s) {
@@ -15,6 +17,8 @@ std::optional<Format> parse_format(const std::string& s) {
   if (s == "table") return Format::Table;
   return std::nullopt;
 }
+
+std::vector<std::string> format_names() { return {"json", "jsonl", "csv", "table"}; }
 
 std::string json_quote(const std::string& s) {
   std::string out;
@@ -151,17 +155,6 @@ const std::vector<std::string> kCsvDefault = {
     "accuracy", "n_device", "n_sent", "n_edge", "T_d", "T_t", "T_e", "latency_ms", "T_max", "throughput_fps",
     "meets_deadline", "trace_time_s", "sent_bytes", "sent_tensors"};
 
-// One CSV field per RFC 4180: quoted when it holds a comma, a quote or a line break.
-void csv_cell(std::string& out, const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  out += '"';
-}
-
 // The CSV text of a field: numbers as in JSON (empty when absent or null), strings raw, lists
 // of names joined with ';'.
 std::string csv_value(const Field& f, const Dag& dag, const PlanPoint& pt) {
@@ -281,7 +274,7 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
     for (const auto& pt : points) {
       for (size_t i = 0; i < idx.size(); ++i) {
         if (i) out += ',';
-        csv_cell(out, csv_value(kFields[idx[i]], dag, pt));
+        out += csv_field(csv_value(kFields[idx[i]], dag, pt));
       }
       out += '\n';
     }

@@ -14,6 +14,8 @@ enum class Format { Json, Csv, Table };
 
 // Parses "json|csv|table"; nullopt when unknown.
 std::optional<Format> parse_format(const std::string& s);
+// Every name parse_format accepts (for option validation). Never fails.
+std::vector<std::string> format_names();
 
 // One plan as a single-line dapdee-plan/1 JSON object (no trailing newline), every field.
 // Never fails.

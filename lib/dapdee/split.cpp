@@ -10,6 +10,8 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
+#include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
 
 namespace dapdee {
@@ -90,18 +92,19 @@ onnx::ModelProto make_part(const onnx::ModelProto& full, const std::vector<int>&
 SplitResult split_model(const SplitOptions& opt) {
   SplitResult r;
   if (opt.device_out.empty() || opt.edge_out.empty()) throw Error("--device-out/--edge-out", "both output files are needed");
-  const nlohmann::json plan = parse_json(read_input(opt.plan_path), opt.plan_path);
-  if (!plan.is_object() || plan.value("format", "") != "dapdee-plan/1")
+  nlohmann::json plan_storage;
+  const JsonField plan = parse_json_root(read_input(opt.plan_path), opt.plan_path, plan_storage);
+  if (!plan.raw().is_object() || !plan.raw().contains("format") || plan.raw()["format"] != "dapdee-plan/1")
     throw Error(opt.plan_path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
   for (const char* key : {"V_d", "V_e", "exit"})
-    if (!plan.contains(key)) throw Error(opt.plan_path, fmt::format("missing '{}'", key));
+    if (!plan.has(key)) throw Error(opt.plan_path, fmt::format("missing '{}'", key));
 
   ImportOptions iopt;
   iopt.model_path = opt.model_path;
   const ImportResult imp = import_onnx(iopt);
   const Dag& dag = imp.dag;
-  if (plan.value("model", dag.model) != dag.model)
-    r.warnings.push_back(fmt::format("the plan is for model '{}', the file is '{}'", plan.value("model", ""), dag.model));
+  if (plan.str_or("model", dag.model) != dag.model)
+    r.warnings.push_back(fmt::format("the plan is for model '{}', the file is '{}'", plan.str("model"), dag.model));
 
   onnx::ModelProto full;
   if (!full.ParseFromString(read_input(opt.model_path))) throw Error(opt.model_path, "not a valid ONNX model");
@@ -123,23 +126,23 @@ SplitResult split_model(const SplitOptions& opt) {
   }
 
   auto side = [&](const char* key, std::unordered_set<int>& dag_ids) {
-    if (!plan[key].is_array()) throw Error(opt.plan_path, fmt::format("'{}' must be an array of node names", key));
-    for (const auto& n : plan[key]) {
-      const int v = n.is_string() ? dag.find(n.get<std::string>()) : -1;
+    for (const auto& n : plan.at(key).items()) {
+      const int v = dag.find(n.str());
       if (v < 0)
-        throw Error(opt.plan_path, fmt::format("'{}' names node {} that {} lacks: a plan for another model?", key, n.dump(),
-                                               opt.model_path));
+        throw Error(opt.plan_path, fmt::format("'{}' names node {} that {} lacks: a plan for another model?", key,
+                                               json_excerpt(n.raw()), opt.model_path));
       dag_ids.insert(v);
     }
   };
   std::unordered_set<int> vd, ve;
   side("V_d", vd);
   side("V_e", ve);
-  const std::string exit_name = plan["exit"].is_string() ? plan["exit"].get<std::string>() : "";
+  const std::string exit_name = plan.str("exit");
   const Exit* exit = nullptr;
   for (const auto& e : dag.exits)
     if (e.name == exit_name) exit = &e;
   if (!exit) throw Error(opt.plan_path, fmt::format("exit '{}' is not an output of {}", exit_name, opt.model_path));
+  validate_plan_sets(dag, vd, ve, *exit, opt.plan_path);
   for (int v : ve)
     for (int u : dag.nodes[v].input_ids)
       if (!vd.count(u) && !ve.count(u))

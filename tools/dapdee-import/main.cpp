@@ -1,5 +1,5 @@
 // dapdee-import: ONNX model -> dapdee-dag/1 JSON.
-#include "../common/cli.hpp"
+#include "../common/run_tool.hpp"
 #include <fmt/format.h>
 
 #include "dapdee/error.hpp"
@@ -20,9 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--format", format, "json (default) or table (the summary on stdout)")
       ->check(CLI::IsMember({"json", "table"}));
   app.set_version_flag("--version", std::string("dapdee-import ") + DAPDEE_VERSION);
-  if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
   std::string where = opt.model_path;
-  try {
+  return dapdee_tools::run_tool("dapdee-import", app, argc, argv, [&] {
+    dapdee::check_output_paths({opt.model_path, opt.exits_path}, {out});
     for (const auto& s : shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
     const dapdee::ImportResult r = dapdee::import_onnx(opt);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-import: warning: {}: {}\n", where, w);
@@ -33,9 +33,5 @@ int main(int argc, char** argv) {
       dapdee::write_output_atomic(out, dapdee::dag_to_json(r.dag));
       fmt::print(stderr, "{}", summary);
     }
-  } catch (const dapdee::Error& e) {
-    fmt::print(stderr, "dapdee-import: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

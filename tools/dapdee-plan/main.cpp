@@ -1,11 +1,30 @@
 // dapdee-plan: min-cut partitioning with early exits, one point or sweeps.
 #include <fmt/format.h>
 
-#include "../common/cli.hpp"
+#include <cstdio>
+
+#include "../common/run_tool.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/plan_job.hpp"
 #include "dapdee/render.hpp"
+
+namespace {
+
+// Usage errors (exit 2) that need more than one option: shards of a table, a breakpoint range
+// that is not LO:HI, options --breakpoints has no use for.
+void check_usage(const dapdee::PlanJob& job, bool breakpoints, const std::string& format,
+                 const std::vector<std::string>& fields, const std::string& shard, bool has_delay) {
+  if (!shard.empty() && format == "table") dapdee_tools::usage_error("--shard: a table is not shardable (use json or csv)");
+  if (!breakpoints) return;
+  (void)has_delay;
+  if (format != "json" || !fields.empty())
+    dapdee_tools::usage_error("--breakpoints writes dapdee-breakpoints/1 JSON Lines only (no --format, no --fields)");
+  if (!job.bandwidth.empty())
+    if (auto r = dapdee::parse_bandwidth_range(job.bandwidth); !r.ok()) dapdee_tools::usage_error("--bandwidth: " + r.message());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"dapdee-plan: choose the exit and the device/edge split of a DNN for a link and a deadline.\n"
@@ -30,15 +49,21 @@ int main(int argc, char** argv) {
   app.add_option("--cut", job.cut, "evaluate this partition: the named nodes and their ancestors on the device, "
                  "the rest of the exit's G_k on the edge (with --exit; default the final exit)")
       ->delimiter(',');
-  app.add_option("--mode", job.mode, "light (latency), heavy (throughput) or auto (load score)");
-  app.add_option("--method", job.method, "dapdee, dads, neurosurgeon, edgent, device-only, edge-only");
+  app.add_option("--mode", job.mode, "light (latency), heavy (throughput) or auto (load score)")
+      ->check(dapdee_tools::choice(dapdee::parse_mode, dapdee::mode_names()));
+  app.add_option("--method", job.method, "dapdee, dads, neurosurgeon, edgent, device-only, edge-only")
+      ->check(dapdee_tools::choice(dapdee::parse_method, dapdee::method_names()));
   app.add_option("--cpu", job.metrics.cpu, "auto mode: device CPU use 0..1");
   app.add_option("--memory", job.metrics.memory, "auto mode: device memory use 0..1");
   app.add_option("--battery", job.metrics.battery, "auto mode: battery level 0..1");
   app.add_option("--priority", job.metrics.priority, "auto mode: task priority 0..1 (1 forces light)");
   app.add_option("--metrics", job.metrics_path, "auto mode: JSON with cpu, memory, battery, priority");
-  app.add_option("--heavy-grid", job.heavy.grid, "heavy: grid points per axis and round")->capture_default_str();
-  app.add_option("--heavy-rounds", job.heavy.max_rounds, "heavy: at most K refinement rounds")->capture_default_str();
+  app.add_option("--heavy-grid", job.heavy.grid, "heavy: grid points per axis and round (2..64)")
+      ->check(CLI::Range(2, 64))
+      ->capture_default_str();
+  app.add_option("--heavy-rounds", job.heavy.max_rounds, "heavy: at most K refinement rounds (1..32)")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
   app.add_option("--heavy-epsilon", job.heavy.epsilon_ms, "heavy: refine while T_max improves by >= this (ms)")
       ->capture_default_str();
   app.add_option("--alpha-min", job.heavy.alpha_min, "heavy: smallest device weight")->capture_default_str();
@@ -71,44 +96,30 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1L, 2000000000L));
   app.add_option("--threads", job.threads, "worker threads for sweeps (default: all cores)");
-  app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table");
+  app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table")
+      ->check(dapdee_tools::choice(dapdee::parse_format, dapdee::format_names()));
   app.add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
-  if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
-  if (!shard.empty()) std::sscanf(shard.c_str(), "%d/%d", &job.shard_index, &job.shard_count);
-  if (!shard.empty() && format == "table") {
-    fmt::print(stderr, "dapdee-plan: error: --shard: a table is not shardable (use json or csv)\nRun with --help for more information.\n");
-    return 2;
-  }
-  if (breakpoints) {
-    // Usage errors (exit 2): a range that is not LO:HI, or options --breakpoints has no use for.
-    std::string problem;
-    if (format != "json" || !fields.empty()) problem = "--breakpoints writes dapdee-breakpoints/1 JSON Lines only (no --format, no --fields)";
-    else if (!job.bandwidth.empty())
-      if (auto r = dapdee::parse_bandwidth_range(job.bandwidth); !r.ok()) problem = "--bandwidth: " + r.message();
-    if (!problem.empty()) {
-      fmt::print(stderr, "dapdee-plan: error: {}\nRun with --help for more information.\n", problem);
-      return 2;
-    }
-  }
-  try {
+  return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] {
+    check_usage(job, breakpoints, format, fields, shard, app.count("--delay") > 0);
+    if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !breakpoints)
+      dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
+    std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
+    inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
+    dapdee::check_output_paths(inputs, {out});
     if (app.count("--delay")) job.delay_ms = delay;
+    if (!shard.empty()) std::sscanf(shard.c_str(), "%d/%d", &job.shard_index, &job.shard_count);
+    if (breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
     const auto fmt_kind = dapdee::parse_format(format);
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
-    if (breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
     const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
     if (breakpoints) {
       fmt::print(stderr, "dapdee-plan: {} interval(s) from {} minimum cut(s)\n", r.breakpoints.size(), r.breakpoint_cuts);
       dapdee::write_output_atomic(out, dapdee::render_breakpoints(r.dag, r.breakpoints));
-      return 0;
+      return;
     }
-    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields,
-                                                           job.shard_index > 1 ? dapdee::CsvHeader::Omit
-                                                                               : dapdee::CsvHeader::Write));
-  } catch (const dapdee::Error& e) {
-    fmt::print(stderr, "dapdee-plan: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
-    return 1;
-  }
-  return 0;
+    const auto header = job.shard_index > 1 ? dapdee::CsvHeader::Omit : dapdee::CsvHeader::Write;
+    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields, header));
+  });
 }

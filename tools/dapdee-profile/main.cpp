@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "../common/cli.hpp"
+#include "../common/run_tool.hpp"
 #include "dapdee/dag.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
@@ -28,9 +28,9 @@ int main(int argc, char** argv) {
   int warmup = 3, repeat = 20, threads = 1;
   app.add_option("MODEL", model, "ONNX model to run and time");
   app.add_option("-o,--output", out, "output file (default: stdout)");
-  app.add_option("--warmup", warmup, "untimed runs first")->capture_default_str();
-  app.add_option("--repeat", repeat, "timed runs")->capture_default_str();
-  app.add_option("--threads", threads, "OpenCV threads")->capture_default_str();
+  app.add_option("--warmup", warmup, "untimed runs first")->check(CLI::Range(0, 100000))->capture_default_str();
+  app.add_option("--repeat", repeat, "timed runs")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--threads", threads, "OpenCV threads")->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--input-shape", shapes, "pin an input's dims, NAME=1x3x224x224");
   auto* predict = app.add_subcommand("predict", "estimate a profile from a device spec (roofline)");
   predict->add_option("DAG", dag_path, "DAG JSON from dapdee-import, or -")->required();
@@ -51,8 +51,11 @@ int main(int argc, char** argv) {
   ort->add_option("--device-name", device_name, "device name to record");
   ort->add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-profile ") + DAPDEE_VERSION);
-  if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
-  try {
+  return dapdee_tools::run_tool("dapdee-profile", app, argc, argv, [&] {
+    std::vector<std::string> inputs{model, dag_path, spec_path, trace_path, fit_path};
+    for (const auto& p : pairs) inputs.push_back(p.substr(0, p.find('='))), inputs.push_back(p.substr(p.find('=') + 1));
+    for (const auto& p : tests) inputs.push_back(p.substr(0, p.find('='))), inputs.push_back(p.substr(p.find('=') + 1));
+    dapdee::check_output_paths(inputs, {out});
     auto load_pairs = [](const std::vector<std::string>& specs) {
       std::vector<dapdee::ProfiledDag> v;
       for (const auto& p : specs) {
@@ -73,20 +76,20 @@ int main(int argc, char** argv) {
         for (const auto& [m, e] : err.model_error) fmt::print(stderr, "  {:<20} {:+7.1f}%\n", m, e);
       }
       dapdee::write_output_atomic(out, dapdee::latency_model_to_json(model));
-      return 0;
+      return;
     }
     if (*predict && !fit_path.empty()) {
       const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
       const auto model = dapdee::parse_latency_model(dapdee::read_input(fit_path), fit_path);
       dapdee::write_output_atomic(out, dapdee::predict_profile_with_model(dag, model, fit_path));
-      return 0;
+      return;
     }
     if (*predict) {
-      if (spec_path.empty()) throw dapdee::Error("predict", "give --device SPEC or --model FIT.json");
+      if (spec_path.empty()) dapdee_tools::usage_error("predict: give --device SPEC or --model FIT.json");
       const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
       const dapdee::DeviceSpec spec = dapdee::parse_device_spec(dapdee::read_input(spec_path), spec_path);
       dapdee::write_output_atomic(out, dapdee::predict_profile(dag, spec, spec_path));
-      return 0;
+      return;
     }
     if (*ort) {
       const dapdee::Dag dag = dapdee::parse_dag(dapdee::read_input(dag_path), dag_path);
@@ -94,11 +97,10 @@ int main(int argc, char** argv) {
       for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-profile: warning: {}: {}\n", trace_path, w);
       dapdee::write_output_atomic(out, r.json);
       fmt::print(stderr, "{}: {} kernel events, {} runs, {} nodes timed\n", trace_path, r.events, r.runs, r.nodes_timed);
-      return 0;
+      return;
     }
     if (model.empty()) {
-      fmt::print(stderr, "dapdee-profile: a MODEL or a subcommand is required\nRun with --help for more information.\n");
-      return 2;
+      dapdee_tools::usage_error("a MODEL or a subcommand is required");
     }
 #ifdef DAPDEE_HAVE_OPENCV
     dapdee::ProfileOptions opt;
@@ -119,9 +121,5 @@ int main(int argc, char** argv) {
 #else
     throw dapdee::Error(model, "this build has no OpenCV DNN: install libopencv-dnn-dev and rebuild to measure");
 #endif
-  } catch (const dapdee::Error& e) {
-    fmt::print(stderr, "dapdee-profile: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }
