@@ -135,6 +135,7 @@ TEST_CASE("dapdee-split --check: the parts equal the whole, also on weightless m
       INFO(r.err);
       REQUIRE(r.code == 0);
       CHECK_THAT(r.out, Catch::Contains("max_abs_diff"));
+      CHECK_THAT(r.out, Catch::Contains("max_abs_output"));
     }
   }
   // A check that fails says so and exits 1 (tolerance below any float difference is not enough:

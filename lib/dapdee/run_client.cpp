@@ -463,6 +463,7 @@ void RunSession::finish_oldest() {
     f.timing.t_t = st.last_delivered_ms - st.offered_ms - delay_ms_;
     f.timing.latency_ms = st.last_delivered_ms - f.t0 + f.timing.t_server;
     f.timing.t_down = r.at_ms - st.last_delivered_ms - f.timing.t_server;
+    f.timing.t_late = st.last_delivered_ms - st.last_scheduled_ms;
     done = r.at_ms;
     edge_out = std::move(r.tensors);
     if (f.timing.t_t > 0.05) bw_estimate_ = static_cast<double>(f.timing.wire_bytes) * 8.0 / (f.timing.t_t * 1000.0);

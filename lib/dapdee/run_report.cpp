@@ -32,6 +32,7 @@ RunSummary summarize_run(const std::vector<FrameTiming>& frames, double elapsed_
   s.t_ser = median_of(frames, &FrameTiming::t_ser);
   s.t_server = median_of(frames, &FrameTiming::t_server);
   s.t_down = median_of(frames, &FrameTiming::t_down);
+  s.t_late = median_of(frames, &FrameTiming::t_late);
   if (frames.size() > 1 && elapsed_ms > 0) s.throughput_fps = static_cast<double>(frames.size() - 1) * 1000.0 / elapsed_ms;
   for (const auto& f : frames) {
     s.payload_bytes = std::max(s.payload_bytes, f.payload_bytes);
@@ -56,12 +57,12 @@ std::string render_run_report(const RunMeta& meta, const std::vector<FrameTiming
   for (const auto& f : frames)
     fr.push_back({{"index", f.index}, {"plan", f.plan}, {"t_d", r3(f.t_d)}, {"t_ser", r3(f.t_ser)}, {"t_t", r3(f.t_t)},
                   {"t_e", r3(f.t_e)}, {"t_server", r3(f.t_server)}, {"t_down", r3(f.t_down)},
-                  {"latency_ms", r3(f.latency_ms)}, {"wire_bytes", f.wire_bytes}});
+                  {"t_late", r3(f.t_late)}, {"latency_ms", r3(f.latency_ms)}, {"wire_bytes", f.wire_bytes}});
   j["frames"] = std::move(fr);
   j["measured"] = {{"T_d", r3(s.T_d)},           {"T_t", r3(s.T_t)},
                    {"T_e", r3(s.T_e)},           {"latency_ms", r3(s.latency_ms)},
                    {"throughput_fps", r3(s.throughput_fps)}, {"t_ser", r3(s.t_ser)},
-                   {"t_server", r3(s.t_server)}, {"t_down", r3(s.t_down)},
+                   {"t_server", r3(s.t_server)}, {"t_down", r3(s.t_down)}, {"t_late", r3(s.t_late)},
                    {"frames", frames.size()}};
   if (meta.predicted) {
     const Prediction& p = *meta.predicted;

@@ -21,6 +21,7 @@ struct FrameTiming {
   double t_e = 0;            // edge part (forward)
   double t_server = 0;       // edge: last tensor received to result sent (t_e + decoding)
   double t_down = 0;         // the result's return (not in latency)
+  double t_late = 0;         // the shaper's own lateness: last byte written after its scheduled time
   double latency_ms = 0;     // start to last byte delivered, plus t_server (device clock)
   double done_ms = 0;        // when the result arrived, since the run started
   uint64_t payload_bytes = 0;  // tensor data (raw_data) sent
@@ -47,7 +48,7 @@ struct RunMeta {
 
 // The median figures of a run (never fails on an empty list: zeros).
 struct RunSummary {
-  double T_d = 0, T_t = 0, T_e = 0, latency_ms = 0, t_ser = 0, t_server = 0, t_down = 0, throughput_fps = 0;
+  double T_d = 0, T_t = 0, T_e = 0, latency_ms = 0, t_ser = 0, t_server = 0, t_down = 0, t_late = 0, throughput_fps = 0;
   uint64_t payload_bytes = 0, wire_bytes = 0;
 };
 RunSummary summarize_run(const std::vector<FrameTiming>& frames, double elapsed_ms);

@@ -247,36 +247,56 @@ Partition ModelSplitter::complete(const std::string& exit_name, const std::vecto
   return p;
 }
 
-SplitParts ModelSplitter::split(const Partition& p, const std::string& where) const {
-  const Impl& m = *impl_;
-  const Dag& dag = m.imp.dag;
-  const auto& fg = m.full.graph();
+namespace {
+
+// The partition resolved to DAG indices and checked: known nodes and exit, V_d closed under
+// predecessors, V_e reading only placed nodes, every exit node placed.
+struct Resolved {
+  std::unordered_set<int> vd, ve;
+  const Exit* exit = nullptr;
+};
+
+Resolved resolve(const Dag& dag, const std::string& model_path, const Partition& p, const std::string& where) {
+  Resolved r;
   auto side = [&](const char* key, const std::vector<std::string>& names, std::unordered_set<int>& ids) {
     for (const auto& n : names) {
       const int v = dag.find(n);
       if (v < 0)
-        throw Error(where, fmt::format("'{}' names node '{}' that {} lacks: a plan for another model?", key, n, m.path));
+        throw Error(where, fmt::format("'{}' names node '{}' that {} lacks: a plan for another model?", key, n, model_path));
       ids.insert(v);
     }
   };
-  std::unordered_set<int> vd, ve;
-  side("V_d", p.v_d, vd);
-  side("V_e", p.v_e, ve);
-  const Exit* exit = this->exit(p.exit);
-  if (!exit) throw Error(where, fmt::format("exit '{}' is not an output of {}", p.exit, m.path));
-  for (int v : ve) {
-    if (vd.count(v)) throw Error(where, fmt::format("node '{}' is in both V_d and V_e", dag.nodes[v].name));
+  side("V_d", p.v_d, r.vd);
+  side("V_e", p.v_e, r.ve);
+  for (const auto& e : dag.exits)
+    if (e.name == p.exit) r.exit = &e;
+  if (!r.exit) throw Error(where, fmt::format("exit '{}' is not an output of {}", p.exit, model_path));
+  for (int v : r.ve) {
+    if (r.vd.count(v)) throw Error(where, fmt::format("node '{}' is in both V_d and V_e", dag.nodes[v].name));
     if (dag.nodes[v].op == "Input") throw Error(where, fmt::format("input '{}' must run on the device", dag.nodes[v].name));
     for (int u : dag.nodes[v].input_ids)
-      if (!vd.count(u) && !ve.count(u))
+      if (!r.vd.count(u) && !r.ve.count(u))
         throw Error(where, fmt::format("node '{}' reads '{}', which the plan puts nowhere", dag.nodes[v].name, dag.nodes[u].name));
   }
-  for (int v : vd)
+  for (int v : r.vd)
     for (int u : dag.nodes[v].input_ids)
-      if (!vd.count(u)) throw Error(where, fmt::format("V_d is not closed: '{}' needs '{}' from the edge", dag.nodes[v].name, dag.nodes[u].name));
-  for (int x : exit->node_ids)
-    if (!vd.count(x) && !ve.count(x))
-      throw Error(where, fmt::format("the plan puts exit node '{}' nowhere", dag.nodes[x].name));
+      if (!r.vd.count(u))
+        throw Error(where, fmt::format("V_d is not closed: '{}' needs '{}' from the edge", dag.nodes[v].name, dag.nodes[u].name));
+  for (int x : r.exit->node_ids)
+    if (!r.vd.count(x) && !r.ve.count(x)) throw Error(where, fmt::format("the plan puts exit node '{}' nowhere", dag.nodes[x].name));
+  return r;
+}
+
+}  // namespace
+
+SplitParts ModelSplitter::split(const Partition& p, const std::string& where) const {
+  const Impl& m = *impl_;
+  const Dag& dag = m.imp.dag;
+  const auto& fg = m.full.graph();
+  const Resolved res = resolve(dag, m.path, p, where);
+  const auto& vd = res.vd;
+  const auto& ve = res.ve;
+  const Exit* exit = res.exit;
 
   SplitParts r;
   auto info = [&](const std::string& t) {

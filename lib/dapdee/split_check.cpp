@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <unordered_map>
 
@@ -61,6 +62,7 @@ SplitCheck check_split(const ModelSplitter& model, const Partition& p, const Spl
     const double d = it == got.end() ? std::numeric_limits<double>::infinity() : max_abs_diff(it->second, expected[k]);
     c.outputs.emplace_back(outs[k], d);
     c.max_abs_diff = std::max(c.max_abs_diff, d);
+    for (float v : expected[k].data) c.max_abs_value = std::max(c.max_abs_value, static_cast<double>(std::fabs(v)));
   }
   return c;
 }

@@ -14,6 +14,7 @@ namespace dapdee {
 struct SplitCheck {
   std::vector<std::pair<std::string, double>> outputs;
   double max_abs_diff = 0;
+  double max_abs_value = 0;  // the whole model's largest output magnitude (the scale of the difference)
   int refilled = 0;  // float initializers the whole model had refilled (synthetic weights)
 };
 

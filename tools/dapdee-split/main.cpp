@@ -22,6 +22,7 @@ int check(const dapdee::SplitOptions& opt, double tolerance) {
   const auto c = dapdee::check_split(model, p, parts);
   for (const auto& [name, d] : c.outputs) fmt::print("{}\t{:.3g}\n", name, d);
   fmt::print("max_abs_diff\t{:.3g}\n", c.max_abs_diff);
+  fmt::print("max_abs_output\t{:.3g}\n", c.max_abs_value);
   if (c.refilled > 0) fmt::print(stderr, "dapdee-split: note: {} absent weight tensors were refilled (name-seeded)\n", c.refilled);
   if (!(c.max_abs_diff <= tolerance))
     throw dapdee::Error(opt.model_path, fmt::format("the parts differ from the whole model by {:.3g} (> {:.3g})", c.max_abs_diff, tolerance));
