@@ -468,5 +468,20 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
   const auto ok = run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --frames 2 --warmup 0 --delay 1");
   CHECK(ok.code == 0);
   CHECK(nlohmann::json::parse(ok.out)["link"]["bandwidth_mbps"] == 10.0);
+  // A trace of one opportunity per ms (12 Mbit/s): the sent 1 KiB frame (conv1's output) takes 1-2 ms.
+  std::string trace;
+  for (int t = 1; t <= 1000; ++t) trace += std::to_string(t) + "\n";
+  spit(d / "trace.up", trace);
+  const auto tr = run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --frames 2 --warmup 0 --bandwidth-trace " +
+                      (d / "trace.up"));
+  REQUIRE(tr.code == 0);
+  const auto tj = nlohmann::json::parse(tr.out);
+  CHECK(tj["link"]["trace"] == d / "trace.up");
+  CHECK(tj["measured"]["T_t"].get<double>() >= 0.5);
+  // serve: loopback by default, stops on SIGINT with a summary.
+  const auto sv = run("timeout --preserve-status -s INT 2 " + tool("dapdee-run") + " serve " + model + " --listen 127.0.0.1:0");
+  CHECK(sv.code == 0);
+  CHECK_THAT(sv.err, Catch::Contains("serving chain") && Catch::Contains("on 127.0.0.1:"));
+  CHECK_THAT(sv.err, Catch::Contains("served 0 frames"));
 }
 #endif

@@ -24,8 +24,9 @@ int serve(const dapdee::ServeOptions& so) {
   g_server = &server;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  fmt::print(stderr, "dapdee-run: serving {} ({} nodes, digest {}) on port {}\n", server.model().dag().model,
-             server.model().dag().nodes.size(), server.model().digest(), server.port());
+  const std::string host = so.listen.substr(0, so.listen.rfind(':'));
+  fmt::print(stderr, "dapdee-run: serving {} ({} nodes, digest {}) on {}:{}\n", server.model().dag().model,
+             server.model().dag().nodes.size(), server.model().digest(), host, server.port());
   server.serve();
   const auto st = server.stats();
   fmt::print(stderr, "dapdee-run: served {} frames over {} connections, {} error replies, {} edge parts built\n", st.frames,
