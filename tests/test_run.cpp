@@ -446,6 +446,45 @@ TEST_CASE("an exit of two outputs: split and run produce both, from either side"
   CHECK(j["check"]["max_abs_diff_vs_whole_model"].get<double>() < 1e-4);
 }
 
+TEST_CASE("dapdee-run: a server that hangs up in the middle of a reply is a clear error", "[run][client]") {
+  TempDir d;
+  const std::string model = save_chain(d);
+  spit(d / "plan.json", R"({"format":"dapdee-plan/1","exit":"output","V_d":["input","conv1"],"V_e":["relu1","pool1","flatten","fc"],"bandwidth_mbps":100})");
+  int port = 0;
+  const int lfd = dapdee::listen_tcp("127.0.0.1", 0, port);
+  std::thread fake([lfd] {  // answers the hello and the plan, then half a result, then hangs up
+    const int fd = ::accept(lfd, nullptr, nullptr);
+    dapdee::set_socket_timeouts(fd, 5);
+    dapdee::Message m;
+    std::string why;
+    for (int k = 0; k < 2; ++k) {
+      if (dapdee::read_frame(fd, m, 1 << 20, why) != dapdee::ReadStatus::Ok) break;
+      const std::string ok = dapdee::encode_frame(dapdee::MsgType::Ok, "{}");
+      dapdee::write_all(fd, ok.data(), ok.size());
+    }
+    for (int k = 0; k < 2; ++k) dapdee::read_frame(fd, m, 1 << 20, why);  // the frame header and its tensor
+    const std::string half = dapdee::encode_frame(dapdee::MsgType::Result, R"({"frame":0,"tensors":1})").substr(0, 12);
+    dapdee::write_all(fd, half.data(), half.size());
+    ::close(fd);
+  });
+  dapdee::RunOptions o;
+  o.model_path = model;
+  o.plan_path = d / "plan.json";
+  o.frames = 1;
+  o.warmup = 0;
+  o.timeout_s = 10;
+  o.connect = "127.0.0.1:" + std::to_string(port);
+  std::string err;
+  try {
+    dapdee::run_plan(o);
+  } catch (const dapdee::Error& e) {
+    err = e.what();
+  }
+  fake.join();
+  ::close(lfd);
+  CHECK_THAT(err, Catch::Contains("closed"));
+}
+
 TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]") {
   TempDir d;
   const std::string model = save_chain(d);
