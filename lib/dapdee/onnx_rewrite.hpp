@@ -29,8 +29,9 @@ uint64_t refill_seed(const std::string& name);
 // Refills every float initializer whose data is absent (external file missing, or cleared)
 // with deterministic synthetic values: BatchNormalization scale and variance 1, bias and mean 0,
 // other tensors uniform in +-1/sqrt(fan_in), each drawn from a generator seeded by the
-// tensor's name (refill_seed), so a part of the model refilled alone gets the same values. Integer tensors are never touched (they are
-// shapes). `model_dir` resolves external data; present external data is loaded inline.
+// tensor's name (refill_seed), so a part of the model refilled alone gets the same values.
+// Integer tensors are never touched (they are shapes). `model_dir` resolves external data;
+// present external data is loaded inline.
 // Throws Error(where, ...) when an external file exists but is shorter than the tensor.
 RewriteReport refill_weights(onnx::ModelProto& model, const std::string& model_dir, const std::string& where);
 
