@@ -504,6 +504,11 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
   CHECK(run(tool("dapdee-run") + " --help").code == 0);
   CHECK(run(tool("dapdee-run")).code == 2);
   CHECK(run(tool("dapdee-run") + " serve").code == 2);
+  CHECK(run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --frames 0").code == 2);
+  CHECK(run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --threads 0").code == 2);
+  const auto neg = run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --frames 1 --bandwidth -3");
+  CHECK(neg.code == 1);
+  CHECK_THAT(neg.err, Catch::Contains("positive"));
   const auto ok = run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --frames 2 --warmup 0 --delay 1");
   CHECK(ok.code == 0);
   CHECK(nlohmann::json::parse(ok.out)["link"]["bandwidth_mbps"] == 10.0);

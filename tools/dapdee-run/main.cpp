@@ -51,26 +51,27 @@ int main(int argc, char** argv) {
   app.add_option("--plan-stream", o.plan_stream, "streaming: dapdee-plan/1 lines (FILE or -); each frame runs the latest");
   app.add_option("--metrics-out", o.metrics_out, "streaming: one dapdee-metrics/1 line per frame (FILE, FIFO or -)");
   app.add_option("--connect", o.connect, "HOST:PORT of 'dapdee-run serve' (default: an in-process server on 127.0.0.1)");
-  app.add_option("--frames", frames, "measured frames (default 20; with --plan-stream: until the stream ends)");
-  app.add_option("--warmup", o.warmup, "frames run first and not measured")->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenCV threads")->capture_default_str();
+  app.add_option("--frames", frames, "measured frames (default 20; with --plan-stream: until the stream ends)")
+      ->check(CLI::Range(1, 1 << 30));
+  app.add_option("--warmup", o.warmup, "frames run first and not measured")->capture_default_str()->check(CLI::Range(0, 1000));
+  app.add_option("--threads", o.threads, "OpenCV threads")->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--bandwidth", bandwidth, "uplink Mbit/s (default: the plan's bandwidth_mbps)");
   app.add_option("--delay", delay, "one-way delay in ms (default: the plan's delay_ms)");
   app.add_option("--bandwidth-trace", o.link.trace_path, "replay a Mahimahi uplink trace instead of a fixed rate");
-  app.add_option("--mtu", o.link.mtu, "packet size in bytes")->capture_default_str();
+  app.add_option("--mtu", o.link.mtu, "packet size in bytes")->capture_default_str()->check(CLI::Range(64, 65536));
   app.add_flag("--pipeline", pipeline, "stream frames through the three stages at once; measures throughput");
-  app.add_option("--window", o.window, "--pipeline: frames in flight")->capture_default_str();
+  app.add_option("--window", o.window, "--pipeline: frames in flight")->capture_default_str()->check(CLI::Range(1, 64));
   app.add_flag("--no-verify", no_verify, "skip comparing the first frame's output with the whole model's");
   app.add_option("--max-frame-mb", max_frame_mb, "largest frame in MiB")->capture_default_str();
-  app.add_option("--timeout", o.timeout_s, "seconds to wait for a reply")->capture_default_str();
+  app.add_option("--timeout", o.timeout_s, "seconds to wait for a reply")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-o,--output", out, "the run report (default: stdout)");
 
   dapdee::ServeOptions so;
   auto* sv = app.add_subcommand("serve", "serve edge parts: hold the whole model, build each client's plan's edge part");
   sv->add_option("MODEL", so.model_path, "the ONNX model")->required();
   sv->add_option("--listen", so.listen, "HOST:PORT to listen on (loopback unless told)")->capture_default_str();
-  sv->add_option("--threads", so.threads, "OpenCV threads")->capture_default_str();
-  sv->add_option("--max-clients", so.max_clients, "connections served at once")->capture_default_str();
+  sv->add_option("--threads", so.threads, "OpenCV threads")->capture_default_str()->check(CLI::Range(1, 256));
+  sv->add_option("--max-clients", so.max_clients, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
   sv->add_option("--frame-timeout", so.frame_timeout_s, "seconds a started frame may take to arrive")->capture_default_str();
   double serve_max_mb = 256;
   sv->add_option("--max-frame-mb", serve_max_mb, "largest frame accepted, in MiB")->capture_default_str();
