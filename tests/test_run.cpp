@@ -348,6 +348,20 @@ TEST_CASE("dapdee-run: the halves over the link equal the whole model", "[run][e
     CHECK(j["framing"]["payload_bytes"] == 1024);
     CHECK(j["measured"]["latency_ms"].get<double>() >= 2.0);  // the delay is paid
   }
+  // Pipelined: several frames in flight, every result still in order and equal to the whole's.
+  dapdee::RunOptions o;
+  o.model_path = d / "chain.onnx";
+  o.plan_path = d / "plan.json";
+  o.frames = 8;
+  o.warmup = 0;
+  o.timeout_s = 10;
+  o.pipeline = dapdee::Pipeline::On;
+  const auto j = nlohmann::json::parse(dapdee::run_plan(o).report_json);
+  CHECK(j["mode"] == "pipeline");
+  CHECK(j["frames"].size() == 8);
+  CHECK(j["measured"]["throughput_fps"].get<double>() > 0);
+  CHECK(j["error_pct"].contains("throughput_fps"));
+  CHECK(j["check"]["max_abs_diff_vs_whole_model"].get<double>() < 1e-4);
 }
 
 TEST_CASE("dapdee-run: streaming plans switch between frames and metrics lines follow", "[run][stream]") {
