@@ -43,8 +43,10 @@ Network parse_network(const std::string& text, const std::string& where) {
 
 Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms) {
   using R = Parsed<std::vector<double>>;
-  if (!(window_ms > 0)) return R::failure("the window must be > 0 ms");
+  if (!(window_ms >= kMinTraceWindowMs && window_ms <= kMaxTraceWindowMs))
+    return R::failure(fmt::format("the window must be {} to {} ms (got {})", kMinTraceWindowMs, kMaxTraceWindowMs, window_ms));
   std::vector<double> counts;
+  long long last_ms = 0;
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -57,6 +59,7 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
     char* stop = nullptr;
     const long long ms = std::strtoll(line.c_str(), &stop, 10);
     if (*stop != '\0' || ms < 0) return R::failure(fmt::format("line {}: '{}' is not a time in ms", line_no, line));
+    last_ms = std::max(last_ms, ms);
     const size_t w = static_cast<size_t>(static_cast<double>(ms) / window_ms);
     if (w > 10'000'000) return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
     if (counts.size() <= w) counts.resize(w + 1, 0.0);
@@ -64,7 +67,12 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
   }
   if (counts.empty()) return R::failure("the trace has no delivery opportunity");
   std::vector<double> mbps;
-  for (double c : counts) mbps.push_back(c * 1500.0 * 8.0 / (window_ms / 1000.0) / 1e6);
+  // The last window ends with the millisecond of the last delivery opportunity.
+  for (size_t w = 0; w < counts.size(); ++w) {
+    const double start = static_cast<double>(w) * window_ms;
+    const double len = w + 1 < counts.size() ? window_ms : std::min(window_ms, static_cast<double>(last_ms) + 1.0 - start);
+    mbps.push_back(counts[w] * 1500.0 * 8.0 / (len / 1000.0) / 1e6);
+  }
   return mbps;
 }
 

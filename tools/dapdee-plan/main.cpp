@@ -1,8 +1,12 @@
 // dapdee-plan: min-cut partitioning with early exits, one point or sweeps.
 #include <fmt/format.h>
 
+#include <fstream>
+#include <iostream>
+
 #include "../common/cli.hpp"
 #include "dapdee/error.hpp"
+#include "dapdee/follow_job.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/plan_job.hpp"
 #include "dapdee/render.hpp"
@@ -42,12 +46,22 @@ int main(int argc, char** argv) {
   app.add_option("--threads", job.threads, "worker threads for sweeps (default: all cores)");
   app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table");
   app.add_option("-o,--output", out, "output file (default: stdout)");
+  bool follow = false;
+  app.add_flag("--follow", follow, "online: read dapdee-metrics/1 samples on stdin, write one plan line per sample (mode auto)");
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
   if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
   try {
     if (app.count("--delay")) job.delay_ms = delay;
     const auto fmt_kind = dapdee::parse_format(format);
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
+    if (follow) {
+      if (!app.count("--mode")) job.mode = "auto";
+      std::ofstream file;
+      if (out != "-") file.open(out);
+      if (out != "-" && !file) throw dapdee::Error(out, "cannot open for writing");
+      dapdee::run_follow(job, std::cin, out == "-" ? std::cout : file, std::cerr);
+      return 0;
+    }
     const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
     dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind));
