@@ -262,6 +262,7 @@ Decision Controller::step(const MetricSample& s) {
   d.replanned = take;
   if (take) since_switch_ = 0;
   held_ = take ? cand : *held;
+  held_->sent_bytes = sum_over(base_.bytes, held_->v_s);  // the real bytes, not the corrected ones
   held_link_ = link;
   d.point.network = setup_.network;
   d.point.link = link;
