@@ -114,6 +114,12 @@ TEST_CASE("dapdee-plan: the delay is given or an error, and the trace window is 
   const auto trace = run(follow_cmd("--bandwidth-trace " + (d / "t.up") + " --deadline 20"));
   CHECK(trace.code == 1);
   CHECK_THAT(trace.err, Catch::Contains("--delay"));
+  // Mahimahi's period is the last time: 0, 500 and 1000 ms make one window of 1 s, 3 packets.
+  spit(d / "p.up", "0\n500\n1000\n");
+  const auto one = run(follow_cmd("--bandwidth-trace " + (d / "p.up") + " --delay 5 --format csv"));
+  REQUIRE(one.code == 0);
+  CHECK(std::count(one.out.begin(), one.out.end(), '\n') == 2);
+  CHECK_THAT(one.out, Catch::Contains(",p,0.036,5,"));
   for (const char* w : {"0", "0.5", "1e9", "nan"}) {
     const auto bad = run(follow_cmd("--bandwidth-trace " + (d / "t.up") + " --network 4G --trace-window " + w));
     INFO(w << bad.err);

@@ -140,8 +140,8 @@ TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan
   REQUIRE(lines.size() == 4);
   CHECK_THAT(lines[1], Catch::Contains(",t,1.2,10,") && Catch::EndsWith(",0"));
   CHECK_THAT(lines[2], Catch::Contains(",t,1e-06,10,") && Catch::EndsWith(",1"));
-  // The last window (2000..2980 ms) is averaged over its real 981 ms, not a whole second.
-  CHECK_THAT(lines[3], Catch::Contains(",t,0.61162") && Catch::EndsWith(",2"));
+  // The last window (2000..2980 ms, the period) is averaged over its real 980 ms, not a whole second.
+  CHECK_THAT(lines[3], Catch::Contains(",t,0.61224") && Catch::EndsWith(",2"));
   spit(f.d / "bad.up", "0\n12x\n");
   expect_plan_error(f, f.plan("--bandwidth-trace " + (f.d / "bad.up")), "line 2: '12x' is not a time in ms");
   const std::string shared = shared_dir() + "/traces/Verizon-LTE-short.up";

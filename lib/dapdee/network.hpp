@@ -34,8 +34,8 @@ std::vector<std::string> preset_names();
 inline constexpr double kMinTraceWindowMs = 1, kMaxTraceWindowMs = 3'600'000;
 
 // Uplink capacity of a Mahimahi trace (one line per 1500-byte delivery opportunity, the time in
-// ms) in consecutive windows of `window_ms`, in Mbit/s; the last window is averaged over its
-// real length (up to and including the millisecond of the last opportunity). The failure names
+// ms) in consecutive windows of `window_ms` over the trace's period (its last time, after which
+// Mahimahi repeats it), in Mbit/s; the last window is averaged over its real length. The failure names
 // the bad line, or the window when it is outside [kMinTraceWindowMs, kMaxTraceWindowMs].
 Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
 
