@@ -199,7 +199,7 @@ TEST_CASE("bandwidth estimator: harmonic mean of the window, capped by the last 
   e.add(std::nan(""));
   e.add(-1);
   CHECK(e.size() == 5);
-  BandwidthEstimator plain(EstimatorOptions{3, false});
+  BandwidthEstimator plain(EstimatorOptions{3, EstimateRule::HarmonicMean});
   for (double b : {1.0, 2.0, 4.0}) plain.add(b);
   CHECK(*plain.estimate() == Approx(3.0 / 1.75));
 }

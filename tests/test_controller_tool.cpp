@@ -99,6 +99,14 @@ TEST_CASE("dapdee-plan --follow: bad samples stop the loop with the line number"
   const auto sweep = run(follow_cmd("--follow --network 4G --deadline 10,20 < " + (d / "in.jsonl")));
   CHECK(sweep.code == 1);
   CHECK_THAT(sweep.err, Catch::Contains("--deadline: --follow takes one value"));
+  const auto csv = run(follow_cmd("--follow --network 4G --format csv < " + (d / "in.jsonl")));
+  CHECK(csv.code == 1);
+  CHECK_THAT(csv.err, Catch::Contains("--format: --follow writes JSON lines only"));
+  const auto stdin_dag = run("cat " + kSrc + "/profiles/dags/ee_alexnet.dag.json | " + tool("dapdee-plan") + " - --device " +
+                             kSrc + "/profiles/predicted/ee_alexnet.rpi4.json --edge " + kSrc +
+                             "/profiles/predicted/ee_alexnet.edge-t4.json --network 4G --follow");
+  CHECK(stdin_dag.code == 1);
+  CHECK_THAT(stdin_dag.err, Catch::Contains("give the DAG and the profiles as files"));
 }
 
 TEST_CASE("dapdee-plan: the delay is given or an error, and the trace window is bounded", "[controller][cli][trace]") {

@@ -18,7 +18,7 @@ std::optional<double> BandwidthEstimator::estimate() const {
   double inv = 0;
   for (double b : samples_) inv += 1.0 / b;
   const double hm = static_cast<double>(samples_.size()) / inv;
-  return opt_.cap_by_last ? std::min(hm, samples_.back()) : hm;
+  return opt_.rule == EstimateRule::HarmonicMeanCappedByLast ? std::min(hm, samples_.back()) : hm;
 }
 
 }  // namespace dapdee

@@ -6,16 +6,23 @@
 
 namespace dapdee {
 
-// Harmonic mean of the last `window` samples (as adaptive video players such as FESTIVE do:
-// one short dip weighs more than one spike), capped by the latest sample when `cap_by_last`
-// so that a drop is followed at once while a rise is believed only as the window fills.
-struct EstimatorOptions {
-  int window = 5;
-  bool cap_by_last = true;
+// How the estimate is formed from the samples of the window.
+enum class EstimateRule {
+  HarmonicMean,            // as adaptive video players such as FESTIVE: a dip weighs more than a spike
+  HarmonicMeanCappedByLast  // and never above the latest sample: a drop is followed at once,
+                            // a rise believed only as the window fills
 };
 
+// The estimator's settings (docs/CONTROLLER.md).
+struct EstimatorOptions {
+  int window = 5;
+  EstimateRule rule = EstimateRule::HarmonicMeanCappedByLast;
+};
+
+// The bandwidth to plan for from the last `window` throughput samples.
 class BandwidthEstimator {
  public:
+  // A window below 1 is taken as 1. Never throws.
   explicit BandwidthEstimator(EstimatorOptions opt = {});
 
   // Adds one sample in Mbit/s; ignores values that are not finite and > 0. Never throws.
@@ -24,7 +31,7 @@ class BandwidthEstimator {
   // The estimate in Mbit/s, nullopt before the first sample. Never throws.
   std::optional<double> estimate() const;
 
-  // Number of samples held (at most the window).
+  // Number of samples held (at most the window). Never fails.
   int size() const { return static_cast<int>(samples_.size()); }
 
  private:

@@ -27,7 +27,7 @@ struct ControllerOptions {
   double switch_gain = 0.05;  // a switch that is not forced must gain this fraction of latency/T_max
   int period = 10;            // recompute the load score at least every `period` samples (0: only on triggers)
   double ewma = 0.3;          // weight of a new measurement in corrections and accuracies
-  EstimatorOptions estimator;
+  EstimatorOptions estimator;  // the bandwidth estimate (harmonic mean of 5, capped by the latest)
 };
 
 // What the controller plans for, fixed for a run.
@@ -54,9 +54,10 @@ struct Decision {
   std::string trigger;     // the reasons that fired, comma-separated ("" when none did)
 };
 
+// Algorithm 4 as a loop over samples; holds the plan in force and everything learned so far.
 class Controller {
  public:
-  // Takes its own copy of the DAG (accuracies are updated in it) and the base costs.
+  // Takes its own copy of the DAG (accuracies are updated in it) and the base costs. Never throws.
   Controller(Dag dag, Costs costs, ControllerSetup setup, ControllerOptions opt = {});
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -65,9 +66,11 @@ class Controller {
   // the setup nor any sample so far gives a bandwidth and a delay.
   Decision step(const MetricSample& s);
 
-  // The decision as one dapdee-plan/1 line with t_s, replanned and trigger (no newline).
+  // The decision as one dapdee-plan/1 line with t_s, replanned and trigger (no newline). Never fails.
   std::string to_json(const Decision& d) const;
 
+  // The DAG with the accuracies updated so far, the cost corrections, and the trigger's current
+  // k. Never fail.
   const Dag& dag() const { return dag_; }
   const Corrections& corrections() const { return corr_; }
   double k_sigma() const { return k_; }

@@ -32,6 +32,8 @@ ControllerSetup follow_setup(const PlanJob& job) {
   c.mode = *mode;
   c.method = *method;
   c.heavy = job.heavy;
+  if (job.dag_path == "-" || job.device_profile == "-" || job.edge_profile == "-")
+    throw Error("-", "--follow reads its samples on stdin: give the DAG and the profiles as files");
   if (!job.bandwidth_trace.empty()) throw Error("--bandwidth-trace", "--follow reads its bandwidth from the samples");
   if (!job.exit.empty()) throw Error("--exit", "--follow chooses the exit itself");
   if (!job.metrics_path.empty()) throw Error("--metrics", "under --follow the load metrics come in the samples");

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
     if (follow) {
       if (!app.count("--mode")) job.mode = "auto";
+      if (*fmt_kind != dapdee::Format::Json) throw dapdee::Error("--format", "--follow writes JSON lines only");
       std::ofstream file;
       if (out != "-") file.open(out);
       if (out != "-" && !file) throw dapdee::Error(out, "cannot open for writing");
