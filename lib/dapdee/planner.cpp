@@ -414,7 +414,8 @@ const Planner::ExitGraph& Planner::enumerated(int exit) const {
         set.items.push_back(c);
       }
     }
-    set.enumerated = eg.stats.enumerated + 1;
+    eg.stats.enumerated += 1;  // device-only
+    set.enumerated = eg.stats.enumerated;
     pareto_filter(set);
     eg.stats.kept = static_cast<long>(set.items.size());
   });
