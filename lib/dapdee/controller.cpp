@@ -218,14 +218,15 @@ bool Controller::adopt(const Plan& cand, const Plan& held) const {
 }
 
 Decision Controller::step(const MetricSample& s) {
+  // Phase 0: a link must be known; checked first so that a refused sample changes nothing.
+  if (!(s.bandwidth_mbps || bw_.estimate() || setup_.bandwidth_mbps) || !(s.delay_ms || delay_ || setup_.delay_ms))
+    throw Error("no bandwidth or delay known yet: give --network, --bandwidth and --delay, or "
+                "'bandwidth_mbps' and 'delay_ms' in the first sample");
   // Phase 1: feedback on the previous plan; phase 2: new values and the mu +- k sigma trigger.
   bool missed = false;
   apply_feedback(s, missed);
   const std::string fired = observe(s);
   const Link link = current_link();
-  if (!(link.bandwidth_mbps > 0) || (!delay_ && !setup_.delay_ms))
-    throw Error("no bandwidth or delay known yet: give --network, --bandwidth and --delay, or "
-                "'bandwidth_mbps' and 'delay_ms' in the first sample");
   // Phase 3: the load score is recomputed only on a trigger, at the first sample, under
   // priority 1.0 or every `period` samples; the mode follows it with hysteresis.
   ++since_switch_, ++since_score_;

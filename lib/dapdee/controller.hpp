@@ -62,8 +62,8 @@ class Controller {
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
-  // One step of the loop; depends only on this and earlier samples. Throws Error when neither
-  // the setup nor any sample so far gives a bandwidth and a delay.
+  // One step of the loop; depends only on this and earlier samples. Throws Error (and changes
+  // nothing) when neither the setup nor any sample so far gives a bandwidth and a delay.
   Decision step(const MetricSample& s);
 
   // The decision as one dapdee-plan/1 line with t_s, replanned and trigger (no newline). Never fails.
