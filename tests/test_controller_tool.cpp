@@ -99,6 +99,14 @@ TEST_CASE("dapdee-plan --follow: bad samples stop the loop with the line number"
   const auto sweep = run(follow_cmd("--follow --network 4G --deadline 10,20 < " + (d / "in.jsonl")));
   CHECK(sweep.code == 1);
   CHECK_THAT(sweep.err, Catch::Contains("--deadline: --follow takes one value"));
+  // -o: a bad option leaves no file; the lines go to the file otherwise.
+  const auto bad_o = run(follow_cmd("--follow --network 4G --deadline 10,20 -o " + (d / "o.jsonl") + " < " + (d / "in.jsonl")));
+  CHECK(bad_o.code == 1);
+  CHECK_FALSE(fs::exists(d / "o.jsonl"));
+  const auto good_o = run(follow_cmd("--follow --network 4G --deadline 10 -o " + (d / "o.jsonl") + " < " + (d / "in.jsonl")));
+  CHECK(good_o.code == 0);
+  CHECK(good_o.out.empty());
+  CHECK_THAT(slurp(d / "o.jsonl"), Catch::EndsWith("\"trigger\":\"initial\"}\n"));
   const auto csv = run(follow_cmd("--follow --network 4G --format csv < " + (d / "in.jsonl")));
   CHECK(csv.code == 1);
   CHECK_THAT(csv.err, Catch::Contains("--format: --follow writes JSON lines only"));

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <iostream>
 #include <istream>
+#include <memory>
 #include <ostream>
 
 #include "dapdee/controller.hpp"
@@ -60,16 +63,20 @@ ControllerSetup follow_setup(const PlanJob& job) {
   return c;
 }
 
-}  // namespace
-
-void run_follow(const PlanJob& job, std::istream& in, std::ostream& out, std::ostream& diag) {
+// Options, DAG and profiles -> a ready controller; every input error is found here, before any
+// output is opened.
+std::unique_ptr<Controller> prepare(const PlanJob& job, std::ostream& diag) {
   const ControllerSetup setup = follow_setup(job);
   Dag dag = parse_dag(read_input(job.dag_path), job.dag_path);
   CostBuild cb = costs_from_profiles(dag, load_profile(job.device_profile), load_profile(job.edge_profile));
   for (const auto& [list, file] : {std::pair{&cb.missing_device, &job.device_profile}, {&cb.missing_edge, &job.edge_profile}})
     if (!list->empty())
       diag << fmt::format("dapdee-plan: warning: {}: {} node(s) have no time and cost 0 ms\n", *file, list->size());
-  Controller ctl(std::move(dag), std::move(cb.costs), setup);
+  return std::make_unique<Controller>(std::move(dag), std::move(cb.costs), setup);
+}
+
+// The loop: one flushed line per good sample; a bad sample stops it with its line number.
+void follow(Controller& ctl, std::istream& in, std::ostream& out, std::ostream& diag) {
   MetricReader reader(in, "-", BadSample::Stop, diag);
   while (const auto sample = reader.next()) {
     Decision d;
@@ -80,6 +87,20 @@ void run_follow(const PlanJob& job, std::istream& in, std::ostream& out, std::os
     }
     out << ctl.to_json(d) << '\n' << std::flush;
   }
+}
+
+}  // namespace
+
+void run_follow(const PlanJob& job, std::istream& in, std::ostream& out, std::ostream& diag) {
+  follow(*prepare(job, diag), in, out, diag);
+}
+
+void run_follow(const PlanJob& job, const std::string& out_path, std::istream& in, std::ostream& diag) {
+  const auto ctl = prepare(job, diag);
+  if (out_path == "-") return follow(*ctl, in, std::cout, diag);
+  std::ofstream file(out_path);
+  if (!file) throw Error(out_path, "cannot open for writing");
+  follow(*ctl, in, file, diag);
 }
 
 }  // namespace dapdee

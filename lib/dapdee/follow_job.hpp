@@ -2,6 +2,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <string>
 
 #include "dapdee/plan_job.hpp"
 
@@ -12,5 +13,9 @@ namespace dapdee {
 // bad option or input before the first line, and Error("-", "line N: ...") on a bad sample
 // (the loop stops there; the lines already written stand).
 void run_follow(const PlanJob& job, std::istream& in, std::ostream& out, std::ostream& diag);
+
+// The same, writing to `out_path` ("-" = stdout; a file is written line by line, not atomically).
+// Throws Error(out_path, ...) when the file cannot be opened, and as above.
+void run_follow(const PlanJob& job, const std::string& out_path, std::istream& in, std::ostream& diag);
 
 }  // namespace dapdee

@@ -1,7 +1,6 @@
 // dapdee-plan: min-cut partitioning with early exits, one point or sweeps.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "../common/cli.hpp"
@@ -60,10 +59,7 @@ int main(int argc, char** argv) {
     if (follow) {
       if (!app.count("--mode")) job.mode = "auto";
       if (*fmt_kind != dapdee::Format::Json) throw dapdee::Error("--format", "--follow writes JSON lines only");
-      std::ofstream file;
-      if (out != "-") file.open(out);
-      if (out != "-" && !file) throw dapdee::Error(out, "cannot open for writing");
-      dapdee::run_follow(job, std::cin, out == "-" ? std::cout : file, std::cerr);
+      dapdee::run_follow(job, out, std::cin, std::cerr);
       return 0;
     }
     const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
