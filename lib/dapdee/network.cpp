@@ -45,8 +45,10 @@ Network parse_network(const std::string& text, const std::string& where) {
 
 Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms) {
   using R = Parsed<std::vector<double>>;
-  if (!(window_ms > 0)) return R::failure("the window must be > 0 ms");
-  std::vector<double> counts;
+  if (!(window_ms >= kMinTraceWindowMs && window_ms <= kMaxTraceWindowMs))
+    return R::failure(fmt::format("the window must be {} to {} ms (got {})", kMinTraceWindowMs, kMaxTraceWindowMs, window_ms));
+  // Phase 1: the delivery opportunities.
+  std::vector<long long> times;
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -59,14 +61,23 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
     char* stop = nullptr;
     const long long ms = std::strtoll(line.c_str(), &stop, 10);
     if (*stop != '\0' || ms < 0) return R::failure(fmt::format("line {}: '{}' is not a time in ms", line_no, line));
-    const size_t w = static_cast<size_t>(static_cast<double>(ms) / window_ms);
-    if (w > 10'000'000) return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
-    if (counts.size() <= w) counts.resize(w + 1, 0.0);
-    counts[w] += 1;
+    if (static_cast<double>(ms) / window_ms > 10'000'000)
+      return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
+    times.push_back(ms);
   }
-  if (counts.empty()) return R::failure("the trace has no delivery opportunity");
+  if (times.empty()) return R::failure("the trace has no delivery opportunity");
+  // Phase 2: windows over Mahimahi's period (the last time; the trace repeats after it). The
+  // last window is averaged over its real length, and an opportunity at the period itself
+  // belongs to it.
+  const double period = std::max(1.0, static_cast<double>(*std::max_element(times.begin(), times.end())));
+  const size_t n = std::max<size_t>(1, static_cast<size_t>(std::ceil(period / window_ms)));
+  std::vector<double> counts(n, 0.0);
+  for (long long t : times) counts[std::min(n - 1, static_cast<size_t>(static_cast<double>(t) / window_ms))] += 1;
   std::vector<double> mbps;
-  for (double c : counts) mbps.push_back(c * 1500.0 * 8.0 / (window_ms / 1000.0) / 1e6);
+  for (size_t w = 0; w < n; ++w) {
+    const double len = w + 1 < n ? window_ms : period - static_cast<double>(n - 1) * window_ms;
+    mbps.push_back(counts[w] * 1500.0 * 8.0 / (len / 1000.0) / 1e6);
+  }
   return mbps;
 }
 

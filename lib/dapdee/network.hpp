@@ -30,8 +30,13 @@ Network resolve_network(const std::string& name_or_file);
 // Names of the bundled presets, sorted.
 std::vector<std::string> preset_names();
 
+// Bounds of the replay window of a trace (ms).
+inline constexpr double kMinTraceWindowMs = 1, kMaxTraceWindowMs = 3'600'000;
+
 // Uplink capacity of a Mahimahi trace (one line per 1500-byte delivery opportunity, the time in
-// ms) in consecutive windows of `window_ms`, in Mbit/s; the failure names the bad line.
+// ms) in consecutive windows of `window_ms` over the trace's period (its last time, after which
+// Mahimahi repeats it), in Mbit/s; the last window is averaged over its real length. The failure names
+// the bad line, or the window when it is outside [kMinTraceWindowMs, kMaxTraceWindowMs].
 Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
 
 // Checks a bandwidth (in [kMinBandwidthMbps, kMaxBandwidthMbps]) and a delay (in [0, kMaxDelayMs]);

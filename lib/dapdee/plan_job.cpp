@@ -117,6 +117,8 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   }
   if (!job.bandwidth_trace.empty()) {
     if (!spec.bandwidths.empty()) throw Error("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
+    if (!(job.trace_window_ms >= kMinTraceWindowMs && job.trace_window_ms <= kMaxTraceWindowMs))
+      throw Error("--trace-window", fmt::format("must be {} to {} ms", kMinTraceWindowMs, kMaxTraceWindowMs));
     const auto windows = mahimahi_windows(read_input(job.bandwidth_trace), job.trace_window_ms).take(job.bandwidth_trace);
     int empty = 0;
     for (size_t i = 0; i < windows.size(); ++i) {
@@ -146,6 +148,9 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     if (!job.delay_ms) throw Error("--breakpoints", "needs one delay: give --delay MS or a single --network");
     spec.networks.push_back(Network{"custom", 1.0, *job.delay_ms});
   }
+  // The delay comes from --delay or the network: without either it is unknown, not 0 ms.
+  if (job.networks.empty() && !spec.delay_ms && !spec.bandwidths.empty())
+    throw Error("--delay", "give --delay MS (one-way delay) or --network NAME|FILE: the delay is unknown");
   if (spec.networks.empty()) {
     if (spec.bandwidths.empty()) throw Error("--network", "give --network NAME|FILE or --bandwidth MBPS");
     spec.networks.push_back(Network{"custom", spec.bandwidths.front(), 0.0});

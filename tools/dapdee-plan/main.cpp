@@ -2,9 +2,11 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <iostream>
 
 #include "../common/run_tool.hpp"
 #include "dapdee/error.hpp"
+#include "dapdee/follow_job.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/plan_job.hpp"
 #include "dapdee/render.hpp"
@@ -99,10 +101,13 @@ int main(int argc, char** argv) {
   app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table")
       ->check(dapdee_tools::choice(dapdee::parse_format, dapdee::format_names()));
   app.add_option("-o,--output", out, "output file (default: stdout)");
+  bool follow = false;
+  app.add_flag("--follow", follow, "online: read dapdee-metrics/1 samples on stdin, write one plan line per sample (mode auto)");
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] {
     check_usage(job, breakpoints, format, fields, shard, app.count("--delay") > 0);
-    if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !breakpoints)
+    if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !breakpoints &&
+        !follow)
       dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
     std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
     inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
@@ -112,6 +117,12 @@ int main(int argc, char** argv) {
     if (breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
     const auto fmt_kind = dapdee::parse_format(format);
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
+    if (follow) {
+      if (!app.count("--mode")) job.mode = "auto";
+      if (*fmt_kind != dapdee::Format::Json) throw dapdee::Error("--format", "--follow writes JSON lines only");
+      dapdee::run_follow(job, out, std::cin, std::cerr);
+      return;
+    }
     const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
     if (breakpoints) {
