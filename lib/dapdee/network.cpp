@@ -43,7 +43,7 @@ Network parse_network(const std::string& text, const std::string& where) {
   return n;
 }
 
-Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms) {
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms, size_t max_windows) {
   using R = Parsed<std::vector<double>>;
   if (!(window_ms > 0)) return R::failure("the window must be > 0 ms");
   std::vector<double> counts;
@@ -59,8 +59,11 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
     char* stop = nullptr;
     const long long ms = std::strtoll(line.c_str(), &stop, 10);
     if (*stop != '\0' || ms < 0) return R::failure(fmt::format("line {}: '{}' is not a time in ms", line_no, line));
-    const size_t w = static_cast<size_t>(static_cast<double>(ms) / window_ms);
-    if (w > 10'000'000) return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
+    const double wd = static_cast<double>(ms) / window_ms;
+    if (!(wd < static_cast<double>(max_windows)))
+      return R::failure(fmt::format("line {}: at {} ms the trace spans more than {} windows of {} ms", line_no, ms,
+                                    max_windows, window_ms));
+    const size_t w = static_cast<size_t>(wd);
     if (counts.size() <= w) counts.resize(w + 1, 0.0);
     counts[w] += 1;
   }

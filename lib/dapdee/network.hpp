@@ -31,8 +31,11 @@ Network resolve_network(const std::string& name_or_file);
 std::vector<std::string> preset_names();
 
 // Uplink capacity of a Mahimahi trace (one line per 1500-byte delivery opportunity, the time in
-// ms) in consecutive windows of `window_ms`, in Mbit/s; the failure names the bad line.
-Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
+// ms) in consecutive windows of `window_ms`, in Mbit/s; the failure names the bad line, or says
+// the trace spans more than `max_windows` windows (checked before anything is allocated).
+inline constexpr size_t kMaxTraceWindows = 1'000'000;
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms,
+                                             size_t max_windows = kMaxTraceWindows);
 
 // Checks a bandwidth (in [kMinBandwidthMbps, kMaxBandwidthMbps]) and a delay (in [0, kMaxDelayMs]);
 // throws Error(what, ...) otherwise.

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
                "Reads a dapdee-dag/1 DAG and two dapdee-profile/1 profiles; writes dapdee-plan/1."};
   dapdee::PlanJob job;
   std::string out = "-", format = "json";
+  std::vector<std::string> fields;
+  bool breakpoints = false;
   double delay = -1;
   app.add_option("DAG", job.dag_path, "DAG JSON from dapdee-import, or - for stdin")->required();
   app.add_option("--device", job.device_profile, "device profile (dapdee-profile/1)")->required();
@@ -24,6 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--delay", delay, "one-way network delay in ms (overrides the network's)");
   app.add_option("--deadline", job.deadline, "deadline in ms: a value, a list or a range A:B:N");
   app.add_option("--exit", job.exit, "plan this exit only (name or 1-based index) instead of searching");
+  app.add_option("--cut", job.cut, "evaluate this partition: the named nodes and their ancestors on the device, "
+                 "the rest of the exit's G_k on the edge (with --exit; default the final exit)")
+      ->delimiter(',');
   app.add_option("--mode", job.mode, "light (latency), heavy (throughput) or auto (load score)")
       ->check(dapdee_tools::choice(dapdee::parse_mode, dapdee::mode_names()));
   app.add_option("--method", job.method, "dapdee, dads, neurosurgeon, edgent, device-only, edge-only")
@@ -45,22 +50,47 @@ int main(int argc, char** argv) {
   app.add_option("--alpha-max", job.heavy.alpha_max, "heavy: largest device weight")->capture_default_str();
   app.add_option("--gamma-min", job.heavy.gamma_min, "heavy: smallest edge weight")->capture_default_str();
   app.add_option("--gamma-max", job.heavy.gamma_max, "heavy: largest edge weight")->capture_default_str();
+  app.add_option("--heavy-exact-limit", job.heavy_exact_limit,
+                 "heavy: partitions per dominator block searched exactly; past it the search is heuristic "
+                 "and reports T_max_lower_bound")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 100000000L));
+  app.add_flag("--breakpoints", breakpoints,
+               "write the bandwidths where the light plan changes (dapdee-breakpoints/1); --bandwidth is then "
+               "LO:HI (HI may be inf, default 0.01:inf), with one delay (--delay or one --network)");
+  const auto known = dapdee::plan_field_names();
+  app.add_option("--fields", fields, "JSON/CSV fields, comma list, or 'short' (no node lists) / 'all'")
+      ->delimiter(',')
+      ->check(CLI::IsMember(known));
   app.add_option("--threads", job.threads, "worker threads for sweeps (default: all cores)");
   app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table")
       ->check(dapdee_tools::choice(dapdee::parse_format, dapdee::format_names()));
   app.add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] {
-    if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace"))
+    if (breakpoints) {
+      // Usage errors (exit 2): a range that is not LO:HI, or options --breakpoints has no use for.
+      if (format != "json" || !fields.empty())
+        dapdee_tools::usage_error("--breakpoints writes dapdee-breakpoints/1 JSON Lines only (no --format, no --fields)");
+      if (!job.bandwidth.empty())
+        if (auto r = dapdee::parse_bandwidth_range(job.bandwidth); !r.ok()) dapdee_tools::usage_error("--bandwidth: " + r.message());
+    } else if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace")) {
       dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
+    }
     std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
     inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
     dapdee::check_output_paths(inputs, {out});
     if (app.count("--delay")) job.delay_ms = delay;
     const auto fmt_kind = dapdee::parse_format(format);
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
+    if (breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
     const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
-    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind));
+    if (breakpoints) {
+      fmt::print(stderr, "dapdee-plan: {} interval(s) from {} minimum cut(s)\n", r.breakpoints.size(), r.breakpoint_cuts);
+      dapdee::write_output_atomic(out, dapdee::render_breakpoints(r.dag, r.breakpoints));
+      return;
+    }
+    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields));
   });
 }
