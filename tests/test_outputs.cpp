@@ -46,7 +46,7 @@ struct SplitFixture {
 
 }  // namespace
 
-TEST_CASE("-o writes through a FIFO instead of replacing it", "[reliability][io]") {
+TEST_CASE("output: -o writes through a FIFO instead of replacing it", "[reliability][io]") {
   TempDir d;
   const std::string fifo = d / "fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -59,7 +59,7 @@ TEST_CASE("-o writes through a FIFO instead of replacing it", "[reliability][io]
   CHECK_THAT(slurp(d / "got"), Catch::StartsWith("{\"format\":\"dapdee-plan/1\""));
 }
 
-TEST_CASE("-o /dev/stdout goes to the redirected file, and a symlink stays a link", "[reliability][io]") {
+TEST_CASE("output: -o /dev/stdout goes to the redirected file, and a symlink stays a link", "[reliability][io]") {
   TempDir d;
   const auto r = run(plan_to("/dev/stdout") + " > " + (d / "out.json"));
   INFO(r.err);
@@ -74,7 +74,7 @@ TEST_CASE("-o /dev/stdout goes to the redirected file, and a symlink stays a lin
   CHECK_THAT(slurp(d / "real.json"), Catch::StartsWith("{\"format\":\"dapdee-plan/1\""));
 }
 
-TEST_CASE("-o to a character device writes through it (a private null device)", "[reliability][io]") {
+TEST_CASE("output: -o to a character device writes through it (a private null device)", "[reliability][io]") {
   TempDir d;
   const std::string dev = d / "null";
   if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) DAPDEE_SKIP("cannot create a device node here (not root)");

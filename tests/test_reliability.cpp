@@ -308,3 +308,12 @@ TEST_CASE("values that slipped through are refused with a clear error", "[reliab
                      " --edge " + repo("profiles/predicted/ee_vgg16.edge-t4.json") + " --network 4G",
                  1, "nodes.a.ms: expected a finite number >= 0");
 }
+
+TEST_CASE("a short trace spanning millions of windows is refused before allocation", "[reliability][values][trace]") {
+  CHECK_FALSE(dapdee::mahimahi_windows("0\n5\n999999999999\n", 1000).ok());
+  CHECK_THAT(dapdee::mahimahi_windows("0\n2900000000\n", 1000).message(), Catch::Contains("more than 1000000 windows"));
+  CHECK(dapdee::mahimahi_windows("0\n999000\n", 1000).value().size() == 1000);
+  TempDir d;
+  spit(d / "long.up", "0\n5\n2900000000\n");
+  expect_failure(plan_cmd("--bandwidth-trace " + (d / "long.up")), 1, "more than 1000000 windows");
+}

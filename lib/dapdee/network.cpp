@@ -43,7 +43,7 @@ Network parse_network(const std::string& text, const std::string& where) {
   return n;
 }
 
-Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms) {
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms, size_t max_windows) {
   using R = Parsed<std::vector<double>>;
   if (!(window_ms >= kMinTraceWindowMs && window_ms <= kMaxTraceWindowMs))
     return R::failure(fmt::format("the window must be {} to {} ms (got {})", kMinTraceWindowMs, kMaxTraceWindowMs, window_ms));
@@ -61,8 +61,9 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
     char* stop = nullptr;
     const long long ms = std::strtoll(line.c_str(), &stop, 10);
     if (*stop != '\0' || ms < 0) return R::failure(fmt::format("line {}: '{}' is not a time in ms", line_no, line));
-    if (static_cast<double>(ms) / window_ms > 10'000'000)
-      return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
+    if (!(static_cast<double>(ms) / window_ms < static_cast<double>(max_windows)))
+      return R::failure(fmt::format("line {}: at {} ms the trace spans more than {} windows of {} ms", line_no, ms,
+                                    max_windows, window_ms));
     times.push_back(ms);
   }
   if (times.empty()) return R::failure("the trace has no delivery opportunity");

@@ -37,7 +37,10 @@ inline constexpr double kMinTraceWindowMs = 1, kMaxTraceWindowMs = 3'600'000;
 // ms) in consecutive windows of `window_ms` over the trace's period (its last time, after which
 // Mahimahi repeats it), in Mbit/s; the last window is averaged over its real length. The failure names
 // the bad line, or the window when it is outside [kMinTraceWindowMs, kMaxTraceWindowMs].
-Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
+// The trace may span at most `max_windows` windows (checked before anything is allocated).
+inline constexpr size_t kMaxTraceWindows = 1'000'000;
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms,
+                                             size_t max_windows = kMaxTraceWindows);
 
 // Checks a bandwidth (in [kMinBandwidthMbps, kMaxBandwidthMbps]) and a delay (in [0, kMaxDelayMs]);
 // throws Error(what, ...) otherwise.
