@@ -278,3 +278,18 @@ TEST_CASE("the full SSDlite: the NMS error suggests --outputs, which imports", "
   for (const auto& n : heads.dag.nodes) macs += n.macs;
   CHECK(macs / 1e9 == Approx(0.583).epsilon(0.001));
 }
+
+TEST_CASE("importing with --outputs naming every graph output gives the same DAG", "[import][outputs]") {
+  const std::vector<std::string> models = {"ee_vgg16", "ee_inception", "detectors/retinanet_resnet50_fpn_heads",
+                                           "detectors/deeplabv3_mobilenet_v3_large"};
+  for (const auto& m : models) {
+    DYNAMIC_SECTION(m) {
+      const std::string path = source_dir() + "/models/" + m + ".onnx";
+      const auto whole = import_path(path);
+      std::vector<std::string> outs;
+      for (const auto& e : whole.dag.exits) outs.insert(outs.end(), e.outputs.begin(), e.outputs.end());
+      const auto cut = import_path(path, "", outs);
+      CHECK(dapdee::dag_to_json(cut.dag) == dapdee::dag_to_json(whole.dag));
+    }
+  }
+}
