@@ -138,9 +138,9 @@ TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan
   std::vector<std::string> lines;
   for (size_t p = 0, q; (q = r.out.find('\n', p)) != std::string::npos; p = q + 1) lines.push_back(r.out.substr(p, q - p));
   REQUIRE(lines.size() == 4);
-  CHECK_THAT(lines[1], Catch::Contains(",t,1.2,10,") && Catch::EndsWith(",0"));
-  CHECK_THAT(lines[2], Catch::Contains(",t,1e-06,10,") && Catch::EndsWith(",1"));
-  CHECK_THAT(lines[3], Catch::Contains(",t,0.6,10,") && Catch::EndsWith(",2"));
+  CHECK_THAT(lines[1], Catch::Contains(",t,1.2,10,") && Catch::Contains(",true,0,"));
+  CHECK_THAT(lines[2], Catch::Contains(",t,1e-06,10,") && Catch::Contains(",true,1,"));
+  CHECK_THAT(lines[3], Catch::Contains(",t,0.6,10,") && Catch::Contains(",true,2,"));
   spit(f.d / "bad.up", "0\n12x\n");
   expect_plan_error(f, f.plan("--bandwidth-trace " + (f.d / "bad.up")), "line 2: '12x' is not a time in ms");
   const std::string shared = shared_dir() + "/traces/Verizon-LTE-short.up";
@@ -149,4 +149,54 @@ TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan
   REQUIRE(s.code == 0);
   CHECK(std::count(s.out.begin(), s.out.end(), '\n') >= 139);
   CHECK_THAT(s.out, Catch::Contains("\"trace_time_s\":0,"));
+}
+
+TEST_CASE("dapdee-plan heavy fields, lean lines and breakpoints", "[plan][cli]") {
+  Fixture f;
+  const auto heavy = run(f.plan("--network 4G --mode heavy --deadline 30"));
+  INFO(heavy.err);
+  REQUIRE(heavy.code == 0);
+  CHECK_THAT(heavy.out, Catch::Contains("\"heavy_search\":\"exact\""));
+  CHECK_THAT(heavy.out, Catch::Contains("\"heavy_candidate\":"));
+  CHECK_THAT(heavy.out, !Catch::Contains("\"alpha\""));
+  const auto light = run(f.plan("--network 4G"));
+  CHECK_THAT(light.out, !Catch::Contains("heavy_search"));
+  // Lean lines keep the format and drop the node lists.
+  const auto lean = run(f.plan("--network CAT1,3G,4G --fields short"));
+  REQUIRE(lean.code == 0);
+  CHECK_THAT(lean.out, Catch::StartsWith("{\"format\":\"dapdee-plan/1\""));
+  CHECK_THAT(lean.out, !Catch::Contains("\"V_d\""));
+  const auto picked = run(f.plan("--network 4G --fields latency_ms,exit"));
+  CHECK(picked.out.rfind("{\"format\":\"dapdee-plan/1\",\"latency_ms\":", 0) == 0);
+  const auto csv = run(f.plan("--network 4G --format csv --fields exit,T_max"));
+  CHECK(csv.out.rfind("exit,T_max\n", 0) == 0);
+  // Breakpoints: one line per interval, increasing, the last unbounded.
+  const auto bp = run(f.plan("--delay 20 --breakpoints"));
+  INFO(bp.err);
+  REQUIRE(bp.code == 0);
+  CHECK_THAT(bp.out, Catch::Contains("\"format\":\"dapdee-breakpoints/1\""));
+  CHECK_THAT(bp.out, Catch::Contains("\"bw_hi\":null"));
+  CHECK_THAT(bp.err, Catch::Contains("minimum cut(s)"));
+  const auto bp1 = run(f.plan("--network 4G --breakpoints --bandwidth 0.1:100 --exit final"));
+  REQUIRE(bp1.code == 0);
+  CHECK_THAT(bp1.out, !Catch::Contains("\"exit\":\"exit1\""));
+}
+
+TEST_CASE("dapdee-plan usage errors of the heavy search, fields and breakpoints exit 2", "[plan][cli][errors]") {
+  Fixture f;
+  const std::string out = f.d / "x.out";
+  for (const std::string args : {"--delay 20 --breakpoints --bandwidth 5", "--delay 20 --breakpoints --bandwidth 5:1",
+                                 "--delay 20 --breakpoints --bandwidth 0:inf", "--delay 20 --breakpoints --format csv",
+                                 "--network 4G --fields latency_ms,bogus", "--network 4G --mode heavy --heavy-exact-limit 0"}) {
+    const auto r = run(f.plan(args + " -o " + out));
+    INFO(args << "\n" << r.err);
+    CHECK(r.code == 2);
+    CHECK_FALSE(r.err.empty());
+    CHECK_FALSE(fs::exists(out));
+  }
+  // One delay is needed to draw the map.
+  const auto r = run(f.plan("--network 3G,4G --breakpoints -o " + out));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("needs one delay"));
+  CHECK_FALSE(fs::exists(out));
 }

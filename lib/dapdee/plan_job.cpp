@@ -32,7 +32,61 @@ void read_metrics(const std::string& path, LoadMetrics& m) {
   }
 }
 
+// One warning for unknown accuracies (not one per exit), one when known ones fall with depth.
+void exit_warnings(const Dag& dag, std::vector<std::string>& warnings) {
+  if (dag.exits.size() < 2) return;
+  std::vector<std::string> unknown;
+  for (const auto& e : dag.exits)
+    if (!e.accuracy) unknown.push_back(e.name);
+  if (!unknown.empty()) {
+    warnings.push_back(fmt::format("{} of {} exits have no known accuracy (null: {}); exits are chosen deepest first",
+                                   unknown.size(), dag.exits.size(), name_list(unknown)));
+    return;
+  }
+  for (size_t k = 1; k < dag.exits.size(); ++k)
+    if (*dag.exits[k].accuracy < *dag.exits[k - 1].accuracy) {
+      warnings.push_back(fmt::format("exit accuracies do not rise with depth ('{}' {} > '{}' {}); the most accurate exit "
+                                     "that meets the deadline is chosen",
+                                     dag.exits[k - 1].name, *dag.exits[k - 1].accuracy, dag.exits[k].name,
+                                     *dag.exits[k].accuracy));
+      return;
+    }
+}
+
+// --breakpoints: every exit's (or the --exit's) map at the one delay of the job.
+void run_breakpoints(const PlanJob& job, const SweepSpec& spec, const Planner& planner, PlanJobResult& r) {
+  if (spec.networks.size() != 1 && !spec.delay_ms)
+    throw Error("--breakpoints", "needs one delay: give --delay MS or a single --network");
+  const double delay = spec.delay_ms.value_or(spec.networks.front().delay_ms);
+  const auto range = parse_bandwidth_range(job.bandwidth.empty() ? "0.01:inf" : job.bandwidth).take("--bandwidth");
+  for (int k = 0; k < static_cast<int>(r.dag.exits.size()); ++k) {
+    if (spec.fixed_exit >= 0 && k != spec.fixed_exit) continue;
+    long cuts = 0;
+    for (auto& iv : light_breakpoints(planner, k, delay, range.first, range.second, &cuts)) r.breakpoints.push_back(std::move(iv));
+    r.breakpoint_cuts += cuts;
+  }
+}
+
 }  // namespace
+
+Parsed<std::pair<double, double>> parse_bandwidth_range(const std::string& spec) {
+  using R = Parsed<std::pair<double, double>>;
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos || spec.find(':', colon + 1) != std::string::npos)
+    return R::failure(fmt::format("'{}': --breakpoints takes a range LO:HI (HI may be inf)", spec));
+  auto number = [](const std::string& t, bool allow_inf) -> std::optional<double> {
+    if (allow_inf && t == "inf") return INFINITY;
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || *end != '\0' || !std::isfinite(v)) return std::nullopt;
+    return v;
+  };
+  const auto lo = number(spec.substr(0, colon), false), hi = number(spec.substr(colon + 1), true);
+  if (!lo || !hi) return R::failure(fmt::format("'{}': LO and HI must be numbers (HI may be inf)", spec));
+  if (!(*lo >= 1e-6 && *hi > *lo))
+    return R::failure(fmt::format("'{}': the range needs 1e-6 <= LO < HI Mbit/s", spec));
+  return std::make_pair(*lo, *hi);
+}
 
 PlanJobResult run_plan_job(const PlanJob& job) {
   PlanJobResult r;
@@ -56,7 +110,7 @@ PlanJobResult run_plan_job(const PlanJob& job) {
       !(spec.heavy.alpha_min > 0 && spec.heavy.alpha_min <= spec.heavy.alpha_max) ||
       !(spec.heavy.gamma_min > 0 && spec.heavy.gamma_min <= spec.heavy.gamma_max))
     throw Error("heavy-load options", "need grid >= 2, rounds >= 1, epsilon >= 0 and 0 < min <= max for alpha and gamma");
-  if (!job.bandwidth.empty()) {
+  if (!job.bandwidth.empty() && job.output == PlanJob::Output::Plans) {
     spec.bandwidths = parse_values(job.bandwidth).take("--bandwidth");
     for (double b : spec.bandwidths) check_link(b, 0, "--bandwidth");
   }
@@ -87,6 +141,10 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     }
   }
   for (const auto& n : job.networks) spec.networks.push_back(resolve_network(n));
+  if (spec.networks.empty() && job.output == PlanJob::Output::Breakpoints) {
+    if (!job.delay_ms) throw Error("--breakpoints", "needs one delay: give --delay MS or a single --network");
+    spec.networks.push_back(Network{"custom", 1.0, *job.delay_ms});
+  }
   if (spec.networks.empty()) {
     if (spec.bandwidths.empty()) throw Error("--network", "give --network NAME|FILE or --bandwidth MBPS");
     spec.networks.push_back(Network{"custom", spec.bandwidths.front(), 0.0});
@@ -102,9 +160,7 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   if (!cb.missing_edge.empty())
     r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the edge: {}", job.edge_profile,
                                      cb.missing_edge.size(), name_list(cb.missing_edge)));
-  for (const auto& e : r.dag.exits)
-    if (!e.accuracy && r.dag.exits.size() > 1)
-      r.warnings.push_back(fmt::format("exit '{}' has no known accuracy (null); it is planned all the same", e.name));
+  exit_warnings(r.dag, r.warnings);
 
   if (!job.exit.empty()) {
     // A fixed exit: keep only that exit in the DAG the planner sees.
@@ -131,7 +187,11 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     }
     if (spec.fixed_exit < 0) spec.fixed_exit = static_cast<int>(r.dag.exits.size()) - 1;
   }
-  Planner planner(r.dag, std::move(cb.costs));
+  Planner planner(r.dag, std::move(cb.costs), PlannerOptions{job.heavy_exact_limit});
+  if (job.output == PlanJob::Output::Breakpoints) {
+    run_breakpoints(job, spec, planner, r);
+    return r;
+  }
   r.points = run_sweep(planner, spec);
   return r;
 }

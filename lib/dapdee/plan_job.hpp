@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/breakpoints.hpp"
 #include "dapdee/dag.hpp"
 #include "dapdee/planner.hpp"
 #include "dapdee/sweep.hpp"
@@ -28,15 +29,22 @@ struct PlanJob {
   LoadMetrics metrics;
   std::string metrics_path;             // JSON with cpu, memory, battery, priority
   HeavyOptions heavy;
+  long heavy_exact_limit = kDefaultHeavyExactLimit;  // partitions per block the exact heavy search enumerates
   int threads = 0;
+  enum class Output { Plans, Breakpoints } output = Output::Plans;  // --breakpoints
 };
 
-// The planned points and what was noticed on the way.
+// The planned points (or the breakpoint map) and what was noticed on the way.
 struct PlanJobResult {
   Dag dag;
   std::vector<PlanPoint> points;
+  std::vector<BandwidthInterval> breakpoints;  // --breakpoints: every exit's map, exit by exit
+  long breakpoint_cuts = 0;                    // minimum cuts the breakpoint search solved
   std::vector<std::string> warnings;
 };
+
+// Parses the --breakpoints range "LO:HI" (HI may be "inf"); the failure says what is wrong.
+Parsed<std::pair<double, double>> parse_bandwidth_range(const std::string& spec);
 
 // Runs the job; throws Error naming the file or option at fault.
 PlanJobResult run_plan_job(const PlanJob& job);

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 namespace dapdee {
 
@@ -36,13 +39,15 @@ std::string json_quote(const std::string& s) {
 namespace {
 
 // Shortest round-trip representation; JSON has no NaN or infinity, so those become null.
-std::string num(double x) {
-  if (!std::isfinite(x)) return "null";
-  if (x == 0) return "0";
-  return fmt::format("{}", x);
+void num(std::string& out, double x) {
+  if (!std::isfinite(x)) {
+    out += "null";
+  } else if (x == 0) {
+    out += '0';
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", x);
+  }
 }
-
-std::string opt_num(const std::optional<double>& x) { return x ? num(*x) : "null"; }
 
 double throughput(const Plan& p) { return p.t_max > 0 ? 1000.0 / p.t_max : INFINITY; }
 
@@ -55,66 +60,228 @@ void names(std::string& out, const Dag& dag, const std::vector<int>& ids) {
   out += ']';
 }
 
+// The tensors of V_s's nodes that the edge reads, as names.
+std::vector<std::string> sent_tensors(const Dag& dag, const Plan& p) {
+  std::vector<std::string> out;
+  for (int v : p.v_s)
+    for (const auto& t : dag.nodes[v].outputs)
+      if (t.consumed) out.push_back(t.name);
+  return out;
+}
+
+enum class Kind { Number, String, Bool, List };
+
+// One output field: how to append its JSON value (false when the field is absent for this plan).
+struct Field {
+  const char* name;
+  Kind kind;
+  bool (*json)(std::string& out, const Dag& dag, const PlanPoint& pt);
+};
+
+using P = const PlanPoint&;
+using D = const Dag&;
+bool put_num(std::string& o, double x) { return num(o, x), true; }
+bool put_opt(std::string& o, const std::optional<double>& x) { return x ? put_num(o, *x) : false; }
+bool put_str(std::string& o, const std::string& x) { return o += json_quote(x), true; }
+bool put_bool(std::string& o, bool x) { return o += x ? "true" : "false", true; }
+
+const Field kFields[] = {
+    {"format", Kind::String, [](std::string& o, D, P) { return put_str(o, "dapdee-plan/1"); }},
+    {"model", Kind::String, [](std::string& o, D d, P) { return put_str(o, d.model); }},
+    {"network", Kind::String, [](std::string& o, D, P pt) { return put_str(o, pt.network); }},
+    {"trace_time_s", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.trace_time_s); }},
+    {"bandwidth_mbps", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.link.bandwidth_mbps); }},
+    {"delay_ms", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.link.delay_ms); }},
+    {"deadline_ms", Kind::Number, [](std::string& o, D, P pt) { return pt.deadline_ms ? put_num(o, *pt.deadline_ms) : (o += "null", true); }},
+    {"mode", Kind::String, [](std::string& o, D, P pt) { return put_str(o, mode_name(pt.plan.mode)); }},
+    {"method", Kind::String, [](std::string& o, D, P pt) { return put_str(o, method_name(pt.plan.method)); }},
+    {"load_score", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.load_score); }},
+    {"exit", Kind::String, [](std::string& o, D d, P pt) { return put_str(o, d.exits[pt.plan.exit].name); }},
+    {"exit_index", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.exit + 1); }},
+    {"accuracy", Kind::Number, [](std::string& o, D d, P pt) {
+       const auto& a = d.exits[pt.plan.exit].accuracy;
+       return a ? put_num(o, *a) : (o += "null", true);
+     }},
+    {"V_d", Kind::List, [](std::string& o, D d, P pt) { return names(o, d, pt.plan.v_d), true; }},
+    {"V_s", Kind::List, [](std::string& o, D d, P pt) { return names(o, d, pt.plan.v_s), true; }},
+    {"V_e", Kind::List, [](std::string& o, D d, P pt) { return names(o, d, pt.plan.v_e), true; }},
+    {"T_d", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.t_d); }},
+    {"T_t", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.t_t); }},
+    {"T_e", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.t_e); }},
+    {"latency_ms", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.latency_ms); }},
+    {"T_max", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.t_max); }},
+    {"throughput_fps", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, throughput(pt.plan)); }},
+    {"sent_bytes", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.sent_bytes); }},
+    {"fixed_cut", Kind::Bool, [](std::string& o, D, P pt) {
+       return pt.plan.candidate == Candidacy::Cut ? put_bool(o, true) : false;
+     }},
+    {"heavy_search", Kind::String, [](std::string& o, D, P pt) {
+       return pt.plan.heavy_search != HeavySearch::None ? put_str(o, heavy_search_name(pt.plan.heavy_search)) : false;
+     }},
+    {"heavy_candidate", Kind::String, [](std::string& o, D, P pt) {
+       const bool heavy = pt.plan.mode == Mode::Heavy && pt.plan.candidate != Candidacy::Cut;
+       return heavy ? put_str(o, candidacy_name(pt.plan.candidate)) : false;
+     }},
+    {"T_max_lower_bound", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.t_max_lower_bound); }},
+    {"alpha", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.alpha); }},
+    {"gamma", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.gamma); }},
+    {"meets_deadline", Kind::Bool, [](std::string& o, D, P pt) { return put_bool(o, pt.plan.meets_deadline); }},
+    // Not in the default JSON line: counts and names for people and spreadsheets.
+    {"n_device", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_d.size())); }},
+    {"n_sent", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_s.size())); }},
+    {"n_edge", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_e.size())); }},
+    {"sent_tensors", Kind::List, [](std::string& o, D d, P pt) {
+       o += '[';
+       const auto t = sent_tensors(d, pt.plan);
+       for (size_t i = 0; i < t.size(); ++i) o += (i ? "," : "") + json_quote(t[i]);
+       o += ']';
+       return true;
+     }},
+};
+constexpr size_t kJsonDefault = 30;  // the fields before n_device
+
+int field_index(const std::string& name) {
+  for (size_t i = 0; i < std::size(kFields); ++i)
+    if (name == kFields[i].name) return static_cast<int>(i);
+  return -1;
+}
+
+const std::vector<std::string> kCsvDefault = {
+    "model", "network", "bandwidth_mbps", "delay_ms", "deadline_ms", "mode", "method", "exit", "exit_index",
+    "accuracy", "n_device", "n_sent", "n_edge", "T_d", "T_t", "T_e", "latency_ms", "T_max", "throughput_fps",
+    "meets_deadline", "trace_time_s", "sent_bytes", "sent_tensors"};
+
+// One CSV field per RFC 4180: quoted when it holds a comma, a quote or a line break.
+void csv_cell(std::string& out, const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) {
+    out += v;
+    return;
+  }
+  out += '"';
+  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  out += '"';
+}
+
+// The CSV text of a field: numbers as in JSON (empty when absent or null), strings raw, lists
+// of names joined with ';'.
+std::string csv_value(const Field& f, const Dag& dag, const PlanPoint& pt) {
+  std::string j;
+  if (!f.json(j, dag, pt) || j == "null") return {};
+  if (f.kind == Kind::Number || f.kind == Kind::Bool) return j;
+  const nlohmann::json v = nlohmann::json::parse(j);
+  if (f.kind == Kind::String) return v.get<std::string>();
+  std::string joined;
+  for (size_t i = 0; i < v.size(); ++i) joined += (i ? ";" : "") + v[i].get<std::string>();
+  return joined;
+}
+
+std::vector<int> resolve_fields(const std::vector<std::string>& requested, Format format) {
+  std::vector<std::string> names = requested;
+  const bool short_preset = names.size() == 1 && names[0] == "short";
+  if (names.empty() || short_preset || (names.size() == 1 && names[0] == "all")) {
+    names.clear();
+    if (format == Format::Csv) {
+      names = kCsvDefault;
+    } else {
+      for (size_t i = 0; i < kJsonDefault; ++i) names.push_back(kFields[i].name);
+    }
+    if (short_preset)
+      names.erase(std::remove_if(names.begin(), names.end(), [](const std::string& n) {
+                    return n == "V_d" || n == "V_s" || n == "V_e" || n == "sent_tensors";
+                  }), names.end());
+  }
+  std::vector<int> idx;
+  if (format == Format::Json && std::find(names.begin(), names.end(), "format") == names.end()) idx.push_back(0);
+  for (const auto& n : names) idx.push_back(field_index(n));
+  return idx;
+}
+
 }  // namespace
 
-std::string plan_to_json(const Dag& dag, const PlanPoint& pt) {
-  const Plan& p = pt.plan;
-  const Exit& e = dag.exits[p.exit];
+std::vector<std::string> plan_field_names() {
+  std::vector<std::string> out{"all", "short"};
+  for (const auto& f : kFields) out.push_back(f.name);
+  return out;
+}
+
+std::string plan_to_json(const Dag& dag, const PlanPoint& pt, const std::vector<int>* fields) {
   std::string s;
-  s.reserve(256 + 32 * (p.v_d.size() + p.v_e.size() + p.v_s.size()));
-  s += "{\"format\":\"dapdee-plan/1\",\"model\":" + json_quote(dag.model);
-  s += ",\"network\":" + json_quote(pt.network);
-  if (pt.trace_time_s) s += ",\"trace_time_s\":" + num(*pt.trace_time_s);
-  s += ",\"bandwidth_mbps\":" + num(pt.link.bandwidth_mbps);
-  s += ",\"delay_ms\":" + num(pt.link.delay_ms);
-  s += ",\"deadline_ms\":" + opt_num(pt.deadline_ms);
-  s += fmt::format(",\"mode\":\"{}\",\"method\":\"{}\"", mode_name(p.mode), method_name(p.method));
-  if (pt.load_score) s += ",\"load_score\":" + num(*pt.load_score);
-  s += ",\"exit\":" + json_quote(e.name);
-  s += fmt::format(",\"exit_index\":{}", p.exit + 1);
-  s += ",\"accuracy\":" + opt_num(e.accuracy);
-  s += ",\"V_d\":";
-  names(s, dag, p.v_d);
-  s += ",\"V_s\":";
-  names(s, dag, p.v_s);
-  s += ",\"V_e\":";
-  names(s, dag, p.v_e);
-  s += ",\"T_d\":" + num(p.t_d) + ",\"T_t\":" + num(p.t_t) + ",\"T_e\":" + num(p.t_e);
-  s += ",\"latency_ms\":" + num(p.latency_ms) + ",\"T_max\":" + num(p.t_max);
-  s += ",\"throughput_fps\":" + num(throughput(p));
-  if (p.candidate == Candidacy::Cut) s += ",\"fixed_cut\":true";
-  if (p.mode == Mode::Heavy && p.candidate != Candidacy::Cut) {
-    if (p.heavy_search != HeavySearch::None)
-      s += fmt::format(",\"heavy_search\":\"{}\"", heavy_search_name(p.heavy_search));
-    s += fmt::format(",\"heavy_candidate\":\"{}\"", candidacy_name(p.candidate));
-    if (p.t_max_lower_bound) s += ",\"T_max_lower_bound\":" + num(*p.t_max_lower_bound);
-    if (p.alpha) s += ",\"alpha\":" + num(*p.alpha) + ",\"gamma\":" + num(p.gamma.value_or(1));
+  s.reserve(512 + 32 * (pt.plan.v_d.size() + pt.plan.v_e.size() + pt.plan.v_s.size()));
+  s += '{';
+  const size_t n = fields ? fields->size() : kJsonDefault;
+  bool first = true;
+  for (size_t i = 0; i < n; ++i) {
+    const Field& f = kFields[fields ? (*fields)[i] : i];
+    const size_t mark = s.size();
+    if (!first) s += ',';
+    s += '"';
+    s += f.name;
+    s += "\":";
+    if (f.json(s, dag, pt)) first = false;
+    else s.resize(mark);
   }
-  s += fmt::format(",\"meets_deadline\":{}}}", p.meets_deadline ? "true" : "false");
+  s += '}';
   return s;
 }
 
-std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format) {
+std::string plan_to_json(const Dag& dag, const PlanPoint& pt) { return plan_to_json(dag, pt, nullptr); }
+
+std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterval>& intervals) {
+  std::string out;
+  for (const auto& iv : intervals) {
+    std::vector<int> v_d, v_s;
+    std::vector<char> sent(dag.nodes.size(), 0);
+    const auto gk = exit_subgraph(dag, iv.exit);
+    for (size_t v = 0; v < dag.nodes.size(); ++v) {
+      if (!gk[v]) continue;
+      if (iv.on_device[v]) v_d.push_back(static_cast<int>(v));
+      else
+        for (int u : dag.nodes[v].input_ids) sent[u] = iv.on_device[u];
+    }
+    for (size_t v = 0; v < dag.nodes.size(); ++v)
+      if (sent[v]) v_s.push_back(static_cast<int>(v));
+    out += "{\"format\":\"dapdee-breakpoints/1\",\"exit\":" + json_quote(dag.exits[iv.exit].name);
+    out += fmt::format(",\"exit_index\":{},\"bw_lo\":", iv.exit + 1);
+    num(out, iv.bw_lo);
+    out += ",\"bw_hi\":";
+    num(out, iv.bw_hi);  // +inf prints null: unbounded
+    out += ",\"V_d\":";
+    names(out, dag, v_d);
+    out += ",\"V_s\":";
+    names(out, dag, v_s);
+    out += ",\"sent_bytes\":";
+    num(out, iv.sent_bytes);
+    out += ",\"T_d\":";
+    num(out, iv.t_d);
+    out += ",\"T_e\":";
+    num(out, iv.t_e);
+    out += "}\n";
+  }
+  return out;
+}
+
+std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
+                          const std::vector<std::string>& fields) {
   std::string out;
   if (format == Format::Json) {
+    const auto idx = resolve_fields(fields, format);
+    const bool all = fields.empty();
     for (const auto& pt : points) {
-      out += plan_to_json(dag, pt);
+      out += all ? plan_to_json(dag, pt) : plan_to_json(dag, pt, &idx);
       out += '\n';
     }
     return out;
   }
   if (format == Format::Csv) {
-    out += "model,network,bandwidth_mbps,delay_ms,deadline_ms,mode,method,exit,exit_index,accuracy,"
-           "n_device,n_sent,n_edge,T_d,T_t,T_e,latency_ms,T_max,throughput_fps,meets_deadline,trace_time_s\n";
+    const auto idx = resolve_fields(fields, format);
+    for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
+    out += '\n';
     for (const auto& pt : points) {
-      const Plan& p = pt.plan;
-      const Exit& e = dag.exits[p.exit];
-      auto csvnum = [](const std::optional<double>& x) { return x && std::isfinite(*x) ? fmt::format("{}", *x) : std::string(); };
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dag.model, pt.network,
-                         pt.link.bandwidth_mbps, pt.link.delay_ms, csvnum(pt.deadline_ms), mode_name(p.mode),
-                         method_name(p.method), e.name, p.exit + 1, csvnum(e.accuracy), p.v_d.size(), p.v_s.size(),
-                         p.v_e.size(), p.t_d, p.t_t, p.t_e, p.latency_ms, p.t_max, csvnum(throughput(p)),
-                         p.meets_deadline ? "true" : "false", csvnum(pt.trace_time_s));
+      for (size_t i = 0; i < idx.size(); ++i) {
+        if (i) out += ',';
+        csv_cell(out, csv_value(kFields[idx[i]], dag, pt));
+      }
+      out += '\n';
     }
     return out;
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/breakpoints.hpp"
 #include "dapdee/dag.hpp"
 #include "dapdee/sweep.hpp"
 
@@ -14,11 +15,24 @@ enum class Format { Json, Csv, Table };
 // Parses "json|csv|table"; nullopt when unknown.
 std::optional<Format> parse_format(const std::string& s);
 
-// One plan as a single-line dapdee-plan/1 JSON object (no trailing newline). Never fails.
+// One plan as a single-line dapdee-plan/1 JSON object (no trailing newline), every field.
+// Never fails.
 std::string plan_to_json(const Dag& dag, const PlanPoint& point);
 
-// All points in a format: JSON Lines, CSV with a header, or an aligned table. Never fails.
-std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format);
+// The same with only the fields at the given indices of the field table. Never fails.
+std::string plan_to_json(const Dag& dag, const PlanPoint& point, const std::vector<int>* fields);
+
+// Names accepted by --fields: the presets "all" and "short" (no node lists), then every field.
+std::vector<std::string> plan_field_names();
+
+// All points in a format: JSON Lines, CSV with a header, or an aligned table; `fields` (names
+// from plan_field_names, empty for the default) selects the JSON/CSV fields. Never fails for
+// names from plan_field_names.
+std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
+                          const std::vector<std::string>& fields = {});
+
+// A breakpoint map as dapdee-breakpoints/1 JSON Lines (one interval a line). Never fails.
+std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterval>& intervals);
 
 // Escapes a string for JSON (quotes included).
 std::string json_quote(const std::string& s);

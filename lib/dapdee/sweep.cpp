@@ -1,8 +1,12 @@
 #include "dapdee/sweep.hpp"
 
+#include "dapdee/breakpoints.hpp"
+
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <cmath>
 #include <cstdlib>
 #include <thread>
@@ -57,12 +61,39 @@ Parsed<std::vector<double>> parse_values(const std::string& spec) {
   return out;
 }
 
+namespace {
+
+struct Pair {
+  std::string network;
+  Link link;
+  std::optional<double> time_s;
+};
+
+// Breakpoint maps of the light plan per delay (one per exit) for sweeps of many bandwidths
+// with the min-cut methods: O(breakpoints) cuts instead of one per point. Empty otherwise.
+std::map<double, std::vector<std::vector<BandwidthInterval>>> light_maps(const Planner& planner, const SweepSpec& spec,
+                                                                         const std::vector<Pair>& pairs) {
+  std::map<double, std::vector<std::vector<BandwidthInterval>>> maps;
+  const bool min_cut = spec.method == Method::Dapdee || spec.method == Method::Dads;
+  if (spec.mode != Mode::Light || !min_cut || !spec.cut_nodes.empty() || pairs.size() < 8) return maps;
+  std::map<double, std::pair<double, double>> range;  // per delay: bandwidths seen
+  for (const auto& p : pairs) {
+    auto [it, fresh] = range.try_emplace(p.link.delay_ms, p.link.bandwidth_mbps, p.link.bandwidth_mbps);
+    it->second.first = std::min(it->second.first, p.link.bandwidth_mbps);
+    it->second.second = std::max(it->second.second, p.link.bandwidth_mbps);
+  }
+  for (const auto& [delay, r] : range) {
+    auto& per_exit = maps[delay];
+    const double hi = r.second > r.first ? r.second : r.first * 2;
+    for (int k = 0; k < static_cast<int>(planner.dag().exits.size()); ++k)
+      per_exit.push_back(light_breakpoints(planner, k, delay, r.first, hi));
+  }
+  return maps;
+}
+
+}  // namespace
+
 std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
-  struct Pair {
-    std::string network;
-    Link link;
-    std::optional<double> time_s;
-  };
   std::vector<Pair> pairs;
   for (const auto& net : spec.networks) {
     const double delay = spec.delay_ms.value_or(net.delay_ms);
@@ -82,6 +113,7 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
   const int n_exits = static_cast<int>(planner.dag().exits.size());
   if (spec.fixed_exit >= n_exits) throw Error("--exit", "no such exit");
   const auto accuracies = exit_accuracies(planner.dag());
+  const auto maps = light_maps(planner, spec, pairs);
   auto work = [&](size_t i) {
     const Pair& pr = pairs[i];
     LoadMetrics m = spec.metrics;
@@ -92,10 +124,19 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
     // Heavy dapdee plans depend on the deadline; every other plan is reused across deadlines.
     const bool per_deadline = mode == Mode::Heavy && spec.method == Method::Dapdee && spec.cut_nodes.empty();
     std::optional<double> deadline;
+    const auto map_it = mode == Mode::Light ? maps.find(pr.link.delay_ms) : maps.end();
     auto plan_of = [&](int k) {
-      if (!cache[k])
-        cache[k] = spec.cut_nodes.empty() ? planner.plan_exit(k, spec.method, mode, pr.link, spec.heavy, deadline)
-                                          : planner.plan_cut(k, spec.cut_nodes, mode, pr.link);
+      if (cache[k]) return *cache[k];
+      if (!spec.cut_nodes.empty()) {
+        cache[k] = planner.plan_cut(k, spec.cut_nodes, mode, pr.link);
+      } else if (map_it != maps.end()) {
+        // The light plan read off the exit's breakpoint map (one map per delay and exit).
+        cache[k] = planner.finish(k, spec.method, mode, interval_at(map_it->second[k], pr.link.bandwidth_mbps).on_device,
+                                  pr.link);
+        cache[k]->candidate = cache[k]->v_e.empty() ? Candidacy::DeviceOnly : Candidacy::Light;
+      } else {
+        cache[k] = planner.plan_exit(k, spec.method, mode, pr.link, spec.heavy, deadline);
+      }
       return *cache[k];
     };
     for (size_t d = 0; d < nd; ++d) {

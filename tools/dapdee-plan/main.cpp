@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
                "Reads a dapdee-dag/1 DAG and two dapdee-profile/1 profiles; writes dapdee-plan/1."};
   dapdee::PlanJob job;
   std::string out = "-", format = "json";
+  std::vector<std::string> fields;
+  bool breakpoints = false;
   double delay = -1;
   app.add_option("DAG", job.dag_path, "DAG JSON from dapdee-import, or - for stdin")->required();
   app.add_option("--device", job.device_profile, "device profile (dapdee-profile/1)")->required();
@@ -42,18 +44,47 @@ int main(int argc, char** argv) {
   app.add_option("--alpha-max", job.heavy.alpha_max, "heavy: largest device weight")->capture_default_str();
   app.add_option("--gamma-min", job.heavy.gamma_min, "heavy: smallest edge weight")->capture_default_str();
   app.add_option("--gamma-max", job.heavy.gamma_max, "heavy: largest edge weight")->capture_default_str();
+  app.add_option("--heavy-exact-limit", job.heavy_exact_limit,
+                 "heavy: partitions per dominator block searched exactly; past it the search is heuristic "
+                 "and reports T_max_lower_bound")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 100000000L));
+  app.add_flag("--breakpoints", breakpoints,
+               "write the bandwidths where the light plan changes (dapdee-breakpoints/1); --bandwidth is then "
+               "LO:HI (HI may be inf, default 0.01:inf), with one delay (--delay or one --network)");
+  const auto known = dapdee::plan_field_names();
+  app.add_option("--fields", fields, "JSON/CSV fields, comma list, or 'short' (no node lists) / 'all'")
+      ->delimiter(',')
+      ->check(CLI::IsMember(known));
   app.add_option("--threads", job.threads, "worker threads for sweeps (default: all cores)");
   app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table");
   app.add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
   if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
+  if (breakpoints) {
+    // Usage errors (exit 2): a range that is not LO:HI, or options --breakpoints has no use for.
+    std::string problem;
+    if (format != "json" || !fields.empty()) problem = "--breakpoints writes dapdee-breakpoints/1 JSON Lines only (no --format, no --fields)";
+    else if (!job.bandwidth.empty())
+      if (auto r = dapdee::parse_bandwidth_range(job.bandwidth); !r.ok()) problem = "--bandwidth: " + r.message();
+    if (!problem.empty()) {
+      fmt::print(stderr, "dapdee-plan: error: {}\nRun with --help for more information.\n", problem);
+      return 2;
+    }
+  }
   try {
     if (app.count("--delay")) job.delay_ms = delay;
     const auto fmt_kind = dapdee::parse_format(format);
     if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
+    if (breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
     const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
-    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind));
+    if (breakpoints) {
+      fmt::print(stderr, "dapdee-plan: {} interval(s) from {} minimum cut(s)\n", r.breakpoints.size(), r.breakpoint_cuts);
+      dapdee::write_output_atomic(out, dapdee::render_breakpoints(r.dag, r.breakpoints));
+      return 0;
+    }
+    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields));
   } catch (const dapdee::Error& e) {
     fmt::print(stderr, "dapdee-plan: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
     return 1;
