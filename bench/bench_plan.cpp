@@ -3,7 +3,9 @@
 
 #include <filesystem>
 
+#include "dapdee/io.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/profile.hpp"
 #include "dapdee/render.hpp"
 #include "dapdee/sweep.hpp"
 #include "planner_fixtures.hpp"
@@ -90,26 +92,107 @@ BENCHMARK_CAPTURE(BM_LightPlanReference, googlenet, std::string("googlenet"))->U
 BENCHMARK_CAPTURE(BM_LightPlanReference, inception_v3, std::string("inception_v3"))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_LightPlanReference, vit_b_16, std::string("vit_b_16"))->Unit(benchmark::kMicrosecond);
 
-// 3 networks x 100 bandwidths x 50 deadlines on a 300-node, 4-exit model, rendered as JSON Lines.
-void BM_Sweep15000(benchmark::State& state) {
-  const Dag dag = synthetic(300, 4);
-  Planner planner(dag, costs_for(dag));
+// 3 networks x 100 bandwidths x 50 deadlines.
+SweepSpec sweep15000(Mode mode) {
   SweepSpec spec;
   spec.networks = {{"CAT1", 0.13, 50}, {"3G", 1.1, 50}, {"4G", 5.85, 20}};
   spec.bandwidths = parse_values("0.05:20:100log").value();
   spec.deadlines.clear();
   for (double d : parse_values("10:500:50").value()) spec.deadlines.emplace_back(d);
-  spec.mode = state.range(0) ? Mode::Heavy : Mode::Light;
-  size_t bytes = 0;
+  spec.mode = mode;
+  return spec;
+}
+
+// The planning alone (no rendering) of the 15,000-point sweep on a 300-node, 4-exit model.
+void BM_Sweep15000(benchmark::State& state) {
+  const Dag dag = synthetic(300, 4);
+  Planner planner(dag, costs_for(dag));
+  const SweepSpec spec = sweep15000(state.range(0) ? Mode::Heavy : Mode::Light);
   for (auto _ : state) {
     const auto points = run_sweep(planner, spec);
-    const std::string out = render_points(dag, points, Format::Json);
+    benchmark::DoNotOptimize(points.data());
+  }
+  state.counters["points"] = 15000;
+}
+BENCHMARK(BM_Sweep15000)->ArgName("heavy")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Rendering the 15,000 light plans as JSON Lines (all fields) or lean lines.
+void BM_Render15000(benchmark::State& state) {
+  const Dag dag = synthetic(300, 4);
+  Planner planner(dag, costs_for(dag));
+  const auto points = run_sweep(planner, sweep15000(Mode::Light));
+  const std::vector<std::string> fields = state.range(0) ? std::vector<std::string>{"short"} : std::vector<std::string>{};
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string out = render_points(dag, points, Format::Json, fields);
     bytes = out.size();
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["points"] = 15000;
   state.counters["MB_out"] = static_cast<double>(bytes) / 1e6;
 }
-BENCHMARK(BM_Sweep15000)->ArgName("heavy")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Render15000)->ArgName("short")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A committed model DAG with its predicted profiles (Raspberry-Pi-4-class device, T4-class edge).
+struct Committed {
+  Dag dag;
+  Costs costs;
+  explicit Committed(const std::string& m) {
+    const std::string root = std::string(DAPDEE_SOURCE_DIR) + "/profiles";
+    dag = parse_dag(read_input(root + "/dags/" + m + ".dag.json"), m);
+    costs = costs_from_profiles(dag, load_profile(root + "/predicted/" + m + ".rpi4.json"),
+                                load_profile(root + "/predicted/" + m + ".edge-t4.json"))
+                .costs;
+  }
+};
+
+// Heavy sweep of the multi-exit Inception-style zoo model (its InceptionC blocks hold ~1,150
+// partitions each, so the exact search does real work): 15,000 points.
+void BM_HeavySweepInception(benchmark::State& state) {
+  const Committed c("ee_inception");
+  Planner planner(c.dag, c.costs);
+  const SweepSpec spec = sweep15000(Mode::Heavy);
+  for (auto _ : state) {
+    const auto points = run_sweep(planner, spec);
+    benchmark::DoNotOptimize(points.data());
+  }
+  state.counters["points"] = 15000;
+}
+BENCHMARK(BM_HeavySweepInception)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One heavy plan of Inception-v3 (225 nodes, 10,633 partitions): the first one enumerates the
+// blocks (arg 1: a new planner every iteration), later ones scan the Pareto front (arg 0).
+void BM_HeavyPlanInceptionV3(benchmark::State& state) {
+  const Committed c("inception_v3");
+  auto planner = std::make_unique<Planner>(c.dag, c.costs);
+  for (auto _ : state) {
+    if (state.range(0)) {
+      state.PauseTiming();
+      planner = std::make_unique<Planner>(c.dag, c.costs);
+      state.ResumeTiming();
+    }
+    Plan p = planner->plan(Method::Dapdee, Mode::Heavy, Link{5.85, 20}, 150.0, {});
+    benchmark::DoNotOptimize(p.t_max);
+  }
+}
+BENCHMARK(BM_HeavyPlanInceptionV3)->ArgName("first")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// 1,000-point light sweep of vit_b_16 (617 nodes) written as lean lines: time per plan, MB out.
+void BM_LeanSweepVit(benchmark::State& state) {
+  const Committed c("vit_b_16");
+  Planner planner(c.dag, c.costs);
+  SweepSpec spec;
+  spec.networks = {{"4G", 5.85, 20}};
+  spec.bandwidths = parse_values("0.05:200:1000log").value();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const auto points = run_sweep(planner, spec);
+    const std::string out = render_points(c.dag, points, Format::Json, {"short"});
+    bytes = out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["MB_out"] = static_cast<double>(bytes) / 1e6;
+  state.counters["plans"] = 1000;
+}
+BENCHMARK(BM_LeanSweepVit)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -200,3 +200,35 @@ TEST_CASE("dapdee-plan usage errors of the heavy search, fields and breakpoints 
   CHECK_THAT(r.err, Catch::Contains("needs one delay"));
   CHECK_FALSE(fs::exists(out));
 }
+
+TEST_CASE("dapdee-plan --shard: the parts concatenated are the whole sweep, byte for byte", "[plan][cli][shard]") {
+  Fixture f;
+  for (const std::string args : {"--network CAT1,3G,4G --bandwidth 0.05:20:9log --deadline 5:60:7",
+                                 "--network CAT1,3G --bandwidth 0.1:10:5log --deadline 10:40:4 --mode heavy --format csv"}) {
+    const auto whole = run(f.plan(args));
+    REQUIRE(whole.code == 0);
+    for (int n : {1, 2, 7}) {
+      std::string joined;
+      for (int i = 1; i <= n; ++i) {
+        const auto part = run(f.plan(args + " --shard " + std::to_string(i) + "/" + std::to_string(n)));
+        INFO(args << " shard " << i << "/" << n << "\n" << part.err);
+        REQUIRE(part.code == 0);
+        joined += part.out;
+      }
+      INFO(args << " in " << n << " shards");
+      CHECK(joined == whole.out);
+    }
+  }
+  const std::string out = f.d / "x.out";
+  for (const std::string bad : {"--shard 0/3", "--shard 4/3", "--shard 2", "--shard 1/3 --format table"}) {
+    const auto r = run(f.plan("--network 4G " + bad + " -o " + out));
+    INFO(bad << "\n" << r.err);
+    CHECK(r.code == 2);
+    CHECK_FALSE(fs::exists(out));
+  }
+  // The size cap applies per shard.
+  const auto capped = run(f.plan("--network CAT1,3G,4G --deadline 1:100:10 --max-points 20 -o " + out));
+  CHECK(capped.code == 1);
+  CHECK_THAT(capped.err, Catch::Contains("exceed the cap of 20"));
+  CHECK(run(f.plan("--network CAT1,3G,4G --deadline 1:100:10 --max-points 20 --shard 2/2")).code == 0);
+}

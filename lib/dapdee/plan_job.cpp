@@ -102,6 +102,9 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   spec.mode = *mode;
   spec.heavy = job.heavy;
   spec.threads = job.threads;
+  spec.shard_index = job.shard_index;
+  spec.shard_count = job.shard_count;
+  spec.max_points = job.max_points;
   spec.metrics = job.metrics;
   if (!job.metrics_path.empty()) read_metrics(job.metrics_path, spec.metrics);
   for (double x : {spec.metrics.cpu, spec.metrics.memory, spec.metrics.battery, spec.metrics.priority})

@@ -31,6 +31,8 @@ struct PlanJob {
   HeavyOptions heavy;
   long heavy_exact_limit = kDefaultHeavyExactLimit;  // partitions per block the exact heavy search enumerates
   int threads = 0;
+  int shard_index = 1, shard_count = 1;  // --shard I/N
+  long max_points = kDefaultMaxPoints;   // --max-points
   enum class Output { Plans, Breakpoints } output = Output::Plans;  // --breakpoints
 };
 

@@ -320,31 +320,32 @@ std::vector<char> Planner::light_cut(int exit, double bw) const {
 }
 
 Plan Planner::finish(int exit, Method method, Mode mode, const std::vector<char>& on_device, const Link& link) const {
+  // One pass over G_k (the same sums, in the same order, as evaluate_partition).
   const ExitGraph& eg = *graphs_[exit];
   Plan p;
   p.method = method;
   p.mode = mode;
   p.exit = exit;
-  const Times t = evaluate_partition(dag_, costs_, eg.in_gk, on_device, link.bandwidth_mbps);
-  p.t_d = t.t_d;
-  p.t_t = t.t_t;
-  p.t_e = t.t_e;
-  p.latency_ms = t.t_d + t.t_t + t.t_e + (t.sends ? link.delay_ms : 0.0);
-  p.t_max = std::max({t.t_d, t.t_t, t.t_e});
-  std::vector<char> sent(dag_.nodes.size(), 0);
+  thread_local std::vector<char> sent;
+  sent.assign(dag_.nodes.size(), 0);
   for (int v : eg.nodes) {
     if (on_device[v]) {
       p.v_d.push_back(v);
+      p.t_d += costs_.t_device[v];
     } else {
       p.v_e.push_back(v);
-      for (int u : dag_.nodes[v].input_ids) sent[u] = 1;
+      p.t_e += costs_.t_edge[v];
+      for (int u : dag_.nodes[v].input_ids) sent[u] = on_device[u];
     }
   }
   for (int v : eg.nodes)
-    if (sent[v] && on_device[v]) {
+    if (sent[v]) {
       p.v_s.push_back(v);
       p.sent_bytes += costs_.bytes[v];
+      p.t_t += send_ms(costs_.bytes[v], link.bandwidth_mbps);
     }
+  p.latency_ms = p.t_d + p.t_t + p.t_e + (p.v_s.empty() ? 0.0 : link.delay_ms);
+  p.t_max = std::max({p.t_d, p.t_t, p.t_e});
   if (p.v_e.empty()) p.candidate = Candidacy::DeviceOnly;
   return p;
 }
@@ -428,11 +429,16 @@ Plan Planner::heavy_exact(int exit, const Link& link, std::optional<double> dead
   // Every partition of every block (Pareto-reduced) is scanned: the constrained optimum.
   const ExitGraph& eg = enumerated(exit);
   const Candidate* best = nullptr;
-  double best_max = INFINITY, best_lat = INFINITY;
+  const Candidate* fastest = nullptr;  // the light optimum, when every block was enumerated
+  double best_max = INFINITY, best_lat = INFINITY, fastest_lat = INFINITY;
   for (const Candidate& c : eg.cands.items) {
     if (c.block >= 0 && !eg.block_exact[c.block]) continue;
     const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
     const double lat = c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0);
+    if (lat < fastest_lat) {
+      fastest = &c;
+      fastest_lat = lat;
+    }
     if (deadline && lat > *deadline) continue;
     const double mx = std::max({c.t_d, tt, c.t_e});
     if (mx < best_max || (mx == best_max && lat < best_lat)) {
@@ -441,11 +447,13 @@ Plan Planner::heavy_exact(int exit, const Link& link, std::optional<double> dead
       best_lat = lat;
     }
   }
-  if (!best) {
+  if (!best && !eg.stats.exact) {
     Plan p = light_mincut(exit, link);  // nothing meets the deadline: the fastest plan
     p.mode = Mode::Heavy;
     return p;
   }
+  const bool missed = !best;
+  if (missed) best = fastest;  // nothing meets the deadline: the fastest plan
   std::vector<char> on_device(dag_.nodes.size(), 0);
   if (best->block < 0) {
     on_device = eg.in_gk;
@@ -458,7 +466,7 @@ Plan Planner::heavy_exact(int exit, const Link& link, std::optional<double> dead
     }
   }
   Plan p = finish(exit, Method::Dapdee, Mode::Heavy, on_device, link);
-  p.candidate = best->block < 0 ? Candidacy::DeviceOnly : Candidacy::Enumeration;
+  p.candidate = best->block < 0 ? Candidacy::DeviceOnly : missed ? Candidacy::Light : Candidacy::Enumeration;
   return p;
 }
 

@@ -261,7 +261,7 @@ std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterv
 }
 
 std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
-                          const std::vector<std::string>& fields) {
+                          const std::vector<std::string>& fields, CsvHeader header) {
   std::string out;
   if (format == Format::Json) {
     const auto idx = resolve_fields(fields, format);
@@ -274,8 +274,10 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
   }
   if (format == Format::Csv) {
     const auto idx = resolve_fields(fields, format);
-    for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
-    out += '\n';
+    if (header == CsvHeader::Write) {
+      for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
+      out += '\n';
+    }
     for (const auto& pt : points) {
       for (size_t i = 0; i < idx.size(); ++i) {
         if (i) out += ',';

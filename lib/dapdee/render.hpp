@@ -28,8 +28,9 @@ std::vector<std::string> plan_field_names();
 // All points in a format: JSON Lines, CSV with a header, or an aligned table; `fields` (names
 // from plan_field_names, empty for the default) selects the JSON/CSV fields. Never fails for
 // names from plan_field_names.
+enum class CsvHeader { Write, Omit };
 std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
-                          const std::vector<std::string>& fields = {});
+                          const std::vector<std::string>& fields = {}, CsvHeader header = CsvHeader::Write);
 
 // A breakpoint map as dapdee-breakpoints/1 JSON Lines (one interval a line). Never fails.
 std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterval>& intervals);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   std::string out = "-", format = "json";
   std::vector<std::string> fields;
   bool breakpoints = false;
+  std::string shard;
   double delay = -1;
   app.add_option("DAG", job.dag_path, "DAG JSON from dapdee-import, or - for stdin")->required();
   app.add_option("--device", job.device_profile, "device profile (dapdee-profile/1)")->required();
@@ -56,11 +57,29 @@ int main(int argc, char** argv) {
   app.add_option("--fields", fields, "JSON/CSV fields, comma list, or 'short' (no node lists) / 'all'")
       ->delimiter(',')
       ->check(CLI::IsMember(known));
+  app.add_option("--shard", shard,
+                 "plan the I-th of N contiguous parts of the sweep (1 <= I <= N); the parts' outputs, "
+                 "concatenated in order, are the whole sweep's (CSV header in part 1 only)")
+      ->check([](const std::string& v) {
+        int i = 0, n = 0;
+        char tail = 0;
+        return std::sscanf(v.c_str(), "%d/%d%c", &i, &n, &tail) == 2 && n >= 1 && i >= 1 && i <= n && n <= 1000000
+                   ? std::string()
+                   : std::string("--shard takes I/N with 1 <= I <= N");
+      });
+  app.add_option("--max-points", job.max_points, "refuse a sweep (or shard) of more points")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 2000000000L));
   app.add_option("--threads", job.threads, "worker threads for sweeps (default: all cores)");
   app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table");
   app.add_option("-o,--output", out, "output file (default: stdout)");
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
   if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
+  if (!shard.empty()) std::sscanf(shard.c_str(), "%d/%d", &job.shard_index, &job.shard_count);
+  if (!shard.empty() && format == "table") {
+    fmt::print(stderr, "dapdee-plan: error: --shard: a table is not shardable (use json or csv)\nRun with --help for more information.\n");
+    return 2;
+  }
   if (breakpoints) {
     // Usage errors (exit 2): a range that is not LO:HI, or options --breakpoints has no use for.
     std::string problem;
@@ -84,7 +103,9 @@ int main(int argc, char** argv) {
       dapdee::write_output_atomic(out, dapdee::render_breakpoints(r.dag, r.breakpoints));
       return 0;
     }
-    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields));
+    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields,
+                                                           job.shard_index > 1 ? dapdee::CsvHeader::Omit
+                                                                               : dapdee::CsvHeader::Write));
   } catch (const dapdee::Error& e) {
     fmt::print(stderr, "dapdee-plan: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
     return 1;
