@@ -190,8 +190,9 @@ TEST_CASE("exits sidecar of the wrong type is an error naming the field", "[reli
   spit(d / "bad3.json", R"({"exits":[{"name":"exit1","accuracy":[0.5]}]})");
   spit(d / "deep.json", std::string(50000, '[') + std::string(50000, ']'));
   for (const auto& [f, what] : std::vector<std::pair<std::string, std::string>>{
-           {"bad1.json", "exits[0].name: expected a string"}, {"bad2.json", "exit1: expected a number"},
-           {"bad3.json", "exits[0].accuracy: expected a number"}, {"deep.json", "nested deeper than"}})
+           {"bad1.json", "exits[0]: each entry of 'exits' needs a non-empty string 'name'"},
+           {"bad2.json", "accuracy of exit 'exit1' must be a number in [0, 1] or null"},
+           {"bad3.json", "accuracy of exit 'exit1' must be a number in [0, 1] or null"}, {"deep.json", "nested deeper than"}})
     expect_failure(tool("dapdee-import") + " " + (d / "ee.onnx") + " --exits " + (d / f), 1, what);
 }
 
