@@ -31,7 +31,17 @@ async function main() {
     feeds[name] = new ort.Tensor('float32', data, dims);
   }
   for (let i = 0; i < Number(warmup) + Number(runs); ++i) await session.run(feeds);
-  console.log(session.endProfiling());
+  const ret = await session.endProfiling();
+  // Some versions return the file's path, others nothing: then find <prefix>_<date>.json.
+  const path = require('path'), fs = require('fs');
+  let file = typeof ret === 'string' ? ret : null;
+  if (!file) {
+    const dir = path.dirname(prefix), base = path.basename(prefix);
+    const found = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith('.json')).sort();
+    if (found.length === 0) throw new Error('ONNX Runtime wrote no profile');
+    file = path.join(dir, found[found.length - 1]);
+  }
+  console.log(file);
 }
 
 main().catch((e) => { console.error(`ort-profile: error: ${e.message}`); process.exit(1); });

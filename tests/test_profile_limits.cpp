@@ -221,3 +221,53 @@ TEST_CASE("noise warnings: node sum vs whole and the median CV", "[profile][nois
     CHECK(n.median_cv == Approx(0.04));
   }
 }
+
+namespace {
+struct Fixture {
+  dapdee::Dag dag;
+  dapdee::OrtImport r;
+  nlohmann::json j;
+};
+// A real trace (ONNX Runtime 1.30, npm onnxruntime-node, 1 run, args trimmed to op and
+// shapes) of a shared reference model, imported against the committed DAG of that model.
+Fixture fixture(const std::string& model, const std::string& level) {
+  const std::string root = DAPDEE_SOURCE_DIR;
+  const std::string dag_path = root + "/profiles/dags/" + model + ".dag.json";
+  Fixture f{dapdee::parse_dag(slurp(dag_path), dag_path), {}, {}};
+  f.r = dapdee::import_ort_trace(slurp(root + "/tests/golden/ort/" + model + "." + level + ".trace.json"), model, f.dag, "ort");
+  f.j = nlohmann::json::parse(f.r.json);
+  return f;
+}
+}  // namespace
+
+TEST_CASE("real ORT traces: every node timed, every kernel's time on a node", "[profile][ort][golden]") {
+  for (const auto& [model, level] : std::vector<std::pair<std::string, std::string>>{
+           {"resnet18", "all"}, {"mobilenet_v2", "all"}, {"vit_b_16", "extended"}}) {
+    INFO(model << " " << level);
+    const auto f = fixture(model, level);
+    CHECK(f.r.nodes_timed == f.r.computing_nodes);
+    CHECK(f.r.node_sum_ms == Approx(f.r.median_run_kernel_ms).epsilon(1e-9));  // one run: exact
+    CHECK(f.j["unmatched_kernels"].empty());
+    CHECK(f.j["inputs"][0]["shape"] == nlohmann::json::array({1, 3, 224, 224}));
+  }
+}
+
+TEST_CASE("real ORT traces: NCHWc Conv+Add+Relu and transformer fusions map to their nodes", "[profile][ort][golden]") {
+  SECTION("resnet18, level all") {
+    const auto f = fixture("resnet18", "all");
+    const std::string k = "/layer1/layer1.0/conv2/Conv_output_0_nchwc";
+    for (const char* n : {"/layer1/layer1.0/conv2/Conv", "/layer1/layer1.0/Add", "/layer1/layer1.0/relu_1/Relu"})
+      CHECK(f.j["nodes"][n]["kernel"] == k);
+    CHECK(f.j["nodes"]["/conv1/Conv"]["kernel"] == "/relu/Relu_output_0_nchwc");
+  }
+  SECTION("vit_b_16, level extended") {
+    const auto f = fixture("vit_b_16", "extended");
+    const std::string p = "/encoder/layers/encoder_layer_3/";
+    for (const char* n : {"ln_1/ReduceMean", "ln_1/Sub", "ln_1/Pow", "ln_1/Sqrt", "ln_1/Div", "ln_1/Mul", "ln_1/Add_1"})
+      CHECK(f.j["nodes"][p + n]["kernel"] == p + "ln_1/Mul/LayerNormFusion/");
+    CHECK(f.j["nodes"][p + "self_attention/Add"]["kernel"] == p + "self_attention/MatMul/MatMulAddFusion");
+    CHECK(f.j["kernels"]["Gelu_token_230"]["mapped"] == "by op and shape");
+    for (const char* n : {"mlp/mlp.1/Div", "mlp/mlp.1/Erf", "mlp/mlp.1/Mul_1"}) CHECK(f.j["nodes"][p + n]["kernel"] == "Gelu_token_230");
+    CHECK(f.j["kernels"]["gemm_output_reshape"]["time_to"] == "/encoder/layers/encoder_layer_0/self_attention/MatMul/MatMulAddFusion");
+  }
+}

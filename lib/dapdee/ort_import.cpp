@@ -164,28 +164,38 @@ struct DagView {
   }
 };
 
-bool is_layout_op(const std::string& op) { return op.rfind("Reorder", 0) == 0 || op.rfind("Memcpy", 0) == 0; }
+// ORT's own layout conversions, and data movement it inserts (`gemm_input_reshape`,
+// `Transpose_token_N`): kernels that stand for no node of the model when no name maps them.
+bool is_layout_op(const std::string& op) {
+  static const std::unordered_set<std::string> moves = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Cast"};
+  return op.rfind("Reorder", 0) == 0 || op.rfind("Memcpy", 0) == 0 || moves.count(op) > 0;
+}
 
 // A kernel's node by name: the node itself, the producer of the tensor it is named after, or
-// either after dropping ORT's suffixes ("_nchwc", "_token_3", ...) one `_part` at a time.
+// either after dropping ORT's suffixes one `_part` or `/part` at a time ("_nchwc", "_token_3",
+// "/LayerNormFusion/", "/MatMulAddFusion").
 int anchor_of(const DagView& g, std::string key) {
-  for (int strip = 0; strip < 4; ++strip) {
+  for (int strip = 0; strip < 5; ++strip) {
+    while (key.size() > 1 && key.back() == '/') key.pop_back();
     if (int v = g.dag.find(key); v >= 0) return v;
     if (auto it = g.producer.find(key); it != g.producer.end()) return it->second;
-    const auto us = key.rfind('_');
-    if (us == std::string::npos || us == 0) break;
-    key.resize(us);
+    const auto cut = key.find_last_of("_/");
+    if (cut == std::string::npos || cut == 0) break;
+    key.resize(cut);
   }
   return -1;
 }
 
 // Adds to kernel k the free nodes before `from` whose every consumer is already in k: the
-// inside of a fused subgraph named after its last node. Looks back at most 64 nodes.
+// inside of a fused subgraph named after its last node. A node feeding the kernel's own op
+// (the Conv of a Conv+Add+Relu kernel) is its input, not inside. Looks back at most 64 nodes.
 void absorb_inside(DagView& g, std::vector<Kernel>& ks, int k, int from) {
   std::unordered_set<int> in(ks[k].group.begin(), ks[k].group.end());
+  const std::string& host = ks[k].op;
   for (int u = from - 1; u >= 0 && u >= from - 64; --u) {
     if (!g.free(u) || g.consumers[u].empty()) continue;
-    if (std::all_of(g.consumers[u].begin(), g.consumers[u].end(), [&](int c) { return in.count(c) > 0; })) {
+    if (std::all_of(g.consumers[u].begin(), g.consumers[u].end(),
+                    [&](int c) { return in.count(c) > 0 && g.dag.nodes[c].op != host; })) {
       g.claim(u, k, ks);
       in.insert(u);
     }
@@ -199,11 +209,14 @@ void anchor_kernels(DagView& g, std::vector<Kernel>& ks) {
     g.claim(v, static_cast<int>(k), ks);
     ks[k].mapping = Mapping::Anchored;
   }
-  // A fused kernel named after its last node (Conv+Relu named after the Relu's output) covers
-  // the free nodes feeding only it.
-  for (size_t k = 0; k < ks.size(); ++k)
-    if (ks[k].mapping == Mapping::Anchored && ks[k].op != g.dag.nodes[ks[k].group[0]].op)
+  // A fused kernel named after its last node (Conv+Relu named after the Relu's output, a
+  // LayerNorm after its Mul) covers the free nodes feeding only it. One named after a node with
+  // MACs (MatMul+Add after the MatMul) starts there: nothing before it is inside.
+  for (size_t k = 0; k < ks.size(); ++k) {
+    const Node& a = g.dag.nodes[ks[k].group[0]];
+    if (ks[k].mapping == Mapping::Anchored && ks[k].op != a.op && a.macs == 0)
       absorb_inside(g, ks, static_cast<int>(k), ks[k].group[0]);
+  }
 }
 
 // Kernels with generated names (LayerNormalization, Gelu, FusedMatMul, ...), from the last one
@@ -252,9 +265,10 @@ void attach_free_nodes(DagView& g, std::vector<Kernel>& ks) {
     for (size_t v = 0; v < g.dag.nodes.size(); ++v) {
       if (!g.free(static_cast<int>(v))) continue;
       const Node& n = g.dag.nodes[v];
+      // The producer run last hosts a fused element-wise op (Conv+Add: the Add waits for both).
       int pick = -1, pred = -1, succ = -1;
       for (int u : n.input_ids)
-        if (g.owner[u] >= 0 && pred < 0) pred = g.owner[u];
+        if (g.owner[u] >= 0) pred = std::max(pred, g.owner[u]);
       for (int c : g.consumers[v])
         if (g.owner[c] >= 0 && succ < 0) succ = g.owner[c];
       if (succ >= 0 && ks[succ].op == n.op) pick = succ;
@@ -268,8 +282,9 @@ void attach_free_nodes(DagView& g, std::vector<Kernel>& ks) {
   }
 }
 
-// Kernels without nodes (ORT's layout reorders, unmatched generated kernels) give their time to
-// a neighbour in execution order: ReorderOutput to the kernel before, others to the one after.
+// Kernels without nodes (ORT's layout reorders and data movement, unmatched generated kernels)
+// give their time to a neighbour in execution order: ReorderOutput and `gemm_output_reshape` to
+// the kernel before, others to the one after.
 void attach_leftover_kernels(std::vector<Kernel>& ks) {
   const int n = static_cast<int>(ks.size());
   auto find = [&](int from, int step) {
@@ -279,7 +294,7 @@ void attach_leftover_kernels(std::vector<Kernel>& ks) {
   };
   for (int k = 0; k < n; ++k) {
     if (!ks[k].group.empty()) continue;
-    const bool back = ks[k].op == "ReorderOutput";
+    const bool back = ks[k].op == "ReorderOutput" || ks[k].key.find("output_reshape") != std::string::npos;
     int t = find(k, back ? -1 : 1);
     if (t < 0) t = find(k, back ? 1 : -1);
     ks[k].attach_to = t;
