@@ -2,6 +2,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -30,9 +31,11 @@ namespace {
 
 using onnx::TensorProto;
 
-// Folds every Expand whose inputs are constants (initializers, Constant nodes, small constant
-// shape arithmetic) into an initializer named after its output.
-int fold_constant_expands(onnx::ModelProto& model) {
+// Folds every node whose inputs are all constants (initializers, Constant nodes, small constant
+// shape arithmetic such as the Expand of a class token) into initializers named after its
+// outputs; returns the Expand nodes among them.
+int fold_constant_nodes(onnx::ModelProto& model, const std::unordered_map<std::string, std::vector<int64_t>>& shapes,
+                        int& folded_nodes) {
   auto* g = model.mutable_graph();
   std::unordered_map<std::string, fold::Value> values;
   for (const auto& t : g->initializer())
@@ -45,8 +48,17 @@ int fold_constant_expands(onnx::ModelProto& model) {
     const auto& n = g->node(i);
     std::vector<const fold::Value*> in;
     bool all = true;
+    fold::Value dims_only;  // Shape/Size of a tensor whose static dims the import knows
     for (const auto& name : n.input()) {
       if (name.empty()) { in.push_back(nullptr); continue; }
+      const auto sh = shapes.find(name);
+      if ((n.op_type() == "Shape" || n.op_type() == "Size") && !values.count(name) && sh != shapes.end() && !sh->second.empty() &&
+          std::all_of(sh->second.begin(), sh->second.end(), [](int64_t d) { return d > 0; })) {
+        dims_only.type = TensorProto::FLOAT;
+        dims_only.dims = sh->second;
+        in.push_back(&dims_only);
+        continue;
+      }
       const auto it = values.find(name);
       if (it == values.end()) { all = false; break; }
       in.push_back(&it->second);
@@ -55,14 +67,25 @@ int fold_constant_expands(onnx::ModelProto& model) {
     auto out = fold::evaluate(n, in, opset);
     if (!out || out->size() != static_cast<size_t>(n.output_size())) continue;
     for (int k = 0; k < n.output_size(); ++k) values[n.output(k)] = (*out)[k];
-    if (n.op_type() == "Expand") folded.push_back(i);
+    folded.push_back(i);
   }
+  int expands = 0;
+  for (int i : folded) expands += g->node(i).op_type() == "Expand";
+  // Only the folded tensors something still reads become initializers (OpenCV cannot read the
+  // BOOL of an Equal feeding a folded Where).
+  std::unordered_set<std::string> read;
+  const std::unordered_set<int> dead(folded.begin(), folded.end());
+  for (int i = 0; i < g->node_size(); ++i)
+    if (!dead.count(i))
+      for (const auto& x : g->node(i).input()) read.insert(x);
+  for (const auto& o : g->output()) read.insert(o.name());
   for (auto it = folded.rbegin(); it != folded.rend(); ++it) {
-    const std::string out = g->node(*it).output(0);
-    fold::to_tensor(values[out], out, g->add_initializer());
+    for (const auto& out : g->node(*it).output())
+      if (read.count(out)) fold::to_tensor(values[out], out, g->add_initializer());
     g->mutable_node()->DeleteSubrange(*it, 1);
   }
-  return static_cast<int>(folded.size());
+  folded_nodes = static_cast<int>(folded.size());
+  return expands;
 }
 
 std::optional<std::vector<float>> floats(const TensorProto& t) {
@@ -174,7 +197,7 @@ int replace_erf(onnx::ModelProto& model, const std::unordered_map<std::string, s
 TransformerRewrites rewrite_for_opencv_transformers(onnx::ModelProto& model,
                                                     const std::unordered_map<std::string, std::vector<int64_t>>& shapes) {
   TransformerRewrites r;
-  r.expand = fold_constant_expands(model);
+  r.expand = fold_constant_nodes(model, shapes, r.folded);
   r.erf = replace_erf(model, shapes);
   r.broadcast = broadcast_constants(model, shapes);
   return r;

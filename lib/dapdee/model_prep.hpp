@@ -25,6 +25,7 @@ namespace dapdee {
 // What rewrite_for_opencv_transformers changed.
 struct TransformerRewrites {
   int expand = 0;     // Expand of a constant folded into an initializer
+  int folded = 0;     // nodes of constant inputs folded into initializers (Expand included)
   int broadcast = 0;  // element-wise op with a constant of another shape: constant broadcast
   int erf = 0;        // Erf replaced by tanh(z * (a + b z^2)) (max abs error 4e-4; same cost class)
 };

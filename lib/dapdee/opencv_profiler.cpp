@@ -330,7 +330,7 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   j["predicted"] = false;
   j["synthetic_weights"] = rep.synthetic_weights();
   j["rewrites"] = {{"refilled_weights", rep.refilled}, {"identity", rep.identity_rewrites}, {"clip", rep.clip_rewrites},
-                   {"expand", trep.expand}, {"broadcast_constant", trep.broadcast}, {"erf", trep.erf}};
+                   {"expand", trep.expand}, {"constant_folded", trep.folded}, {"broadcast_constant", trep.broadcast}, {"erf", trep.erf}};
   const Machine machine = this_machine();
   j["host"] = {{"cpu", machine.cpu}, {"cores", machine.cores}, {"threads", opt.threads}};
   j["machine"] = j["host"];
