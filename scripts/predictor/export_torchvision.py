@@ -6,8 +6,8 @@ initialisation, opset 13, batch 1, input `input`, output `output`; every float i
 
     /usr/bin/python3 scripts/predictor/export_torchvision.py --out DIR [--only NAME...] [--size 224]
 
-Writes DIR/<name>.onnx and prints DIR/families.json ({model: family}), the grouping the
-evaluation holds out. Only standard-library and Debian python3-torch/-torchvision/-onnx.
+Writes DIR/<name><suffix>.onnx and adds to DIR/families.json ({model: family}), the grouping
+the evaluation holds out (every resolution of a family is held out together). Only standard-library and Debian python3-torch/-torchvision/-onnx.
 """
 import argparse
 import json
@@ -36,16 +36,16 @@ FAMILIES = {
 }
 
 
-def export(name, out_dir, size):
+def export(name, out_dir, size, suffix=""):
     kwargs = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
     model = getattr(tvm, name)(weights=None, **kwargs).eval()
     side = 299 if name == "inception_v3" and size == 224 else size
     x = torch.zeros(1, 3, side, side)
-    path = os.path.join(out_dir, name + ".onnx")
+    path = os.path.join(out_dir, name + suffix + ".onnx")
     torch.onnx.export(model, x, path, input_names=["input"], output_names=["output"], opset_version=13,
                       do_constant_folding=True)
     m = onnx.load(path)
-    data = name + ".onnx.data"
+    data = name + suffix + ".onnx.data"
     external_data_helper.convert_model_to_external_data(m, all_tensors_to_one_file=True, location=data,
                                                         size_threshold=1024)
     onnx.save_model(m, path, save_as_external_data=True, all_tensors_to_one_file=True, location=data,
@@ -59,18 +59,23 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--suffix", default="", help="appended to the file names (e.g. _160 for another resolution)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)
+    fam_path = os.path.join(args.out, "families.json")
     families = {}
+    if os.path.exists(fam_path):  # several runs (resolutions) share one map
+        with open(fam_path) as f:
+            families = json.load(f)
     for fam, names in FAMILIES.items():
         for name in names:
             if args.only and name not in args.only:
                 continue
-            path = export(name, args.out, args.size)
-            families[name] = fam
+            path = export(name, args.out, args.size, args.suffix)
+            families[name + args.suffix] = fam
             print(f"{path}: {os.path.getsize(path)} bytes", file=sys.stderr)
-    with open(os.path.join(args.out, "families.json"), "w") as f:
+    with open(fam_path, "w") as f:
         json.dump(families, f, indent=1)
         f.write("\n")
 
