@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/kernel_model.hpp"
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/ort_import.hpp"
 #include "dapdee/profile.hpp"
@@ -270,4 +271,65 @@ TEST_CASE("real ORT traces: NCHWc Conv+Add+Relu and transformer fusions map to t
     for (const char* n : {"mlp/mlp.1/Div", "mlp/mlp.1/Erf", "mlp/mlp.1/Mul_1"}) CHECK(f.j["nodes"][p + n]["kernel"] == "Gelu_token_230");
     CHECK(f.j["kernels"]["gemm_output_reshape"]["time_to"] == "/encoder/layers/encoder_layer_0/self_attention/MatMul/MatMulAddFusion");
   }
+}
+
+TEST_CASE("the kernel model learns a power law, round-trips and rejects malformed files", "[profile][fit]") {
+  TempDir d;
+  std::vector<dapdee::ProfiledDag> train, test;
+  for (const auto& [name, b] : std::vector<std::pair<std::string, Builder>>{
+           {"chain", testing_onnx::chain_model()}, {"inception", testing_onnx::inception_model()},
+           {"residual", testing_onnx::residual_model()}, {"early_exit", testing_onnx::early_exit_model()},
+           {"diamond", testing_onnx::diamond_model()}}) {
+    dapdee::ProfiledDag pd{dag_of(b, d, name), {}};
+    pd.profile.source = name;
+    // A synthetic device: 0.02 ms x (kFLOP + 1)^0.8 for every op.
+    double total = 0;
+    for (const auto& n : pd.dag.nodes)
+      if (n.op != "Input") total += pd.profile.ms[n.name] = 0.02 * std::pow((2.0 * n.macs + n.ops) / 1e3 + 1, 0.8);
+    pd.profile.total_ms = total;
+    (name == "diamond" ? test : train).push_back(std::move(pd));
+  }
+  const auto m = dapdee::fit_kernel_model(train, 1);
+  const auto err = dapdee::evaluate_kernel_model(m, test);
+  REQUIRE(err.model_error.size() == 1);
+  CHECK(std::fabs(err.model_error[0].second) < 10.0);  // percent, on a model never seen
+  const auto text = dapdee::kernel_model_to_json(m);
+  const auto again = dapdee::parse_kernel_model(text, "k.json");
+  for (size_t v = 1; v < test[0].dag.nodes.size(); ++v)
+    CHECK(dapdee::predict_kernel_ms(again, test[0].dag, static_cast<int>(v)) ==
+          Approx(dapdee::predict_kernel_ms(m, test[0].dag, static_cast<int>(v))));
+  const auto prof = nlohmann::json::parse(dapdee::predict_profile_with_kernel_model(test[0].dag, again, "k.json"));
+  CHECK(prof["predicted"] == true);
+  auto bad = nlohmann::json::parse(text);
+  bad["fallback"]["trees"][0] = nlohmann::json::array({{0, 1.0, 0.0, 0, 0}});  // a split pointing at itself
+  CHECK_THROWS_WITH(dapdee::parse_kernel_model(bad.dump(), "k.json"), Catch::Contains("malformed"));
+  CHECK_THROWS_WITH(dapdee::parse_kernel_model("{}", "k.json"), Catch::Contains("not a dapdee-kernel-model/1"));
+  CHECK_THROWS_AS(dapdee::fit_kernel_model({}), dapdee::Error);
+}
+
+TEST_CASE("dapdee-plan rejects a profile measured at another input size", "[profile][check][cli]") {
+  TempDir d;
+  const auto dag = dag_of(conv_bn_model(), d, "cbr");
+  spit(d / "cbr.dag.json", dapdee::dag_to_json(dag));
+  auto prof = [&](const std::string& file, double ms, const std::string& shape) {
+    std::string t = R"({"format": "dapdee-profile/1", "nodes": {)";
+    bool first = true;
+    for (const auto& n : dag.nodes)
+      if (n.op != "Input") t += std::string(first ? "" : ", ") + "\"" + n.name + "\": {\"ms\": " + std::to_string(ms) + "}", first = false;
+    spit(d / file, t + R"(}, "inputs": [{"name": "input", "shape": )" + shape + "}]}");
+  };
+  prof("dev.json", 2, "[1, 3, 8, 8]");
+  prof("edge.json", 1, "[1, 3, 8, 8]");
+  prof("edge300.json", 1, "[1, 3, 300, 300]");
+  const std::string base = tool("dapdee-plan") + " " + (d / "cbr.dag.json") + " --network 4G --device ";
+  auto r = run(base + (d / "dev.json") + " --edge " + (d / "edge.json"));
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, !Catch::Contains("input shapes") && !Catch::Contains("swapped"));
+  r = run(base + (d / "dev.json") + " --edge " + (d / "edge300.json"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("dapdee-plan: error: " + (d / "edge300.json") + ": ") && Catch::Contains("1x3x300x300"));
+  CHECK(r.out.empty());
+  r = run(base + (d / "edge.json") + " --edge " + (d / "dev.json"));
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Catch::Contains("swapped"));
 }
