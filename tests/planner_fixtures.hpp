@@ -22,8 +22,9 @@ inline double log_uniform(std::mt19937_64& rng, double lo, double hi) {
   return std::exp(u(rng));
 }
 
-// A random DAG of `n` nodes (node 0 is the Input) of a given shape, with 1..3 exits.
-inline dapdee::Dag random_dag(std::mt19937_64& rng, Shape shape, int n) {
+// A random DAG of `n` nodes (node 0 is the Input) of a given shape, with 1..3 exits, each
+// exit a group of 1..max_heads nodes (a detector's heads).
+inline dapdee::Dag random_dag(std::mt19937_64& rng, Shape shape, int n, int max_heads = 1) {
   dapdee::Dag dag;
   dag.model = std::string("random_") + shape_name(shape);
   std::vector<std::vector<int>> in(n);
@@ -107,6 +108,13 @@ inline dapdee::Dag random_dag(std::mt19937_64& rng, Shape shape, int n) {
     dapdee::Exit ex;
     ex.name = e + 1 == at.size() ? "final" : "exit" + std::to_string(e + 1);
     ex.node = dag.nodes[at[e]].name;
+    ex.nodes = {ex.node};
+    const int heads = max_heads > 1 ? pick(1, max_heads) : 1;
+    for (int h = 1; h < heads && at[e] > 1; ++h) {
+      const std::string extra = dag.nodes[pick(1, at[e])].name;
+      if (std::find(ex.nodes.begin(), ex.nodes.end(), extra) == ex.nodes.end()) ex.nodes.push_back(extra);
+    }
+    for (const auto& nd : ex.nodes) ex.outputs.push_back(nd + ":out");
     dag.exits.push_back(ex);
   }
   if (auto problem = dapdee::finalize(dag)) throw std::runtime_error(*problem);
@@ -124,15 +132,19 @@ inline dapdee::Costs random_costs(std::mt19937_64& rng, const dapdee::Dag& dag) 
   return c;
 }
 
-// The best light (latency) and heavy (T_max) values over every valid partition of G_k.
+// The best light (latency) and heavy (T_max) values over every valid partition of G_k, and the
+// heavy optimum under a deadline (ties to the lower latency).
 struct OracleResult {
   double best_latency = INFINITY;
   double best_tmax = INFINITY;
+  double best_tmax_deadline = INFINITY;     // min T_max among partitions with latency <= deadline
+  double latency_at_best_deadline = INFINITY;
   long partitions = 0;
 };
 
-inline OracleResult oracle(const dapdee::Dag& dag, const dapdee::Costs& c, int exit, double bw, double delay) {
-  const auto in_gk = dapdee::ancestors_of(dag, dag.exits[exit].node_id);
+inline OracleResult oracle(const dapdee::Dag& dag, const dapdee::Costs& c, int exit, double bw, double delay,
+                           double deadline = INFINITY) {
+  const auto in_gk = dapdee::exit_subgraph(dag, exit);
   std::vector<int> ids;
   for (size_t v = 0; v < dag.nodes.size(); ++v)
     if (in_gk[v]) ids.push_back(static_cast<int>(v));
@@ -172,8 +184,13 @@ inline OracleResult oracle(const dapdee::Dag& dag, const dapdee::Costs& c, int e
         te += c.t_edge[v];
       }
     }
-    r.best_latency = std::min(r.best_latency, td + tt + te + (sends ? delay : 0.0));
-    r.best_tmax = std::min(r.best_tmax, std::max({td, tt, te}));
+    const double lat = td + tt + te + (sends ? delay : 0.0), mx = std::max({td, tt, te});
+    r.best_latency = std::min(r.best_latency, lat);
+    r.best_tmax = std::min(r.best_tmax, mx);
+    if (lat <= deadline && (mx < r.best_tmax_deadline || (mx == r.best_tmax_deadline && lat < r.latency_at_best_deadline))) {
+      r.best_tmax_deadline = mx;
+      r.latency_at_best_deadline = lat;
+    }
     if (s == all) break;
   }
   return r;

@@ -33,7 +33,7 @@ std::vector<std::string> names(const Dag& dag, const std::vector<int>& ids) {
 
 // Independent recomputation of a plan's times from V_d and V_e alone.
 void check_plan_consistent(const Dag& dag, const Costs& c, const Plan& p, const Link& link) {
-  const auto in_gk = ancestors_of(dag, dag.exits[p.exit].node_id);
+  const auto in_gk = exit_subgraph(dag, p.exit);
   std::vector<char> dev(dag.nodes.size(), 0), edge(dag.nodes.size(), 0);
   for (int v : p.v_d) dev[v] = 1;
   for (int v : p.v_e) edge[v] = 1;

@@ -79,9 +79,9 @@ std::optional<std::string> finalize_nodes(Dag& dag) {
   for (size_t i = 0; i < dag.nodes.size(); ++i) {
     Node& n = dag.nodes[i];
     n.input_ids.clear();
-    if (n.op == "Input" && !n.inputs.empty())
+    if (is_input(n) && !n.inputs.empty())
       return fmt::format("nodes[{}] ('{}'): an Input node has no inputs", i, n.name);
-    if (n.op != "Input" && n.inputs.empty())
+    if (!is_input(n) && n.inputs.empty())
       return fmt::format("nodes[{}] ('{}'): a computing node needs at least one input", i, n.name);
     std::unordered_set<int> seen;
     for (const auto& in : n.inputs) {

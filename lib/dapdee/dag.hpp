@@ -33,6 +33,12 @@ struct Node {
   std::vector<TensorInfo> outputs;
 };
 
+// The op of the DAG node that stands for a graph input.
+inline constexpr const char* kInputOp = "Input";
+
+// True for the node of a graph input. Never fails.
+inline bool is_input(const Node& n) { return n.op == kInputOp; }
+
 // An exit: a group of graph outputs (usually one; a detector's boxes and scores are one exit)
 // and the nodes that produce them.
 struct Exit {

@@ -125,6 +125,14 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     }
     spec.fixed_exit = k;
   }
+  if (!job.cut.empty()) {
+    for (const auto& name : job.cut) {
+      const int v = r.dag.find(name);
+      if (v < 0) throw Error("--cut", fmt::format("'{}' is not a node of '{}'", name, r.dag.model));
+      spec.cut_nodes.push_back(v);
+    }
+    if (spec.fixed_exit < 0) spec.fixed_exit = static_cast<int>(r.dag.exits.size()) - 1;
+  }
   Planner planner(r.dag, std::move(cb.costs));
   r.points = run_sweep(planner, spec);
   return r;

@@ -22,6 +22,7 @@ struct PlanJob {
   std::optional<double> delay_ms;
   std::string deadline;                 // value, list or range ("" = none)
   std::string exit;                     // force one exit, by name or 1-based index ("" = search)
+  std::vector<std::string> cut;         // evaluate the partition these nodes (and ancestors) on the device
   std::string mode = "light";
   std::string method = "dapdee";
   LoadMetrics metrics;

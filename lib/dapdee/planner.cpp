@@ -8,7 +8,9 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <mutex>
 
+#include "dapdee/downsets.hpp"
 #include "dapdee/error.hpp"
 
 namespace dapdee {
@@ -69,7 +71,7 @@ CostBuild costs_from_profiles(const Dag& dag, const Profile& device, const Profi
   for (size_t v = 0; v < n; ++v) {
     const Node& node = dag.nodes[v];
     cb.costs.bytes[v] = static_cast<double>(node.out_bytes);
-    if (node.op == "Input") continue;  // the graph input costs nothing to produce
+    if (is_input(node)) continue;  // the graph input costs nothing to produce
     if (auto it = device.ms.find(node.name); it != device.ms.end()) cb.costs.t_device[v] = it->second;
     else cb.missing_device.push_back(node.name);
     if (auto it = edge.ms.find(node.name); it != edge.ms.end()) cb.costs.t_edge[v] = it->second;
@@ -78,12 +80,26 @@ CostBuild costs_from_profiles(const Dag& dag, const Profile& device, const Profi
   return cb;
 }
 
-namespace {
+const char* heavy_search_name(HeavySearch h) {
+  switch (h) {
+    case HeavySearch::None: return "none";
+    case HeavySearch::Exact: return "exact";
+    case HeavySearch::Heuristic: return "heuristic";
+  }
+  return "?";
+}
 
-// ms to send `bytes` over `mbps` Mbit/s.
-inline double send_ms(double bytes, double mbps) { return bytes * 8.0 / (mbps * 1e6) * 1000.0; }
-
-}  // namespace
+const char* candidacy_name(Candidacy c) {
+  switch (c) {
+    case Candidacy::Enumeration: return "enumeration";
+    case Candidacy::Light: return "light";
+    case Candidacy::DeviceOnly: return "device-only";
+    case Candidacy::WeightedCut: return "weighted-cut";
+    case Candidacy::TopologicalPrefix: return "topological-prefix";
+    case Candidacy::Cut: return "cut";
+  }
+  return "?";
+}
 
 Times evaluate_partition(const Dag& dag, const Costs& costs, const std::vector<char>& in_gk,
                          const std::vector<char>& on_device, double bw) {
@@ -108,39 +124,42 @@ Times evaluate_partition(const Dag& dag, const Costs& costs, const std::vector<c
   return t;
 }
 
-// The extended graph G' of one block of G_k (docs/PLANNER.md, "Blocks"): the nodes between two
-// consecutive dominators of the exit; the first dominator (or the inputs) is pinned to the device
-// and the next dominator is the sink. Capacities are set per solve.
-struct CutBlock {
-  enum Kind : uint8_t { kSourceEdge, kSinkDevice, kTransfer, kInfinite };
-  std::vector<int> nodes;                  // DAG ids in the block, ascending
-  std::vector<char> pinned;                // per position: must run on the device
-  std::vector<std::vector<int>> succ;      // per position: successor positions; -1 is the next dominator
-  bool trivial = true;                     // every node pinned: nothing to cut
-  double sum_td = 0, sum_te = 0;           // unweighted device / edge time of the block
-  lemon::SmartDigraph g;
-  lemon::SmartDigraph::Node s, t;
-  std::vector<lemon::SmartDigraph::Node> vnode;  // per position
-  std::vector<uint8_t> kind;               // per arc id
-  std::vector<int> ref;                    // per arc id: the position the capacity comes from
-  std::vector<int> source_arc, sink_arc;   // per position
-};
+std::vector<char> exit_subgraph(const Dag& dag, int exit) {
+  const Exit& e = dag.exits.at(static_cast<size_t>(exit));
+  return ancestors_of(dag, e.node_ids.empty() ? std::vector<int>{e.node_id} : e.node_ids);
+}
 
+// The per-exit structure (docs/PLANNER.md, "Blocks"): G_k cut into the blocks between
+// consecutive dominators x_1..x_m of a virtual sink that reads every exit node. Block j holds
+// x_j (pinned; none for j = 0) and the nodes whose deepest dominator is x_j; its sink is
+// x_{j+1}, or the virtual sink for the last block. A valid partition puts x_1..x_j on the device
+// and x_{j+1}..x_m on the edge for one j, so its cut lies inside block j.
 struct Planner::ExitGraph {
   std::vector<char> in_gk;
   std::vector<int> nodes;        // ids of G_k, ascending
   std::vector<int> last_succ;    // per id: position (in nodes) of its last successor in G_k, or -1
-  std::vector<int> chain;        // the exit's dominators x_1..x_m in topological order; x_m is the exit
-  std::vector<std::unique_ptr<CutBlock>> blocks;  // block j = 0..m-1 (block m is the exit alone)
-  int first_block = 0;           // blocks before this one would leave an input (a dominator) on the edge
+  std::vector<int> chain;        // dominators x_1..x_m of the virtual sink, topological order
+  std::vector<std::unique_ptr<CutBlock>> blocks;  // block j = 0..m
+  std::vector<double> prefix_td;  // per block: device time of the blocks before it
+  std::vector<double> suffix_te;  // per block: edge time of the blocks after it
+  std::vector<int> exit_pos;      // positions of the exit's nodes in the last block
+  int first_block = 0;            // blocks before this one would leave an input on the edge
+  double total_td = 0;
+  // Exact heavy search, built on first use.
+  mutable std::once_flag once;
+  mutable CandidateSet cands;
+  mutable std::vector<char> block_exact;  // per block: enumerated within the limit
+  mutable Planner::HeavyStats stats;
 };
 
 namespace {
 
-// Dominators of `exit` in G_k from a virtual root above every Input, in topological order.
-std::vector<int> dominator_chain(const Dag& dag, const std::vector<int>& nodes, const std::vector<char>& in_gk, int exit) {
-  const int root = -1;
-  std::vector<int> idom(dag.nodes.size(), root - 1), depth(dag.nodes.size(), 0);
+// Immediate dominators in G_k from a virtual root above every Input (-1), and the chain of
+// dominators of a virtual sink reading `targets`, in topological order.
+std::vector<int> dominator_chain(const Dag& dag, const std::vector<int>& nodes, const std::vector<char>& in_gk,
+                                 const std::vector<int>& targets) {
+  const int root = -1, unset = -2;
+  std::vector<int> idom(dag.nodes.size(), unset), depth(dag.nodes.size(), 0);
   auto lca = [&](int a, int b) {
     while (a != b) {
       if (a == root || b == root) return root;
@@ -150,24 +169,42 @@ std::vector<int> dominator_chain(const Dag& dag, const std::vector<int>& nodes, 
     return a;
   };
   for (int v : nodes) {
-    int d = root - 1;
+    int d = unset;
     for (int u : dag.nodes[v].input_ids) {
       if (!in_gk[u]) continue;
-      d = d == root - 1 ? u : lca(d, u);
+      d = d == unset ? u : lca(d, u);
     }
-    if (dag.nodes[v].op == "Input" || d == root - 1) d = root;
+    if (is_input(dag.nodes[v]) || d == unset) d = root;
     idom[v] = d;
     depth[v] = d == root ? 1 : depth[d] + 1;
   }
+  int top = unset;
+  for (int t : targets) top = top == unset ? t : lca(top, t);
   std::vector<int> chain;
-  for (int x = exit; x != root; x = idom[x]) chain.push_back(x);
+  for (int x = top; x >= 0; x = idom[x]) chain.push_back(x);
   std::reverse(chain.begin(), chain.end());
   return chain;
 }
 
+// Assigns every node of G_k to its block: the deepest chain node among its ancestors (itself
+// included), 0 when none.
+std::vector<int> block_of(const Dag& dag, const std::vector<int>& nodes, const std::vector<char>& in_gk,
+                          const std::vector<int>& chain) {
+  std::vector<int> blk(dag.nodes.size(), 0), chain_index(dag.nodes.size(), 0);
+  for (size_t j = 0; j < chain.size(); ++j) chain_index[chain[j]] = static_cast<int>(j) + 1;
+  for (int v : nodes) {
+    int b = 0;
+    for (int u : dag.nodes[v].input_ids)
+      if (in_gk[u]) b = std::max(b, blk[u]);
+    blk[v] = chain_index[v] ? chain_index[v] : b;
+  }
+  return blk;
+}
+
 }  // namespace
 
-Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(costs)) {
+Planner::Planner(const Dag& dag, Costs costs, PlannerOptions options)
+    : dag_(dag), costs_(std::move(costs)), options_(options) {
   const size_t n = dag.nodes.size();
   if (costs_.t_device.size() != n || costs_.t_edge.size() != n || costs_.bytes.size() != n)
     throw Error("planner: costs do not match the DAG");
@@ -176,8 +213,9 @@ Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(cost
     for (int u : dag.nodes[v].input_ids) succ[u].push_back(static_cast<int>(v));
   for (size_t k = 0; k < dag.exits.size(); ++k) {
     auto eg = std::make_unique<ExitGraph>();
-    const int exit_node = dag.exits[k].node_id;
-    eg->in_gk = ancestors_of(dag, exit_node);
+    const Exit& ex = dag.exits[k];
+    const std::vector<int> targets = ex.node_ids.empty() ? std::vector<int>{ex.node_id} : ex.node_ids;
+    eg->in_gk = ancestors_of(dag, targets);
     std::vector<int> pos(n, -1);
     for (size_t v = 0; v < n; ++v)
       if (eg->in_gk[v]) {
@@ -188,69 +226,47 @@ Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(cost
     for (int v : eg->nodes)
       for (int w : succ[v])
         if (eg->in_gk[w]) eg->last_succ[v] = std::max(eg->last_succ[v], pos[w]);
-    eg->chain = dominator_chain(dag, eg->nodes, eg->in_gk, exit_node);
+    eg->chain = dominator_chain(dag, eg->nodes, eg->in_gk, targets);
     const int m = static_cast<int>(eg->chain.size());
-    // block(v): the deepest dominator that is an ancestor of v (or v itself); 0 for the inputs' block.
-    std::vector<int> blk(n, 0), chain_index(n, 0);
-    for (int j = 0; j < m; ++j) chain_index[eg->chain[j]] = j + 1;
-    for (int v : eg->nodes) {
-      int b = 0;
-      for (int u : dag.nodes[v].input_ids)
-        if (eg->in_gk[u]) b = std::max(b, blk[u]);
-      if (chain_index[v]) b = chain_index[v];
-      blk[v] = b;
-      if (dag.nodes[v].op == "Input") eg->first_block = std::max(eg->first_block, b);
-    }
-    for (int j = 0; j < m; ++j) eg->blocks.push_back(std::make_unique<CutBlock>());
+    const std::vector<int> blk = block_of(dag, eg->nodes, eg->in_gk, eg->chain);
+    std::vector<std::vector<int>> members(m + 1);
     std::vector<int> bpos(n, -1);
     for (int v : eg->nodes) {
-      if (blk[v] >= m) continue;  // the exit's own block
-      CutBlock& b = *eg->blocks[blk[v]];
-      bpos[v] = static_cast<int>(b.nodes.size());
-      b.nodes.push_back(v);
-      const bool pin = dag.nodes[v].op == "Input" || (blk[v] >= 1 && v == eg->chain[blk[v] - 1]);
-      b.pinned.push_back(pin);
-      b.trivial = b.trivial && pin;
-      b.sum_td += costs_.t_device[v];
-      b.sum_te += costs_.t_edge[v];
+      bpos[v] = static_cast<int>(members[blk[v]].size());
+      members[blk[v]].push_back(v);
+      if (is_input(dag.nodes[v])) eg->first_block = std::max(eg->first_block, blk[v]);
+      eg->total_td += costs_.t_device[v];
     }
-    for (int j = 0; j < m; ++j) {
-      CutBlock& b = *eg->blocks[j];
-      const int next = eg->chain[j];  // x_{j+1}
-      b.succ.resize(b.nodes.size());
-      for (size_t p = 0; p < b.nodes.size(); ++p)
-        for (int w : succ[b.nodes[p]]) {
+    for (int j = 0; j <= m; ++j) {
+      const int next = j < m ? eg->chain[j] : -1;  // x_{j+1}, or the virtual sink
+      std::vector<char> pinned;
+      std::vector<std::vector<int>> bsucc(members[j].size());
+      for (size_t p = 0; p < members[j].size(); ++p) {
+        const int v = members[j][p];
+        pinned.push_back(is_input(dag.nodes[v]) || (j >= 1 && v == eg->chain[j - 1]));
+        for (int w : succ[v]) {
           if (!eg->in_gk[w]) continue;
-          if (w == next) b.succ[p].push_back(-1);
-          else if (blk[w] == j) b.succ[p].push_back(bpos[w]);
+          if (w == next) bsucc[p].push_back(-1);
+          else if (blk[w] == j) bsucc[p].push_back(bpos[w]);
           else throw Error("planner invariant: an edge skips a dominator");
         }
-      if (b.trivial) continue;
-      auto& g = b.g;
-      g.reserveNode(static_cast<int>(2 * b.nodes.size() + 2));
-      g.reserveArc(static_cast<int>(6 * b.nodes.size() + 4));
-      b.s = g.addNode();
-      b.t = g.addNode();
-      auto add = [&](lemon::SmartDigraph::Node x, lemon::SmartDigraph::Node y, uint8_t kd, int r) {
-        g.addArc(x, y);
-        b.kind.push_back(kd);
-        b.ref.push_back(r);
-      };
-      for (size_t p = 0; p < b.nodes.size(); ++p) b.vnode.push_back(g.addNode());
-      for (size_t p = 0; p < b.nodes.size(); ++p) {
-        const int ip = static_cast<int>(p);
-        b.source_arc.push_back(static_cast<int>(b.kind.size()));
-        add(b.s, b.vnode[p], b.pinned[p] ? CutBlock::kInfinite : CutBlock::kSourceEdge, ip);
-        b.sink_arc.push_back(static_cast<int>(b.kind.size()));
-        add(b.vnode[p], b.t, CutBlock::kSinkDevice, ip);
-        if (b.succ[p].empty()) continue;
-        const auto aux = g.addNode();
-        add(b.vnode[p], aux, CutBlock::kTransfer, ip);
-        for (int q : b.succ[p]) {
-          add(aux, q < 0 ? b.t : b.vnode[q], CutBlock::kInfinite, ip);
-          if (q >= 0) add(b.vnode[q], b.vnode[p], CutBlock::kInfinite, ip);  // nothing goes back down
+        if (j == m && std::find(targets.begin(), targets.end(), v) != targets.end()) {
+          bsucc[p].push_back(-1);  // read by the virtual sink
+          eg->exit_pos.push_back(static_cast<int>(p));
         }
       }
+      eg->blocks.push_back(std::make_unique<CutBlock>(members[j], std::move(pinned), std::move(bsucc),
+                                                      j < m ? CutBlock::Sink::Real : CutBlock::Sink::Virtual));
+    }
+    eg->prefix_td.assign(m + 1, 0);
+    eg->suffix_te.assign(m + 1, 0);
+    for (int j = 1; j <= m; ++j) {
+      eg->prefix_td[j] = eg->prefix_td[j - 1];
+      for (int v : members[j - 1]) eg->prefix_td[j] += costs_.t_device[v];
+    }
+    for (int j = m - 1; j >= 0; --j) {
+      eg->suffix_te[j] = eg->suffix_te[j + 1];
+      for (int v : members[j + 1]) eg->suffix_te[j] += costs_.t_edge[v];
     }
     graphs_.push_back(std::move(eg));
   }
@@ -258,109 +274,49 @@ Planner::Planner(const Dag& dag, Costs costs) : dag_(dag), costs_(std::move(cost
 
 Planner::~Planner() = default;
 
-namespace {
-
-// Solves one block: which of its nodes run on the device, and the weighted cost of that choice.
-double solve_block(const CutBlock& b, const Costs& costs, double bw, double w_dev, double w_edge,
-                   std::vector<char>& on_device_pos) {
-  const size_t np = b.nodes.size();
-  on_device_pos.assign(np, 1);
-  if (!b.trivial) {
-    const auto& g = b.g;
-    const int m = static_cast<int>(b.kind.size());
-    std::vector<double> c(m, 0.0);
-    double finite = 0;
-    for (int a = 0; a < m; ++a) {
-      const int v = b.nodes[b.ref[a]];
-      switch (b.kind[a]) {
-        case CutBlock::kSourceEdge: c[a] = costs.t_edge[v] * w_edge; break;
-        case CutBlock::kSinkDevice: c[a] = costs.t_device[v] * w_dev; break;
-        case CutBlock::kTransfer: c[a] = send_ms(costs.bytes[v], bw); break;
-        default: c[a] = -1; break;
-      }
-      if (c[a] > 0) finite += c[a];
-    }
-    // One of a node's two terminal arcs is always cut: subtracting their minimum from both keeps
-    // the same minimum cut with less flow to route.
-    for (size_t p = 0; p < np; ++p) {
-      const int a_src = b.source_arc[p], a_sink = b.sink_arc[p];
-      if (c[a_src] < 0) continue;
-      const double both = std::min(c[a_src], c[a_sink]);
-      c[a_src] -= both;
-      c[a_sink] -= both;
-    }
-    // "Infinite": more than every finite arc together, so no minimum cut ever crosses one.
-    const double inf = 2 * finite + 1;
-    lemon::SmartDigraph::ArcMap<double> cap(g);
-    for (int a = 0; a < m; ++a) cap[g.arcFromId(a)] = c[a] < 0 ? inf : c[a];
-    lemon::Preflow<lemon::SmartDigraph, lemon::SmartDigraph::ArcMap<double>> pf(g, cap, b.s, b.t);
-    pf.tolerance(lemon::Tolerance<double>(inf * 1e-15));
-    pf.runMinCut();
-    for (size_t p = 0; p < np; ++p) on_device_pos[p] = pf.minCut(b.vnode[p]) ? 1 : 0;
-  }
-  // The weighted cost, recomputed from the partition (never read off the flow).
-  double cost = 0;
-  for (size_t p = 0; p < np; ++p) {
-    const int v = b.nodes[p];
-    if (!on_device_pos[p]) {
-      cost += costs.t_edge[v] * w_edge;
-      continue;
-    }
-    cost += costs.t_device[v] * w_dev;
-    bool sends = false;
-    for (int q : b.succ[p]) sends = sends || q < 0 || !on_device_pos[q];
-    if (sends) cost += send_ms(costs.bytes[v], bw);
-  }
-  return cost;
-}
-
-}  // namespace
-
-std::vector<char> Planner::min_cut(int exit, double bw, double w_dev, double w_edge, bool pin_exit) const {
-  // Every valid partition of G_k puts x_1..x_j on the device and x_{j+1}..x_m on the edge for one
-  // j, so the cut lies inside block j: the best j over per-block cuts is the global minimum cut.
+std::vector<char> Planner::min_cut(int exit, double bw, const CutWeights& w, Pin pin) const {
+  // The best block over per-block cuts is the global minimum cut (see ExitGraph).
   const ExitGraph& eg = *graphs_[exit];
-  const int m = static_cast<int>(eg.blocks.size());
-  const int exit_node = dag_.exits[exit].node_id;
-  double total_td = costs_.t_device[exit_node], total_te = costs_.t_edge[exit_node];
-  for (const auto& b : eg.blocks) {
-    total_td += b->sum_td;
-    total_te += b->sum_te;
-  }
-  int best_j = pin_exit ? -1 : m;  // m: everything on the device
-  double best = pin_exit ? INFINITY : total_td * w_dev;
-  std::vector<char> best_pos, pos;
-  double prefix_td = 0, rest_te = total_te;
-  for (int j = 0; j < m; ++j) {
-    const CutBlock& b = *eg.blocks[j];
-    rest_te -= b.sum_te;  // the edge time of the blocks after j (and of the exit)
-    if (j < eg.first_block) {
-      prefix_td += b.sum_td;
-      continue;
-    }
-    const double cost = prefix_td * w_dev + solve_block(b, costs_, bw, w_dev, w_edge, pos) + rest_te * w_edge;
+  const int m = static_cast<int>(eg.blocks.size()) - 1;
+  int best_j = -1;
+  double best = INFINITY;
+  std::vector<char> best_pos;
+  auto consider = [&](int j, BlockCut&& cut) {
+    if (cut.on_device.empty()) return;
+    const double cost = eg.prefix_td[j] * w.device + cut.cost + eg.suffix_te[j] * w.edge;
     if (cost < best) {
       best = cost;
       best_j = j;
-      best_pos = pos;
+      best_pos = std::move(cut.on_device);
     }
-    prefix_td += b.sum_td;
+  };
+  for (int j = eg.first_block; j < m; ++j) consider(j, eg.blocks[j]->solve(costs_, bw, w));
+  if (pin == Pin::None) {
+    consider(m, eg.blocks[m]->solve(costs_, bw, w));
+  } else {
+    // Something is sent exactly when one of the exit's nodes runs on the edge.
+    for (int p : eg.exit_pos) consider(m, eg.blocks[m]->solve(costs_, bw, w, p));
   }
   std::vector<char> on_device(dag_.nodes.size(), 0);
-  for (int j = 0; j < m; ++j) {
+  if (best_j < 0) return {};
+  for (int j = 0; j <= m; ++j) {
     const CutBlock& b = *eg.blocks[j];
-    for (size_t p = 0; p < b.nodes.size(); ++p)
-      on_device[b.nodes[p]] = j < best_j ? 1 : j == best_j ? best_pos[p] : 0;
+    for (size_t p = 0; p < b.nodes().size(); ++p)
+      on_device[b.nodes()[p]] = j < best_j ? 1 : j == best_j ? best_pos[p] : 0;
   }
-  on_device[exit_node] = best_j == m ? 1 : 0;
   // Invariants, checked in release builds too: inputs on the device, V_d closed under predecessors.
   for (int v : eg.nodes) {
-    if (dag_.nodes[v].op == "Input" && !on_device[v]) throw Error("planner invariant: an input left the device");
+    if (is_input(dag_.nodes[v]) && !on_device[v]) throw Error("planner invariant: an input left the device");
     if (on_device[v])
       for (int u : dag_.nodes[v].input_ids)
         if (!on_device[u]) throw Error("planner invariant: V_d is not closed under predecessors");
   }
   return on_device;
+}
+
+std::vector<char> Planner::light_cut(int exit, double bw) const {
+  if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
+  return min_cut(exit, bw, CutWeights{}, Pin::SendSomething);
 }
 
 Plan Planner::finish(int exit, Method method, Mode mode, const std::vector<char>& on_device, const Link& link) const {
@@ -385,7 +341,11 @@ Plan Planner::finish(int exit, Method method, Mode mode, const std::vector<char>
     }
   }
   for (int v : eg.nodes)
-    if (sent[v] && on_device[v]) p.v_s.push_back(v);
+    if (sent[v] && on_device[v]) {
+      p.v_s.push_back(v);
+      p.sent_bytes += costs_.bytes[v];
+    }
+  if (p.v_e.empty()) p.candidate = Candidacy::DeviceOnly;
   return p;
 }
 
@@ -395,35 +355,127 @@ bool better_heavy(const Plan& a, const Plan& b) {
   if (a.t_max != b.t_max) return a.t_max < b.t_max;
   return a.latency_ms < b.latency_ms;
 }
+bool meets(const Plan& p, std::optional<double> deadline) { return !deadline || p.latency_ms <= *deadline; }
 }  // namespace
 
 Plan Planner::light_mincut(int exit, const Link& link) const {
   const ExitGraph& eg = *graphs_[exit];
   Plan best = finish(exit, Method::Dapdee, Mode::Light, eg.in_gk, link);  // device only
-  Plan cut = finish(exit, Method::Dapdee, Mode::Light, min_cut(exit, link.bandwidth_mbps, 1, 1, true), link);
-  if (better_light(cut, best)) best = std::move(cut);
+  const auto cut = min_cut(exit, link.bandwidth_mbps, CutWeights{}, Pin::SendSomething);
+  if (!cut.empty()) {
+    Plan p = finish(exit, Method::Dapdee, Mode::Light, cut, link);
+    if (better_light(p, best)) best = std::move(p);
+  }
+  best.candidate = best.v_e.empty() ? Candidacy::DeviceOnly : Candidacy::Light;
   return best;
 }
 
-Plan Planner::heavy_mincut(int exit, const Link& link, const HeavyOptions& h) const {
-  Plan best = light_mincut(exit, link);
-  best.mode = Mode::Heavy;
+const Planner::ExitGraph& Planner::enumerated(int exit) const {
+  const ExitGraph& eg = *graphs_[exit];
+  std::call_once(eg.once, [&] {
+    const int m = static_cast<int>(eg.blocks.size()) - 1;
+    CandidateSet& set = eg.cands;
+    long order = 0;
+    // Device-only first: it sends nothing.
+    set.items.push_back(Candidate{eg.total_td, 0, 0, false, -1, order++, 0});
+    eg.block_exact.assign(m + 1, 1);
+    for (int j = eg.first_block; j <= m; ++j) {
+      const CutBlock& b = *eg.blocks[j];
+      CandidateSet block_set;
+      const size_t np = b.nodes().size();
+      const bool ok = for_each_downset(b, options_.heavy_exact_limit, [&](const std::vector<char>& in) {
+        const bool all = std::all_of(in.begin(), in.end(), [](char c) { return c != 0; });
+        if (j == m && all) return;  // device-only, already a candidate
+        Candidate c;
+        c.t_d = eg.prefix_td[j];
+        c.t_e = eg.suffix_te[j];
+        for (size_t p = 0; p < np; ++p) (in[p] ? c.t_d += costs_.t_device[b.nodes()[p]] : c.t_e += costs_.t_edge[b.nodes()[p]]);
+        c.bytes = b.sent_bytes(costs_, in);
+        c.sends = true;
+        c.block = j;
+        c.order = order++;
+        c.bits = block_set.pool.size();
+        block_set.pool.insert(block_set.pool.end(), in.begin(), in.end());
+        block_set.items.push_back(c);
+      });
+      eg.stats.enumerated += static_cast<long>(block_set.items.size());
+      eg.stats.largest_block = std::max<long>(eg.stats.largest_block, static_cast<long>(block_set.items.size()));
+      if (!ok) {
+        eg.block_exact[j] = 0;
+        eg.stats.exact = false;
+        continue;
+      }
+      pareto_filter(block_set);
+      for (Candidate c : block_set.items) {
+        const size_t from = c.bits;
+        c.bits = set.pool.size();
+        set.pool.insert(set.pool.end(), block_set.pool.begin() + static_cast<long>(from),
+                        block_set.pool.begin() + static_cast<long>(from + np));
+        set.items.push_back(c);
+      }
+    }
+    eg.stats.enumerated += 1;  // device-only
+    set.enumerated = eg.stats.enumerated;
+    pareto_filter(set);
+    eg.stats.kept = static_cast<long>(set.items.size());
+  });
+  return eg;
+}
+
+Planner::HeavyStats Planner::heavy_stats(int exit) const { return enumerated(exit).stats; }
+
+Plan Planner::heavy_exact(int exit, const Link& link, std::optional<double> deadline) const {
+  // Every partition of every block (Pareto-reduced) is scanned: the constrained optimum.
+  const ExitGraph& eg = enumerated(exit);
+  const Candidate* best = nullptr;
+  double best_max = INFINITY, best_lat = INFINITY;
+  for (const Candidate& c : eg.cands.items) {
+    if (c.block >= 0 && !eg.block_exact[c.block]) continue;
+    const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+    const double lat = c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0);
+    if (deadline && lat > *deadline) continue;
+    const double mx = std::max({c.t_d, tt, c.t_e});
+    if (mx < best_max || (mx == best_max && lat < best_lat)) {
+      best = &c;
+      best_max = mx;
+      best_lat = lat;
+    }
+  }
+  if (!best) {
+    Plan p = light_mincut(exit, link);  // nothing meets the deadline: the fastest plan
+    p.mode = Mode::Heavy;
+    return p;
+  }
+  std::vector<char> on_device(dag_.nodes.size(), 0);
+  if (best->block < 0) {
+    on_device = eg.in_gk;
+  } else {
+    for (size_t j = 0; j < eg.blocks.size(); ++j) {
+      const CutBlock& b = *eg.blocks[j];
+      const int bj = static_cast<int>(j);
+      for (size_t p = 0; p < b.nodes().size(); ++p)
+        on_device[b.nodes()[p]] = bj < best->block ? 1 : bj == best->block ? eg.cands.pool[best->bits + p] : 0;
+    }
+  }
+  Plan p = finish(exit, Method::Dapdee, Mode::Heavy, on_device, link);
+  p.candidate = best->block < 0 ? Candidacy::DeviceOnly : Candidacy::Enumeration;
+  return p;
+}
+
+Plan Planner::dsh_search(int exit, const Link& link, const HeavyOptions& h, std::optional<double> deadline,
+                         const Plan& start) const {
+  // DADS's DSH / the paper's Algorithms 2 and 3: weighted cuts over a refined (alpha, gamma) grid.
+  Plan best = start;
   auto consider = [&](double a, double g) {
-    Plan p = finish(exit, Method::Dapdee, Mode::Heavy, min_cut(exit, link.bandwidth_mbps, a, g, false), link);
+    const auto cut = min_cut(exit, link.bandwidth_mbps, CutWeights{a, 1, g}, Pin::None);
+    Plan p = finish(exit, Method::Dapdee, Mode::Heavy, cut, link);
+    if (!meets(p, deadline)) return;
     p.alpha = a;
     p.gamma = g;
-    if (better_heavy(p, best)) best = std::move(p);
+    p.candidate = Candidacy::WeightedCut;
+    if (!meets(best, deadline) || better_heavy(p, best)) best = std::move(p);
   };
-  {
-    Plan dev = finish(exit, Method::Dapdee, Mode::Heavy, graphs_[exit]->in_gk, link);
-    if (better_heavy(dev, best)) best = std::move(dev);
-  }
   consider(1, 1);
-  {
-    // The best split along the topological order is a cheap extra candidate (O(n)).
-    Plan chain = chain_split(exit, Mode::Heavy, link);
-    if (better_heavy(chain, best)) best = std::move(chain);
-  }
   const int n = std::max(h.grid, 2);
   double la0 = std::log(h.alpha_min), la1 = std::log(h.alpha_max);
   double lg0 = std::log(h.gamma_min), lg1 = std::log(h.gamma_max);
@@ -436,12 +488,62 @@ Plan Planner::heavy_mincut(int exit, const Link& link, const HeavyOptions& h) co
     prev = best.t_max;
     if (round > 0 && improvement < h.epsilon_ms) break;
     const double sa = (la1 - la0) / (n - 1), sg = (lg1 - lg0) / (n - 1);
-    const double ca = std::log(best.alpha), cg = std::log(best.gamma);
+    const double ca = std::log(best.alpha.value_or(1)), cg = std::log(best.gamma.value_or(1));
     la0 = ca - sa;
     la1 = ca + sa;
     lg0 = cg - sg;
     lg1 = cg + sg;
   }
+  return best;
+}
+
+double Planner::lower_bound(int exit, double bw) const {
+  // T_max >= a T_d + b T_t + c T_e for a + b + c = 1, so the weighted minimum cut over all
+  // partitions bounds the (constrained) optimum from below; the best weights on a simplex grid
+  // give the bound. Blocks searched exactly contribute their exact best instead (see caller).
+  const ExitGraph& eg = *graphs_[exit];
+  const int m = static_cast<int>(eg.blocks.size()) - 1;
+  double bound = eg.total_td;  // device-only is a partition
+  for (int j = eg.first_block; j <= m; ++j) {
+    if (eg.block_exact[j]) continue;
+    double best_j = 0;
+    const int steps = 12;
+    for (int ia = 0; ia <= steps; ++ia)
+      for (int ib = 1; ia + ib <= steps; ++ib) {
+        const CutWeights w{double(ia) / steps, double(ib) / steps, double(steps - ia - ib) / steps};
+        const BlockCut cut = eg.blocks[j]->solve(costs_, bw, w);
+        best_j = std::max(best_j, eg.prefix_td[j] * w.device + cut.cost + eg.suffix_te[j] * w.edge);
+      }
+    bound = std::min(bound, best_j);
+  }
+  return bound;
+}
+
+Plan Planner::heavy_heuristic(int exit, const Link& link, const HeavyOptions& h, std::optional<double> deadline) const {
+  // Some block has more partitions than the limit: the exact scan over the other blocks, the
+  // light plan, the best topological prefix and the DSH weighted cuts; and a proven lower bound.
+  const ExitGraph& eg = enumerated(exit);
+  Plan best = heavy_exact(exit, link, deadline);  // over the blocks within the limit
+  auto take = [&](Plan p) {
+    if (!meets(p, deadline)) return;
+    if (!meets(best, deadline) || better_heavy(p, best)) best = std::move(p);
+  };
+  Plan light = light_mincut(exit, link);
+  light.mode = Mode::Heavy;
+  take(light);
+  Plan prefix = chain_split(exit, Mode::Heavy, link);
+  prefix.candidate = Candidacy::TopologicalPrefix;
+  take(prefix);
+  best = dsh_search(exit, link, h, deadline, best);
+  double bound = lower_bound(exit, link.bandwidth_mbps);
+  // The exact part: the best partition inside the enumerated blocks bounds those blocks exactly.
+  const Plan exact_part = heavy_exact(exit, link, std::nullopt);
+  bound = std::min(bound, exact_part.t_max);
+  best.method = Method::Dapdee;
+  best.mode = Mode::Heavy;
+  best.heavy_search = HeavySearch::Heuristic;
+  best.t_max_lower_bound = std::min(bound, best.t_max);
+  (void)eg;
   return best;
 }
 
@@ -451,7 +553,7 @@ Plan Planner::chain_split(int exit, Mode mode, const Link& link) const {
   const int n = static_cast<int>(eg.nodes.size());
   int min_len = 0;
   for (int i = 0; i < n; ++i)
-    if (dag_.nodes[eg.nodes[i]].op == "Input") min_len = i + 1;
+    if (is_input(dag_.nodes[eg.nodes[i]])) min_len = i + 1;
   std::vector<double> td(n + 1, 0), te(n + 1, 0), tt_diff(n + 2, 0);
   for (int i = 0; i < n; ++i) {
     const int v = eg.nodes[i];
@@ -485,31 +587,62 @@ Plan Planner::chain_split(int exit, Mode mode, const Link& link) const {
 
 Plan Planner::plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy,
                         std::optional<double> deadline) const {
-  (void)deadline;  // TODO(issue 8): heavy load under the deadline
   if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
   if (mode == Mode::Auto) throw Error("planner: resolve the auto mode first");
   Plan p;
   switch (method) {
     case Method::Dapdee:
+      if (mode == Mode::Light) p = light_mincut(exit, link);
+      else if (enumerated(exit).stats.exact) (p = heavy_exact(exit, link, deadline)).heavy_search = HeavySearch::Exact;
+      else p = heavy_heuristic(exit, link, heavy, deadline);
+      break;
     case Method::Dads:
-      p = mode == Mode::Heavy ? heavy_mincut(exit, link, heavy) : light_mincut(exit, link);
+      // DADS as published: light = the min cut, heavy = DSH's weighted cuts, blind to deadlines.
+      if (mode == Mode::Light) {
+        p = light_mincut(exit, link);
+      } else {
+        Plan start = light_mincut(exit, link);
+        start.mode = Mode::Heavy;
+        p = dsh_search(exit, link, heavy, std::nullopt, start);
+      }
       break;
     case Method::Neurosurgeon:
     case Method::Edgent:
       p = chain_split(exit, mode, link);
+      p.candidate = Candidacy::TopologicalPrefix;
       break;
     case Method::DeviceOnly:
       p = finish(exit, method, mode, graphs_[exit]->in_gk, link);
       break;
     case Method::EdgeOnly: {
       std::vector<char> on_device(dag_.nodes.size(), 0);
-      for (int v : graphs_[exit]->nodes) on_device[v] = dag_.nodes[v].op == "Input";
+      for (int v : graphs_[exit]->nodes) on_device[v] = is_input(dag_.nodes[v]);
       p = finish(exit, method, mode, on_device, link);
       break;
     }
   }
   p.method = method;
   p.mode = mode;
+  if (mode == Mode::Light) {
+    p.alpha.reset();
+    p.gamma.reset();
+  }
+  return p;
+}
+
+Plan Planner::plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode, const Link& link) const {
+  if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
+  const ExitGraph& eg = *graphs_[exit];
+  std::vector<int> seeds = device_nodes;
+  for (int v : eg.nodes)
+    if (is_input(dag_.nodes[v])) seeds.push_back(v);
+  for (int v : device_nodes)
+    if (v < 0 || v >= static_cast<int>(eg.in_gk.size()) || !eg.in_gk[v])
+      throw Error("--cut", fmt::format("node '{}' is not an ancestor of exit '{}'",
+                                       v >= 0 && v < static_cast<int>(dag_.nodes.size()) ? dag_.nodes[v].name : "?",
+                                       dag_.exits[exit].name));
+  Plan p = finish(exit, Method::Dapdee, mode == Mode::Auto ? Mode::Light : mode, ancestors_of(dag_, seeds), link);
+  p.candidate = Candidacy::Cut;
   return p;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/cut_block.hpp"
 #include "dapdee/dag.hpp"
 #include "dapdee/profile.hpp"
 
@@ -43,6 +44,9 @@ struct Link {
   double delay_ms = 0;
 };
 
+// Default bound on the partitions enumerated per dominator block by the exact heavy search.
+inline constexpr long kDefaultHeavyExactLimit = 100000;
+
 // Search settings of the heavy-load (alpha, gamma) scan (paper's Algorithms 2 and 3).
 struct HeavyOptions {
   double alpha_min = 0.05, alpha_max = 20;  // device-capacity weight range
@@ -52,6 +56,14 @@ struct HeavyOptions {
   int max_rounds = 4;                       // K
 };
 
+// How a heavy-load plan was searched: every partition (exact) or a heuristic with a bound.
+enum class HeavySearch { None, Exact, Heuristic };
+const char* heavy_search_name(HeavySearch h);
+
+// Which candidate produced a plan (reported as `heavy_candidate`).
+enum class Candidacy { Enumeration, Light, DeviceOnly, WeightedCut, TopologicalPrefix, Cut };
+const char* candidacy_name(Candidacy c);
+
 // One evaluated partition of G_k.
 struct Plan {
   Method method = Method::Dapdee;
@@ -60,8 +72,17 @@ struct Plan {
   std::vector<int> v_d, v_s, v_e;      // node ids, ascending (topological)
   double t_d = 0, t_t = 0, t_e = 0;
   double latency_ms = 0, t_max = 0;
-  double alpha = 1, gamma = 1;         // heavy-load weights of the chosen cut
+  double sent_bytes = 0;               // bytes of V_s's tensors
+  std::optional<double> alpha, gamma;  // heavy-load weights, when a weighted cut produced it
+  HeavySearch heavy_search = HeavySearch::None;
+  Candidacy candidate = Candidacy::Light;
+  std::optional<double> t_max_lower_bound;  // heuristic heavy plans: a proven bound on the optimum
   bool meets_deadline = true;
+};
+
+// Settings fixed for a planner's lifetime.
+struct PlannerOptions {
+  long heavy_exact_limit = kDefaultHeavyExactLimit;  // partitions per block the exact heavy search enumerates
 };
 
 // Times of a partition given which nodes of G_k are on the device (exact recomputation).
@@ -72,12 +93,16 @@ struct Times {
 Times evaluate_partition(const Dag& dag, const Costs& costs, const std::vector<char>& in_gk,
                          const std::vector<char>& on_device, double bandwidth_mbps);
 
+// The G_k of an exit: the union of the ancestors of its nodes.
+std::vector<char> exit_subgraph(const Dag& dag, int exit);
+
 // The planner of one DAG and its costs. Build once, then ask many questions; const methods are
 // safe to call from several threads at once.
 class Planner {
  public:
-  // Prepares the per-exit extended graphs; the DAG must be finalized.
-  Planner(const Dag& dag, Costs costs);
+  // Prepares the per-exit extended graphs; the DAG must be finalized. Throws Error when the
+  // costs do not match the DAG.
+  Planner(const Dag& dag, Costs costs, PlannerOptions options = {});
   ~Planner();
   Planner(const Planner&) = delete;
   Planner& operator=(const Planner&) = delete;
@@ -93,19 +118,44 @@ class Planner {
   Plan plan(Method method, Mode mode, const Link& link, std::optional<double> deadline_ms,
             const HeavyOptions& heavy, const std::vector<std::optional<double>>* accuracies = nullptr) const;
 
+  // The plan of a given partition: V_d is `device_nodes` and all their ancestors (and the
+  // inputs), the rest of G_k runs on the edge. Throws Error naming a node outside G_k.
+  Plan plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode, const Link& link) const;
+
+  // Partitions enumerated by the exact heavy search of an exit (after the Pareto filter: kept),
+  // and whether every block was within the limit. Enumerates on first use; never throws.
+  struct HeavyStats {
+    long enumerated = 0, kept = 0, largest_block = 0;
+    bool exact = true;
+  };
+  HeavyStats heavy_stats(int exit) const;
+
   const Dag& dag() const { return dag_; }
   const Costs& costs() const { return costs_; }
 
+  // The on-device marks of an optimal light partition that sends something (min cut), or an
+  // empty vector when nothing can be sent. Used by the breakpoint search; throws as plan_exit.
+  std::vector<char> light_cut(int exit, double bandwidth_mbps) const;
+
+  // The plan of a partition given as on-device marks over the DAG. Never throws.
+  Plan finish(int exit, Method method, Mode mode, const std::vector<char>& on_device, const Link& link) const;
+
  private:
   struct ExitGraph;
-  std::vector<char> min_cut(int exit, double bandwidth_mbps, double w_device, double w_edge, bool pin_exit) const;
-  Plan finish(int exit, Method method, Mode mode, const std::vector<char>& on_device, const Link& link) const;
+  enum class Pin { None, SendSomething };
+  std::vector<char> min_cut(int exit, double bandwidth_mbps, const CutWeights& w, Pin pin) const;
   Plan light_mincut(int exit, const Link& link) const;
-  Plan heavy_mincut(int exit, const Link& link, const HeavyOptions& heavy) const;
+  Plan heavy_exact(int exit, const Link& link, std::optional<double> deadline) const;
+  Plan heavy_heuristic(int exit, const Link& link, const HeavyOptions& heavy, std::optional<double> deadline) const;
+  Plan dsh_search(int exit, const Link& link, const HeavyOptions& heavy, std::optional<double> deadline,
+                  const Plan& start) const;
   Plan chain_split(int exit, Mode mode, const Link& link) const;
+  double lower_bound(int exit, double bandwidth_mbps) const;
+  const ExitGraph& enumerated(int exit) const;
 
   const Dag& dag_;
   Costs costs_;
+  PlannerOptions options_;
   std::vector<std::unique_ptr<ExitGraph>> graphs_;
 };
 

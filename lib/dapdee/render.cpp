@@ -82,7 +82,14 @@ std::string plan_to_json(const Dag& dag, const PlanPoint& pt) {
   s += ",\"T_d\":" + num(p.t_d) + ",\"T_t\":" + num(p.t_t) + ",\"T_e\":" + num(p.t_e);
   s += ",\"latency_ms\":" + num(p.latency_ms) + ",\"T_max\":" + num(p.t_max);
   s += ",\"throughput_fps\":" + num(throughput(p));
-  if (p.mode == Mode::Heavy) s += ",\"alpha\":" + num(p.alpha) + ",\"gamma\":" + num(p.gamma);
+  if (p.candidate == Candidacy::Cut) s += ",\"fixed_cut\":true";
+  if (p.mode == Mode::Heavy && p.candidate != Candidacy::Cut) {
+    if (p.heavy_search != HeavySearch::None)
+      s += fmt::format(",\"heavy_search\":\"{}\"", heavy_search_name(p.heavy_search));
+    s += fmt::format(",\"heavy_candidate\":\"{}\"", candidacy_name(p.candidate));
+    if (p.t_max_lower_bound) s += ",\"T_max_lower_bound\":" + num(*p.t_max_lower_bound);
+    if (p.alpha) s += ",\"alpha\":" + num(*p.alpha) + ",\"gamma\":" + num(p.gamma.value_or(1));
+  }
   s += fmt::format(",\"meets_deadline\":{}}}", p.meets_deadline ? "true" : "false");
   return s;
 }

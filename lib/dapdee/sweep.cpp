@@ -89,12 +89,20 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
     m.delay_ms = pr.link.delay_ms;
     const Mode mode = resolve_mode(spec.mode, m);
     std::vector<std::optional<Plan>> cache(n_exits);
+    // Heavy dapdee plans depend on the deadline; every other plan is reused across deadlines.
+    const bool per_deadline = mode == Mode::Heavy && spec.method == Method::Dapdee && spec.cut_nodes.empty();
+    std::optional<double> deadline;
     auto plan_of = [&](int k) {
-      if (!cache[k]) cache[k] = planner.plan_exit(k, spec.method, mode, pr.link, spec.heavy);
+      if (!cache[k])
+        cache[k] = spec.cut_nodes.empty() ? planner.plan_exit(k, spec.method, mode, pr.link, spec.heavy, deadline)
+                                          : planner.plan_cut(k, spec.cut_nodes, mode, pr.link);
       return *cache[k];
     };
     for (size_t d = 0; d < nd; ++d) {
       PlanPoint& pt = points[i * nd + d];
+      deadline = spec.deadlines[d];
+      if (per_deadline && d > 0 && spec.deadlines[d] != spec.deadlines[d - 1])
+        for (auto& c : cache) c.reset();
       pt.network = pr.network;
       pt.link = pr.link;
       pt.deadline_ms = spec.deadlines[d];

@@ -38,6 +38,7 @@ struct SweepSpec {
   HeavyOptions heavy;
   int threads = 0;                            // 0: all cores
   int fixed_exit = -1;                        // >= 0: plan this exit only (no exit search)
+  std::vector<int> cut_nodes;                 // non-empty: evaluate this partition (dapdee-plan --cut)
 };
 
 // Plans every point; plans depend on (network, bandwidth) and are reused across deadlines.

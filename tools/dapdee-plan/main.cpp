@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--delay", delay, "one-way network delay in ms (overrides the network's)");
   app.add_option("--deadline", job.deadline, "deadline in ms: a value, a list or a range A:B:N");
   app.add_option("--exit", job.exit, "plan this exit only (name or 1-based index) instead of searching");
+  app.add_option("--cut", job.cut, "evaluate this partition: the named nodes and their ancestors on the device, "
+                 "the rest of the exit's G_k on the edge (with --exit; default the final exit)")
+      ->delimiter(',');
   app.add_option("--mode", job.mode, "light (latency), heavy (throughput) or auto (load score)");
   app.add_option("--method", job.method, "dapdee, dads, neurosurgeon, edgent, device-only, edge-only");
   app.add_option("--cpu", job.metrics.cpu, "auto mode: device CPU use 0..1");
