@@ -187,6 +187,16 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
     }
   }
   if (mac_x.empty() && other_x.empty()) throw Error("fit", "no timed node to fit on");
+  std::vector<double> ratios;
+  for (const auto& pd : data) {
+    double sum = 0;
+    for (const auto& [name, ms] : pd.profile.ms) sum += ms;
+    if (sum > 0 && pd.profile.total_ms > 0) ratios.push_back(pd.profile.total_ms / sum);
+  }
+  if (!ratios.empty()) {
+    std::sort(ratios.begin(), ratios.end());
+    m.whole_factor = ratios[ratios.size() / 2];
+  }
   for (auto& [op, x] : xs)
     if (static_cast<int>(x.size()) >= min_samples) m.per_op[op] = fit_op(x, ys[op]);
   m.fallback = fit_op(other_x.empty() ? mac_x : other_x, other_x.empty() ? mac_y : other_y);
@@ -250,6 +260,7 @@ std::string kernel_model_to_json(const KernelModel& m) {
   j["features"] = kernel_feature_names();
   j["target"] = "log(ms) = w . features[0:5] + learning_rate * sum(trees); tree nodes [feature, threshold, value, left, right]";
   j["trained_on"] = m.trained_on;
+  j["whole_factor"] = m.whole_factor;
   nlohmann::ordered_json ops = nlohmann::ordered_json::object();
   for (const auto& [op, f] : m.per_op) ops[op] = op_to_json(f);
   j["per_op"] = std::move(ops);
@@ -265,6 +276,8 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
     KernelModel m;
     m.device = j.value("device", "");
     m.trained_on = j.value("trained_on", std::vector<std::string>{});
+    m.whole_factor = j.value("whole_factor", 1.0);
+    if (!(m.whole_factor > 0 && m.whole_factor < 10)) throw Error(where, "'whole_factor' must be in (0, 10)");
     for (auto it = j.at("per_op").begin(); it != j.at("per_op").end(); ++it) m.per_op[it.key()] = op_from_json(it.value(), where);
     m.fallback = op_from_json(j.at("fallback"), where);
     m.fallback_macs = op_from_json(j.at("fallback_macs"), where);
@@ -275,9 +288,12 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
 }
 
 std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel& m, const std::string& model_path) {
-  return predicted_profile_json(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
-                                {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
-                                [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; });
+  auto j = nlohmann::ordered_json::parse(
+      predicted_profile_json(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
+                             {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
+                             [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; }));
+  j["whole_ms"] = j.value("total_ms", 0.0) * m.whole_factor;
+  return j.dump(1) + "\n";
 }
 
 ModelError evaluate_kernel_model(const KernelModel& m, const std::vector<ProfiledDag>& test) {
@@ -298,6 +314,7 @@ ModelError evaluate_kernel_model(const KernelModel& m, const std::vector<Profile
       }
     }
     const double truth = pd.profile.total_ms > 0 ? pd.profile.total_ms : meas_total;
+    if (pd.profile.total_ms > 0) pred_total *= m.whole_factor;
     e.model_error.emplace_back(pd.dag.model, truth > 0 ? 100 * (pred_total / truth - 1) : 0);
   }
   for (auto& [op, v] : acc) e.op_mape[op] = {100 * v.first / v.second, v.second};

@@ -47,6 +47,7 @@ struct KernelModel {
   OpKernelModel fallback, fallback_macs;
   std::vector<std::string> trained_on;
   std::string device;
+  double whole_factor = 1;  // median over the training profiles of whole-model / sum of node medians
 };
 
 // Fits on every timed node (ms > 0) of the profiled DAGs; op types with fewer than
@@ -60,7 +61,8 @@ double predict_kernel_ms(const KernelModel& m, const Dag& dag, int node);
 std::string kernel_model_to_json(const KernelModel& m);
 KernelModel parse_kernel_model(const std::string& text, const std::string& where);
 
-// A predicted dapdee-profile/1 from the kernel model, labelled as such. Never fails.
+// A predicted dapdee-profile/1 from the kernel model, labelled as such; `whole_ms` is the node
+// sum times `whole_factor` (the runtime's time outside the nodes). Never fails.
 std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel& m, const std::string& model_path);
 
 // Held-out error of the kernel model, as evaluate_latency_model() reports it. Never fails.

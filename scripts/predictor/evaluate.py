@@ -73,7 +73,7 @@ def main():
                 out = os.path.join(tmp, f"{m}.{kind}.pred.json")
                 run([prof, "predict", dags[m], "-o", out] + args)
                 pred = load(out)
-                total = sum(v["ms"] for v in pred["nodes"].values())
+                total = pred.get("whole_ms") or sum(v["ms"] for v in pred["nodes"].values())
                 row[kind + "_ms"] = total
                 row[kind + "_err_pct"] = 100 * (total / truth["total_ms"] - 1)
                 ops = {n["name"]: n["op"] for n in load(dags[m])["nodes"]}
