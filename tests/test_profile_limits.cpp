@@ -333,3 +333,44 @@ TEST_CASE("dapdee-plan rejects a profile measured at another input size", "[prof
   CHECK(r.code == 0);
   CHECK_THAT(r.err, Catch::Contains("swapped"));
 }
+
+#ifdef DAPDEE_HAVE_OPENCV
+#include "dapdee/opencv_profiler.hpp"
+
+TEST_CASE("OpenCV profiles record inputs, machine and noise; --budget adapts the repetitions", "[profile][opencv]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  dapdee::ProfileOptions opt;
+  opt.model_path = d / "chain.onnx";
+  opt.warmup = 1;
+  opt.repeat = 4;
+  opt.input_shapes = {{"input", {1, 3, 8, 8}}};
+  SECTION("fixed repetitions") {
+    const auto r = dapdee::profile_with_opencv(opt);
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(r.runs == 4);
+    CHECK(j["inputs"] == nlohmann::json::parse(R"([{"name": "input", "shape": [1, 3, 8, 8]}])"));
+    CHECK(j["machine"]["threads"] == 1);
+    CHECK(j["machine"]["cores"].get<int>() >= 1);
+    CHECK(j["noise"]["whole_ms"].get<double>() == Approx(j["total_ms"].get<double>()));
+    CHECK(j["noise"].contains("median_node_cv"));
+    CHECK_FALSE(j.contains("adaptive"));
+    // The profile it writes passes dapdee-plan's shape check against the model's own DAG.
+    dapdee::ImportOptions iopt;
+    iopt.model_path = opt.model_path;
+    const auto dag = dapdee::import_onnx(iopt).dag;
+    const auto p = dapdee::parse_profile(r.json, "p.json");
+    CHECK(p.records_inputs);
+    CHECK_NOTHROW(dapdee::check_profile_pair(dag, p, p));
+  }
+  SECTION("adaptive: at least --repeat runs, stops when stable or out of budget") {
+    opt.budget_s = 0.5;
+    const auto r = dapdee::profile_with_opencv(opt);
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(r.runs >= 6);  // the stability check needs 3 runs a half
+    CHECK(j["adaptive"]["runs"] == r.runs);
+    CHECK(j["adaptive"]["min_repeat"] == 4);
+    CHECK(j["repeat"] == r.runs);
+  }
+}
+#endif
