@@ -72,7 +72,11 @@ def main():
         for name in names:
             if args.only and name not in args.only:
                 continue
-            path = export(name, args.out, args.size, args.suffix)
+            try:
+                path = export(name, args.out, args.size, args.suffix)
+            except Exception as e:  # e.g. an adaptive pooling torch cannot export at this size
+                print(f"{name}: not exported at {args.size}: {str(e).splitlines()[0][:200]}", file=sys.stderr)
+                continue
             families[name + args.suffix] = fam
             print(f"{path}: {os.path.getsize(path)} bytes", file=sys.stderr)
     with open(fam_path, "w") as f:
