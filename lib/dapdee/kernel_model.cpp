@@ -93,7 +93,7 @@ int grow(RegressionTree& t, const std::vector<std::vector<double>>& x, const std
   return me;
 }
 
-OpKernelModel fit_core(const std::vector<std::vector<double>>& x, const std::vector<double>& y) {
+OpKernelModel fit_op(const std::vector<std::vector<double>>& x, const std::vector<double>& y) {
   OpKernelModel m;
   m.samples = static_cast<int>(x.size());
   m.learning_rate = kRate;
@@ -112,27 +112,6 @@ OpKernelModel fit_core(const std::vector<std::vector<double>>& x, const std::vec
     for (size_t s = 0; s < y.size(); ++s) r[s] -= kRate * t.eval(x[s]);
     m.trees.push_back(std::move(t));
   }
-  return m;
-}
-
-// fit_core plus the smearing correction (Duan 1983): a model of log ms predicts the median, the
-// sum of nodes needs the mean, exp(log ms) * mean(exp(residual)). The residuals are taken out of
-// fold (4 contiguous blocks of samples, i.e. mostly other models), clamped to a factor in [1, 2].
-OpKernelModel fit_op(const std::vector<std::vector<double>>& x, const std::vector<double>& y) {
-  OpKernelModel m = fit_core(x, y);
-  const size_t n = x.size();
-  if (n < 20) return m;
-  double sum = 0;
-  for (size_t f = 0; f < 4; ++f) {
-    const size_t lo = f * n / 4, hi = (f + 1) * n / 4;
-    std::vector<std::vector<double>> tx;
-    std::vector<double> ty;
-    for (size_t s = 0; s < n; ++s)
-      if (s < lo || s >= hi) tx.push_back(x[s]), ty.push_back(y[s]);
-    const OpKernelModel part = fit_core(tx, ty);
-    for (size_t s = lo; s < hi; ++s) sum += std::exp(std::clamp(y[s] - part.predict_log_ms(x[s]), -5.0, 5.0));
-  }
-  m.log_smear = std::log(std::clamp(sum / static_cast<double>(n), 1.0, 2.0));
   return m;
 }
 
@@ -230,7 +209,7 @@ double predict_kernel_ms(const KernelModel& m, const Dag& dag, int v) {
   if (n.op == "Input") return 0;
   const auto it = m.per_op.find(n.op);
   const OpKernelModel& op = it != m.per_op.end() ? it->second : n.macs > 0 ? m.fallback_macs : m.fallback;
-  const double y = op.predict_log_ms(kernel_features(dag, v)) + op.log_smear;
+  const double y = op.predict_log_ms(kernel_features(dag, v));
   return std::isfinite(y) ? std::exp(std::min(y, 30.0)) : 0.0;
 }
 
@@ -243,7 +222,7 @@ nlohmann::json op_to_json(const OpKernelModel& m) {
     for (const auto& s : t.nodes) nodes.push_back({s.feature, s.threshold, s.value, s.left, s.right});
     trees.push_back(std::move(nodes));
   }
-  return {{"samples", m.samples}, {"w", m.w}, {"learning_rate", m.learning_rate}, {"log_smear", m.log_smear}, {"trees", std::move(trees)}};
+  return {{"samples", m.samples}, {"w", m.w}, {"learning_rate", m.learning_rate}, {"trees", std::move(trees)}};
 }
 
 OpKernelModel op_from_json(const nlohmann::json& j, const std::string& where) {
@@ -251,7 +230,6 @@ OpKernelModel op_from_json(const nlohmann::json& j, const std::string& where) {
   m.samples = j.at("samples").get<int>();
   m.w = j.at("w").get<std::vector<double>>();
   m.learning_rate = j.at("learning_rate").get<double>();
-  m.log_smear = j.value("log_smear", 0.0);
   if (m.w.size() != kBaseFeatures) throw Error(where, fmt::format("'w' must hold {} numbers", kBaseFeatures));
   const int nf = static_cast<int>(kernel_feature_names().size());
   for (const auto& tj : j.at("trees")) {

@@ -37,7 +37,6 @@ struct OpKernelModel {
   std::vector<double> w;
   std::vector<RegressionTree> trees;
   double learning_rate = 0.1;
-  double log_smear = 0;  // log of the smearing factor (median -> mean), from out-of-fold residuals
   int samples = 0;
   double predict_log_ms(const std::vector<double>& x) const;
 };
