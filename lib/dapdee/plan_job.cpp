@@ -9,6 +9,7 @@
 #include "dapdee/json_field.hpp"
 #include "dapdee/network.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/profile_check.hpp"
 
 namespace dapdee {
 
@@ -159,6 +160,7 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   r.dag = parse_dag(read_input(job.dag_path), job.dag_path);
   const Profile dev = load_profile(job.device_profile);
   const Profile edge = load_profile(job.edge_profile);
+  for (auto& w : check_profile_pair(r.dag, dev, edge)) r.warnings.push_back(std::move(w));
   CostBuild cb = costs_from_profiles(r.dag, dev, edge);
   if (!cb.missing_device.empty())
     r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the device: {}", job.device_profile,
