@@ -76,7 +76,7 @@ std::vector<Event> kernel_events(const nlohmann::json& events, const std::string
     if (!e.contains("dur") || !e["dur"].is_number()) throw Error(where, fmt::format("event '{}' has no numeric 'dur'", name));
     const double dur = e["dur"].get<double>();
     if (!(dur >= 0 && dur <= 1e15))
-      throw Error(where, fmt::format("event '{}' has a duration of {} us (negative or absurd): a corrupt trace", name, dur));
+      throw Error(where, fmt::format("event '{}' has a negative duration or one above 1e15 us ({} us): a corrupt trace", name, dur));
     out.push_back({name.substr(0, name.size() - kSuffix.size()), dur / 1000.0,
                    e.contains("ts") && e["ts"].is_number() ? e["ts"].get<double>() : -1.0, &e});
   }
