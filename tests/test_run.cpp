@@ -535,7 +535,10 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
   REQUIRE(tr.code == 0);
   const auto tj = nlohmann::json::parse(tr.out);
   CHECK(tj["link"]["trace"] == d / "trace.up");
-  CHECK(tj["measured"]["T_t"].get<double>() >= 0.5);
+  // One 1500-byte opportunity per ms: the frame waits for the next one, anywhere in (0, 1] ms after
+  // it is offered (the phase is random), so only a positive, bounded time can be asserted.
+  CHECK(tj["measured"]["T_t"].get<double>() > 0.0);
+  CHECK(tj["measured"]["T_t"].get<double>() < 50.0);
   // serve: loopback by default, stops on SIGINT with a summary.
   const auto sv = run("timeout --preserve-status -s INT 2 " + tool("dapdee-run") + " serve " + model + " --listen 127.0.0.1:0");
   CHECK(sv.code == 0);
