@@ -114,7 +114,8 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
   for (const auto& d : spec.deadlines)
     if (d && !(*d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", *d));
   const size_t nd = spec.deadlines.size();
-  const auto [lo, hi] = shard_range(pairs.size() * nd, spec.shard_index, spec.shard_count);
+  const auto range = shard_range(pairs.size() * nd, spec.shard_index, spec.shard_count);
+  const size_t lo = range.first, hi = range.second;  // plain names: clang-14 cannot capture structured bindings
   if (hi - lo > static_cast<size_t>(std::max(0L, spec.max_points)))
     throw Error("sweep", fmt::format("{} points{} exceed the cap of {} (raise it with --max-points, or split the sweep "
                                      "with --shard I/N)",
