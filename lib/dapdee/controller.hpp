@@ -106,7 +106,6 @@ class Controller {
   double k_;
   std::optional<Plan> held_;
   Link held_link_;
-  Mode mode_ = Mode::Light;
   double load_ = 0;                      // the load score of the latest step
   int since_switch_ = 0, since_score_ = 0;
 };
