@@ -220,9 +220,9 @@ void anchor_kernels(DagView& g, std::vector<Kernel>& ks) {
   // LayerNorm after its Mul) covers the free nodes feeding only it. One named after a node with
   // MACs (MatMul+Add after the MatMul) starts there: nothing before it is inside.
   for (size_t k = 0; k < ks.size(); ++k) {
+    if (ks[k].mapping != Mapping::Anchored || ks[k].group.empty()) continue;  // unanchored: no group yet
     const Node& a = g.dag.nodes[ks[k].group[0]];
-    if (ks[k].mapping == Mapping::Anchored && ks[k].op != a.op && a.macs == 0)
-      absorb_inside(g, ks, static_cast<int>(k), ks[k].group[0]);
+    if (ks[k].op != a.op && a.macs == 0) absorb_inside(g, ks, static_cast<int>(k), ks[k].group[0]);
   }
 }
 
@@ -434,7 +434,7 @@ OrtImport finish_ort_import(const Dag& dag, const Trace& t, const DagView& g, co
   p["format"] = kProfileFormat;
   p["device"] = opt.device_name;
   p["model"] = dag.model;
-  const std::string provider = t.kernels.front().provider;
+  const std::string provider = t.kernels.empty() ? std::string() : t.kernels.front().provider;
   p["runtime"] = "ONNX Runtime (profiling trace" + (provider.empty() ? std::string() : ", " + provider) + ")";
   p["predicted"] = false;
   p["source_trace"] = where;
