@@ -689,9 +689,9 @@ Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& pla
     }
     if (!fastest || p.latency_ms < fastest->latency_ms) fastest = std::move(p);
   }
-  if (chosen) return *chosen;
+  if (chosen) return std::move(*chosen);
   fastest->meets_deadline = false;
-  return *fastest;
+  return std::move(*fastest);
 }
 
 std::vector<std::optional<double>> exit_accuracies(const Dag& dag) {
