@@ -297,28 +297,14 @@ std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel&
 }
 
 ModelError evaluate_kernel_model(const KernelModel& m, const std::vector<ProfiledDag>& test) {
-  ModelError e;
-  std::map<std::string, std::pair<double, int>> acc;
-  for (const auto& pd : test) {
-    double pred_total = 0, meas_total = 0;
-    for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
-      const Node& n = pd.dag.nodes[v];
-      const auto it = pd.profile.ms.find(n.name);
-      if (n.op == "Input" || it == pd.profile.ms.end()) continue;
-      const double p = predict_kernel_ms(m, pd.dag, static_cast<int>(v));
-      pred_total += p;
-      meas_total += it->second;
-      if (it->second > 0) {
-        acc[n.op].first += std::fabs(p - it->second) / it->second;
-        acc[n.op].second += 1;
-      }
-    }
-    const double truth = pd.profile.total_ms > 0 ? pd.profile.total_ms : meas_total;
-    if (pd.profile.total_ms > 0) pred_total *= m.whole_factor;
-    e.model_error.emplace_back(pd.dag.model, truth > 0 ? 100 * (pred_total / truth - 1) : 0);
-  }
-  for (auto& [op, v] : acc) e.op_mape[op] = {100 * v.first / v.second, v.second};
-  return e;
+  return evaluate_per_node(
+      test, [&](const Dag& dag, int v) { return predict_kernel_ms(m, dag, v); },
+      [&](const Profile& prof, double pred, double meas) {
+        // Against the measured whole model when the profile has one (scaled by whole_factor).
+        const double truth = prof.total_ms > 0 ? prof.total_ms : meas;
+        if (prof.total_ms > 0) pred *= m.whole_factor;
+        return truth > 0 ? 100 * (pred / truth - 1) : 0.0;
+      });
 }
 
 }  // namespace dapdee

@@ -105,7 +105,8 @@ double predict_node_ms(const LatencyModel& m, const Dag& dag, int v) {
   return std::max(ms, 0.0);
 }
 
-ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<ProfiledDag>& test) {
+ModelError evaluate_per_node(const std::vector<ProfiledDag>& test, const std::function<double(const Dag&, int)>& predict,
+                             const std::function<double(const Profile&, double, double)>& model_error) {
   ModelError e;
   std::map<std::string, std::pair<double, int>> acc;
   for (const auto& pd : test) {
@@ -113,8 +114,8 @@ ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<Profi
     for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
       const Node& n = pd.dag.nodes[v];
       const auto it = pd.profile.ms.find(n.name);
-      if (n.op == "Input" || it == pd.profile.ms.end()) continue;
-      const double p = predict_node_ms(m, pd.dag, static_cast<int>(v));
+      if (is_input(n) || it == pd.profile.ms.end()) continue;
+      const double p = predict(pd.dag, static_cast<int>(v));
       pred_total += p;
       meas_total += it->second;
       if (it->second > 0) {
@@ -122,10 +123,16 @@ ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<Profi
         acc[n.op].second += 1;
       }
     }
-    e.model_error.emplace_back(pd.dag.model, meas_total > 0 ? 100 * (pred_total / meas_total - 1) : 0);
+    e.model_error.emplace_back(pd.dag.model, model_error(pd.profile, pred_total, meas_total));
   }
   for (auto& [op, v] : acc) e.op_mape[op] = {100 * v.first / v.second, v.second};
   return e;
+}
+
+ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<ProfiledDag>& test) {
+  return evaluate_per_node(
+      test, [&](const Dag& dag, int v) { return predict_node_ms(m, dag, v); },
+      [](const Profile&, double pred, double meas) { return meas > 0 ? 100 * (pred / meas - 1) : 0.0; });
 }
 
 std::string latency_model_to_json(const LatencyModel& m) {
