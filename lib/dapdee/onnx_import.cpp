@@ -24,6 +24,7 @@
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
 #include "dapdee/onnx_subgraph.hpp"
+#include "dapdee/onnx_types.hpp"
 #include "dapdee/op_cost.hpp"
 
 namespace dapdee {
@@ -31,34 +32,6 @@ namespace dapdee {
 using onnx::TensorProto;
 
 namespace {
-
-// Element size in bytes and a readable name; size 0 for types without a fixed size.
-std::pair<int, const char*> dtype_info(int32_t t) {
-  switch (t) {
-    case TensorProto::FLOAT: return {4, "float32"};
-    case TensorProto::UINT8: return {1, "uint8"};
-    case TensorProto::INT8: return {1, "int8"};
-    case TensorProto::UINT16: return {2, "uint16"};
-    case TensorProto::INT16: return {2, "int16"};
-    case TensorProto::INT32: return {4, "int32"};
-    case TensorProto::INT64: return {8, "int64"};
-    case TensorProto::BOOL: return {1, "bool"};
-    case TensorProto::FLOAT16: return {2, "float16"};
-    case TensorProto::DOUBLE: return {8, "float64"};
-    case TensorProto::UINT32: return {4, "uint32"};
-    case TensorProto::UINT64: return {8, "uint64"};
-    case TensorProto::COMPLEX64: return {8, "complex64"};
-    case TensorProto::COMPLEX128: return {16, "complex128"};
-    case TensorProto::BFLOAT16: return {2, "bfloat16"};
-    case TensorProto::STRING: return {0, "string"};
-    default: return {0, "unknown"};
-  }
-}
-
-bool is_float_type(int32_t t) {
-  return t == TensorProto::FLOAT || t == TensorProto::DOUBLE || t == TensorProto::FLOAT16 ||
-         t == TensorProto::BFLOAT16;
-}
 
 // Loads a model without keeping large float weights: parsed from a stream, then stripped.
 onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& warnings) {
@@ -107,10 +80,8 @@ onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& w
         }
       continue;
     }
-    if (!is_float_type(t.data_type())) continue;
-    size_t n = 1;
-    for (auto d : t.dims()) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
-    if (n <= 4096) continue;
+    if (!is_float_element(t.data_type())) continue;
+    if (element_count(t.dims()) <= 4096) continue;
     t.clear_raw_data();
     t.clear_float_data();
     t.clear_double_data();
@@ -155,7 +126,7 @@ Meta meta_of(const fold::Value& v) {
 
 // Bytes of a tensor with a static shape; -1 when it would not fit in 2^62 bytes.
 int64_t tensor_bytes(const Meta& m) {
-  int64_t n = dtype_info(m.type).first;
+  int64_t n = element_type(m.type).size;
   for (auto d : m.dims)
     if (__builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 62)) return -1;
   return n;
@@ -666,7 +637,7 @@ struct Annotation {
 // True when the tensor has static dims and an element type of fixed size.
 bool has_static_size(const FoldState& st, const std::string& t) {
   const auto mt = st.meta.find(t);
-  return mt != st.meta.end() && mt->second.known() && dtype_info(mt->second.type).first > 0;
+  return mt != st.meta.end() && mt->second.known() && element_type(mt->second.type).size > 0;
 }
 
 // Why tensor `t` (output of DAG node prod_id) has no static shape: an op without a schema, a
@@ -732,10 +703,10 @@ void annotate_outputs(const Annotation& a, Dag& dag, int id) {
     ti.name = o;
     const auto it = a.st.meta.find(o);
     const Meta m = it == a.st.meta.end() ? Meta{} : it->second;
-    ti.dtype = dtype_info(m.type).second;
+    ti.dtype = element_type(m.type).name;
     ti.shape = m.dims;
     ti.consumed = a.consumer.count(o) > 0;
-    const bool sized = m.known() && dtype_info(m.type).first > 0;
+    const bool sized = m.known() && element_type(m.type).size > 0;
     if (ti.consumed && !sized) throw_unsized(a, dag, o, m, ti, id);
     ti.bytes = sized ? tensor_bytes(m) : 0;
     if (ti.bytes < 0) throw Error(a.where, fmt::format("tensor '{}' (output of '{}') is impossibly large", o, n.name));

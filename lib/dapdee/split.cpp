@@ -20,23 +20,17 @@
 #include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/onnx_rewrite.hpp"
+#include "dapdee/onnx_types.hpp"
 
 namespace dapdee {
 
 namespace {
 
 onnx::ValueInfoProto value_info(const TensorInfo& t) {
-  static const std::unordered_map<std::string, int> types = {
-      {"float32", onnx::TensorProto::FLOAT}, {"uint8", onnx::TensorProto::UINT8},   {"int8", onnx::TensorProto::INT8},
-      {"uint16", onnx::TensorProto::UINT16}, {"int16", onnx::TensorProto::INT16},   {"int32", onnx::TensorProto::INT32},
-      {"int64", onnx::TensorProto::INT64},   {"bool", onnx::TensorProto::BOOL},     {"float16", onnx::TensorProto::FLOAT16},
-      {"float64", onnx::TensorProto::DOUBLE}, {"uint32", onnx::TensorProto::UINT32}, {"uint64", onnx::TensorProto::UINT64},
-      {"bfloat16", onnx::TensorProto::BFLOAT16}};
   onnx::ValueInfoProto v;
   v.set_name(t.name);
   auto* tt = v.mutable_type()->mutable_tensor_type();
-  const auto it = types.find(t.dtype);
-  tt->set_elem_type(it == types.end() ? onnx::TensorProto::FLOAT : it->second);
+  tt->set_elem_type(element_code(t.dtype, onnx::TensorProto::FLOAT));
   for (auto d : t.shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
   return v;
 }
