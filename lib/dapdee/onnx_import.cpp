@@ -235,28 +235,6 @@ std::vector<int> real_input_indices(const onnx::GraphProto& g, const std::unorde
   return real;
 }
 
-// --input-shape: each pin replaces the dims of the real input it names; throws for a name that is
-// no real input.
-void pin_input_shapes(onnx::GraphProto& g, const std::vector<int>& real_inputs, const ImportOptions& opt) {
-  for (const auto& [name, dims] : opt.input_shapes) {
-    bool found = false;
-    for (int i : real_inputs) {
-      auto* in = g.mutable_input(i);
-      if (in->name() != name) continue;
-      found = true;
-      auto* shape = in->mutable_type()->mutable_tensor_type()->mutable_shape();
-      shape->clear_dim();
-      for (auto d : dims) shape->add_dim()->set_dim_value(d);
-    }
-    if (!found) {
-      std::string names;
-      for (int i : real_inputs) names += (names.empty() ? "" : ", ") + g.input(i).name();
-      throw Error(opt.model_path,
-                  fmt::format("--input-shape: the model has no input '{}' (inputs: {})", name, names));
-    }
-  }
-}
-
 // A node's name, or one derived from its op and index when it has none.
 std::string node_label(const onnx::NodeProto& n, int i) { return n.name().empty() ? derive_name(n, i) : n.name(); }
 
@@ -350,7 +328,7 @@ GraphIndex index_graph(onnx::ModelProto& model, const ImportOptions& opt, Import
   GraphIndex ix;
   for (const auto& t : g.initializer()) ix.initializers.insert(t.name());
   ix.real_inputs = real_input_indices(g, ix.initializers);
-  pin_input_shapes(g, ix.real_inputs, opt);
+  pin_input_shapes(g, opt.input_shapes, where);
   if (!opt.outputs.empty()) {  // the subgraph that ends at the named tensors
     for (const auto& d : restrict_to_outputs(model, opt.outputs, where))
       result.warnings.push_back(fmt::format("--outputs: input '{}' is not needed for these outputs; left out", d));
@@ -745,8 +723,27 @@ void annotate_cost(const FoldState& st, const onnx::NodeProto& node, Node& n) {
   n.ops = c.ops;
 }
 
+// Throws when a Reshape with static input and output shapes changes the element count: a model
+// whose target shape is a constant traced for another input shape (a batch of 1 pinned to 2).
+// Shape inference takes such a constant as it is; the DAG would be silently wrong.
+void check_reshape(const FoldState& st, const onnx::NodeProto& node, const std::string& name,
+                   const std::string& where) {
+  if (node.op_type() != "Reshape" || node.input_size() < 1 || node.output_size() < 1) return;
+  const OperandShape in = operand_shape(st, node.input(0)), out = operand_shape(st, node.output(0));
+  if (!in.known || !out.known || element_count(in.dims) == element_count(out.dims)) return;
+  auto text = [](const std::vector<int64_t>& dims) {
+    std::string s;
+    for (size_t d = 0; d < dims.size(); ++d) s += (d ? "x" : "") + std::to_string(dims[d]);
+    return s;
+  };
+  throw Error(where, fmt::format("node '{}' (Reshape): {} elements ({}) cannot become {} ({}): its target shape is a "
+                                 "constant made for another input shape (e.g. exported with a batch of 1); export the "
+                                 "model with a dynamic batch axis",
+                                 name, element_count(in.dims), text(in.dims), element_count(out.dims), text(out.dims)));
+}
+
 // Sizes of every node's outputs (bytes sent when cut after it), parameters, MACs and operations;
-// throws as annotate_outputs.
+// throws as annotate_outputs and check_reshape.
 void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, const FoldState& st,
                               const DagIndex& di, int64_t opset, Dag& dag, const std::string& where) {
   Annotation a{g, ix, st, di, opset, where, {}};
@@ -757,7 +754,9 @@ void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, c
   }
   for (size_t id = 0; id < dag.nodes.size(); ++id) {
     annotate_outputs(a, dag, static_cast<int>(id));
-    if (di.dag_onnx[id] >= 0) annotate_cost(st, g.node(di.dag_onnx[id]), dag.nodes[id]);
+    if (di.dag_onnx[id] < 0) continue;
+    check_reshape(st, g.node(di.dag_onnx[id]), dag.nodes[id].name, where);
+    annotate_cost(st, g.node(di.dag_onnx[id]), dag.nodes[id]);
   }
 }
 
