@@ -230,7 +230,7 @@ Partition ModelSplitter::complete(const std::string& exit_name, const std::vecto
   const auto anc = ancestors_of(dag, e->node_ids);
   Partition p{exit_name, {}, v_e};
   for (size_t v = 0; v < dag.nodes.size(); ++v)
-    if ((anc[v] || dag.nodes[v].op == "Input") && !edge.count(dag.nodes[v].name)) p.v_d.push_back(dag.nodes[v].name);
+    if ((anc[v] || is_input(dag.nodes[v])) && !edge.count(dag.nodes[v].name)) p.v_d.push_back(dag.nodes[v].name);
   return p;
 }
 
@@ -261,7 +261,7 @@ Resolved resolve(const Dag& dag, const std::string& model_path, const Partition&
   validate_plan_sets(dag, r.vd, r.ve, *r.exit, where);
   for (int v : r.ve) {
     if (r.vd.count(v)) throw Error(where, fmt::format("node '{}' is in both V_d and V_e", dag.nodes[v].name));
-    if (dag.nodes[v].op == "Input") throw Error(where, fmt::format("input '{}' must run on the device", dag.nodes[v].name));
+    if (is_input(dag.nodes[v])) throw Error(where, fmt::format("input '{}' must run on the device", dag.nodes[v].name));
     for (int u : dag.nodes[v].input_ids)
       if (!r.vd.count(u) && !r.ve.count(u))
         throw Error(where, fmt::format("node '{}' reads '{}', which the plan puts nowhere", dag.nodes[v].name, dag.nodes[u].name));
@@ -294,7 +294,7 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
   };
   std::vector<onnx::ValueInfoProto> dev_in, dev_out, edge_in, edge_out;
   for (const auto& in : fg.input())
-    if (const int v = dag.find(in.name()); v >= 0 && dag.nodes[v].op == "Input" && vd.count(v)) {
+    if (const int v = dag.find(in.name()); v >= 0 && is_input(dag.nodes[v]) && vd.count(v)) {
       dev_in.push_back(in);
       r.device_inputs.push_back(in.name());
     }
@@ -306,7 +306,7 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
       const auto pr = m.producer.find(t);
       const bool from_device_node =
           pr != m.producer.end() && !m.folded[pr->second] && vd.count(dag.find(m.imp.onnx_to_dag[pr->second]));
-      const bool graph_input = pr == m.producer.end() && dag.find(t) >= 0 && dag.nodes[dag.find(t)].op == "Input";
+      const bool graph_input = pr == m.producer.end() && dag.find(t) >= 0 && is_input(dag.nodes[dag.find(t)]);
       if ((from_device_node || graph_input) && sent.insert(t).second) r.sent.push_back(t);
     }
   }
@@ -317,7 +317,7 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
     edge_in.push_back(info(t));
   }
   for (int v : vd)
-    if (dag.nodes[v].op != "Input") dev_nodes.push_back(m.onnx_of.at(dag.nodes[v].name));
+    if (!is_input(dag.nodes[v])) dev_nodes.push_back(m.onnx_of.at(dag.nodes[v].name));
   std::sort(dev_nodes.begin(), dev_nodes.end());
   // Every output of the exit, from the side that computes it.
   const std::vector<std::string> outs = exit->outputs.empty() ? std::vector<std::string>{exit->name} : exit->outputs;
