@@ -1,6 +1,7 @@
 #include "dapdee/fold.hpp"
 
 #include "dapdee/fold_detail.hpp"
+#include "dapdee/onnx_types.hpp"
 
 #include <onnx/onnx_pb.h>
 
@@ -21,30 +22,9 @@ using onnx::TensorProto;
 
 namespace detail {
 
-bool float_type(int32_t t) {
-  return t == TensorProto::FLOAT || t == TensorProto::DOUBLE || t == TensorProto::FLOAT16 ||
-         t == TensorProto::BFLOAT16;
-}
-bool int_type(int32_t t) {
-  switch (t) {
-    case TensorProto::INT8: case TensorProto::INT16: case TensorProto::INT32: case TensorProto::INT64:
-    case TensorProto::UINT8: case TensorProto::UINT16: case TensorProto::UINT32: case TensorProto::UINT64:
-    case TensorProto::BOOL:
-      return true;
-    default:
-      return false;
-  }
-}
-
-size_t product(const std::vector<int64_t>& dims) {
-  size_t n = 1;
-  for (auto d : dims) {
-    const size_t x = static_cast<size_t>(std::max<int64_t>(d, 0));
-    if (x != 0 && n > (size_t{1} << 40) / x) return size_t{1} << 40;
-    n *= x;
-  }
-  return n;
-}
+bool float_type(int32_t t) { return is_float_element(t); }
+bool int_type(int32_t t) { return is_integer_element(t); }
+size_t product(const std::vector<int64_t>& dims) { return element_count(dims); }
 
 Value make(int32_t type, std::vector<int64_t> dims) {
   for (auto d : dims)

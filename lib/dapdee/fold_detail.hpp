@@ -20,7 +20,8 @@ struct Fault {
 bool float_type(int32_t t);
 // True for the integer and bool element types (held in Value::i).
 bool int_type(int32_t t);
-// Element count; saturates far above kMaxElements so a huge or hostile shape never wraps around.
+// Element count (element_count): saturates far above kMaxElements, so a huge or hostile shape
+// never wraps around.
 size_t product(const std::vector<int64_t>& dims);
 // A zero-filled value; throws Fault for a negative dimension or more than kMaxElements elements.
 Value make(int32_t type, std::vector<int64_t> dims);

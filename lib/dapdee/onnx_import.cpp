@@ -24,6 +24,7 @@
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
 #include "dapdee/onnx_subgraph.hpp"
+#include "dapdee/onnx_types.hpp"
 #include "dapdee/op_cost.hpp"
 
 namespace dapdee {
@@ -31,34 +32,6 @@ namespace dapdee {
 using onnx::TensorProto;
 
 namespace {
-
-// Element size in bytes and a readable name; size 0 for types without a fixed size.
-std::pair<int, const char*> dtype_info(int32_t t) {
-  switch (t) {
-    case TensorProto::FLOAT: return {4, "float32"};
-    case TensorProto::UINT8: return {1, "uint8"};
-    case TensorProto::INT8: return {1, "int8"};
-    case TensorProto::UINT16: return {2, "uint16"};
-    case TensorProto::INT16: return {2, "int16"};
-    case TensorProto::INT32: return {4, "int32"};
-    case TensorProto::INT64: return {8, "int64"};
-    case TensorProto::BOOL: return {1, "bool"};
-    case TensorProto::FLOAT16: return {2, "float16"};
-    case TensorProto::DOUBLE: return {8, "float64"};
-    case TensorProto::UINT32: return {4, "uint32"};
-    case TensorProto::UINT64: return {8, "uint64"};
-    case TensorProto::COMPLEX64: return {8, "complex64"};
-    case TensorProto::COMPLEX128: return {16, "complex128"};
-    case TensorProto::BFLOAT16: return {2, "bfloat16"};
-    case TensorProto::STRING: return {0, "string"};
-    default: return {0, "unknown"};
-  }
-}
-
-bool is_float_type(int32_t t) {
-  return t == TensorProto::FLOAT || t == TensorProto::DOUBLE || t == TensorProto::FLOAT16 ||
-         t == TensorProto::BFLOAT16;
-}
 
 // Loads a model without keeping large float weights: parsed from a stream, then stripped.
 onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& warnings) {
@@ -107,10 +80,8 @@ onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& w
         }
       continue;
     }
-    if (!is_float_type(t.data_type())) continue;
-    size_t n = 1;
-    for (auto d : t.dims()) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
-    if (n <= 4096) continue;
+    if (!is_float_element(t.data_type())) continue;
+    if (element_count(t.dims()) <= 4096) continue;
     t.clear_raw_data();
     t.clear_float_data();
     t.clear_double_data();
@@ -155,7 +126,7 @@ Meta meta_of(const fold::Value& v) {
 
 // Bytes of a tensor with a static shape; -1 when it would not fit in 2^62 bytes.
 int64_t tensor_bytes(const Meta& m) {
-  int64_t n = dtype_info(m.type).first;
+  int64_t n = element_type(m.type).size;
   for (auto d : m.dims)
     if (__builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 62)) return -1;
   return n;
@@ -264,28 +235,6 @@ std::vector<int> real_input_indices(const onnx::GraphProto& g, const std::unorde
   return real;
 }
 
-// --input-shape: each pin replaces the dims of the real input it names; throws for a name that is
-// no real input.
-void pin_input_shapes(onnx::GraphProto& g, const std::vector<int>& real_inputs, const ImportOptions& opt) {
-  for (const auto& [name, dims] : opt.input_shapes) {
-    bool found = false;
-    for (int i : real_inputs) {
-      auto* in = g.mutable_input(i);
-      if (in->name() != name) continue;
-      found = true;
-      auto* shape = in->mutable_type()->mutable_tensor_type()->mutable_shape();
-      shape->clear_dim();
-      for (auto d : dims) shape->add_dim()->set_dim_value(d);
-    }
-    if (!found) {
-      std::string names;
-      for (int i : real_inputs) names += (names.empty() ? "" : ", ") + g.input(i).name();
-      throw Error(opt.model_path,
-                  fmt::format("--input-shape: the model has no input '{}' (inputs: {})", name, names));
-    }
-  }
-}
-
 // A node's name, or one derived from its op and index when it has none.
 std::string node_label(const onnx::NodeProto& n, int i) { return n.name().empty() ? derive_name(n, i) : n.name(); }
 
@@ -379,7 +328,7 @@ GraphIndex index_graph(onnx::ModelProto& model, const ImportOptions& opt, Import
   GraphIndex ix;
   for (const auto& t : g.initializer()) ix.initializers.insert(t.name());
   ix.real_inputs = real_input_indices(g, ix.initializers);
-  pin_input_shapes(g, ix.real_inputs, opt);
+  pin_input_shapes(g, opt.input_shapes, where);
   if (!opt.outputs.empty()) {  // the subgraph that ends at the named tensors
     for (const auto& d : restrict_to_outputs(model, opt.outputs, where))
       result.warnings.push_back(fmt::format("--outputs: input '{}' is not needed for these outputs; left out", d));
@@ -666,7 +615,7 @@ struct Annotation {
 // True when the tensor has static dims and an element type of fixed size.
 bool has_static_size(const FoldState& st, const std::string& t) {
   const auto mt = st.meta.find(t);
-  return mt != st.meta.end() && mt->second.known() && dtype_info(mt->second.type).first > 0;
+  return mt != st.meta.end() && mt->second.known() && element_type(mt->second.type).size > 0;
 }
 
 // Why tensor `t` (output of DAG node prod_id) has no static shape: an op without a schema, a
@@ -732,10 +681,10 @@ void annotate_outputs(const Annotation& a, Dag& dag, int id) {
     ti.name = o;
     const auto it = a.st.meta.find(o);
     const Meta m = it == a.st.meta.end() ? Meta{} : it->second;
-    ti.dtype = dtype_info(m.type).second;
+    ti.dtype = element_type(m.type).name;
     ti.shape = m.dims;
     ti.consumed = a.consumer.count(o) > 0;
-    const bool sized = m.known() && dtype_info(m.type).first > 0;
+    const bool sized = m.known() && element_type(m.type).size > 0;
     if (ti.consumed && !sized) throw_unsized(a, dag, o, m, ti, id);
     ti.bytes = sized ? tensor_bytes(m) : 0;
     if (ti.bytes < 0) throw Error(a.where, fmt::format("tensor '{}' (output of '{}') is impossibly large", o, n.name));
@@ -774,8 +723,27 @@ void annotate_cost(const FoldState& st, const onnx::NodeProto& node, Node& n) {
   n.ops = c.ops;
 }
 
+// Throws when a Reshape with static input and output shapes changes the element count: a model
+// whose target shape is a constant traced for another input shape (a batch of 1 pinned to 2).
+// Shape inference takes such a constant as it is; the DAG would be silently wrong.
+void check_reshape(const FoldState& st, const onnx::NodeProto& node, const std::string& name,
+                   const std::string& where) {
+  if (node.op_type() != "Reshape" || node.input_size() < 1 || node.output_size() < 1) return;
+  const OperandShape in = operand_shape(st, node.input(0)), out = operand_shape(st, node.output(0));
+  if (!in.known || !out.known || element_count(in.dims) == element_count(out.dims)) return;
+  auto text = [](const std::vector<int64_t>& dims) {
+    std::string s;
+    for (size_t d = 0; d < dims.size(); ++d) s += (d ? "x" : "") + std::to_string(dims[d]);
+    return s;
+  };
+  throw Error(where, fmt::format("node '{}' (Reshape): {} elements ({}) cannot become {} ({}): its target shape is a "
+                                 "constant made for another input shape (e.g. exported with a batch of 1); export the "
+                                 "model with a dynamic batch axis",
+                                 name, element_count(in.dims), text(in.dims), element_count(out.dims), text(out.dims)));
+}
+
 // Sizes of every node's outputs (bytes sent when cut after it), parameters, MACs and operations;
-// throws as annotate_outputs.
+// throws as annotate_outputs and check_reshape.
 void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, const FoldState& st,
                               const DagIndex& di, int64_t opset, Dag& dag, const std::string& where) {
   Annotation a{g, ix, st, di, opset, where, {}};
@@ -786,7 +754,9 @@ void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, c
   }
   for (size_t id = 0; id < dag.nodes.size(); ++id) {
     annotate_outputs(a, dag, static_cast<int>(id));
-    if (di.dag_onnx[id] >= 0) annotate_cost(st, g.node(di.dag_onnx[id]), dag.nodes[id]);
+    if (di.dag_onnx[id] < 0) continue;
+    check_reshape(st, g.node(di.dag_onnx[id]), dag.nodes[id].name, where);
+    annotate_cost(st, g.node(di.dag_onnx[id]), dag.nodes[id]);
   }
 }
 

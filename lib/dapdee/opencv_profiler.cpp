@@ -26,6 +26,7 @@
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/model_prep.hpp"
 #include "dapdee/onnx_rewrite.hpp"
+#include "dapdee/onnx_subgraph.hpp"
 #include "dapdee/profile.hpp"
 #include "dapdee/stats.hpp"
 
@@ -184,13 +185,7 @@ PreparedModel prepare_for_opencv(const ProfileOptions& opt, const Dag& dag, Prof
   }
   auto* g = p.model.mutable_graph();
   for (const auto& t : g->initializer()) p.init_names.insert(t.name());
-  for (const auto& [name, dims] : opt.input_shapes)
-    for (auto& in : *g->mutable_input())
-      if (in.name() == name) {
-        auto* sh = in.mutable_type()->mutable_tensor_type()->mutable_shape();
-        sh->clear_dim();
-        for (auto d : dims) sh->add_dim()->set_dim_value(d);
-      }
+  pin_input_shapes(*g, opt.input_shapes, where);  // as the import did (it checked the names)
   std::unordered_map<std::string, const TensorInfo*> shapes;
   for (const auto& n : dag.nodes)
     for (const auto& t : n.outputs) shapes[t.name] = &t;
