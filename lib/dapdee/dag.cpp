@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "dapdee/file_kind.hpp"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
@@ -149,13 +151,16 @@ Dag parse_dag(const std::string& text, const std::string& where) {
   try {
     j = ojson::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(where, fmt::format("not valid JSON: {}", e.what()));
+    const std::string hint = wrong_file_hint(text, kDagFormat);
+    throw Error(where, hint.empty() ? fmt::format("not valid JSON: {}", e.what()) : hint);
   }
   try {
     if (!j.is_object()) throw Error("not a JSON object");
-    if (!j.contains("format") || j["format"] != kDagFormat)
+    if (!j.contains("format") || j["format"] != kDagFormat) {
+      if (const std::string hint = wrong_file_hint(text, kDagFormat); !hint.empty()) throw Error(hint);
       throw Error(fmt::format("not a {} file (format is {})", kDagFormat,
                               j.contains("format") ? j["format"].dump() : "missing"));
+    }
     Dag dag;
     dag.model = j.value("model", "");
     dag.source = j.value("source", "");

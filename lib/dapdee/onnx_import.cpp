@@ -699,10 +699,24 @@ std::string dag_summary(const Dag& dag) {
   for (size_t k = 0; k < byc.size() && k < 10; ++k)
     ops_line += fmt::format("{}{} x{}", k ? ", " : "", byc[k].second, -byc[k].first);
   s += "ops: " + ops_line + (byc.size() > 10 ? ", ..." : "") + "\n";
-  std::vector<int> idx(dag.nodes.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dag.nodes[a].out_bytes > dag.nodes[b].out_bytes; });
-  s += "largest tensors sent (candidate cuts):\n";
+  // Bottlenecks: nodes whose tensor alone crosses a cut after a topological prefix (every
+  // later node reads only it and later nodes), smallest first: the good cut candidates.
+  std::vector<size_t> last_use(dag.nodes.size(), 0);
+  for (size_t v = 0; v < dag.nodes.size(); ++v)
+    for (int u : dag.nodes[v].input_ids) last_use[u] = std::max(last_use[u], v);
+  std::vector<std::vector<int>> dies_at(dag.nodes.size());
+  for (size_t u = 0; u < dag.nodes.size(); ++u)
+    if (last_use[u] > u) dies_at[last_use[u]].push_back(static_cast<int>(u));
+  std::vector<int> idx;
+  std::set<int> live;  // nodes of the prefix 0..i read after i
+  std::vector<char> listed(dag.nodes.size(), 0);
+  for (size_t i = 0; i + 1 < dag.nodes.size(); ++i) {
+    for (int u : dies_at[i]) live.erase(u);
+    if (last_use[i] > i) live.insert(static_cast<int>(i));
+    if (live.size() == 1 && !listed[*live.begin()]) idx.push_back(*live.begin()), listed[*live.begin()] = 1;
+  }
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dag.nodes[a].out_bytes < dag.nodes[b].out_bytes; });
+  s += "smallest tensors that alone cross a cut (bottlenecks, candidate cuts):\n";
   for (size_t k = 0; k < idx.size() && k < 5; ++k) {
     const Node& n = dag.nodes[idx[k]];
     if (n.out_bytes == 0) break;

@@ -161,6 +161,8 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the edge: {}", job.edge_profile,
                                      cb.missing_edge.size(), name_list(cb.missing_edge)));
   exit_warnings(r.dag, r.warnings);
+  apply_wire(r.dag, job.wire, cb.costs);
+  if (job.wire.downlink_mbps) check_link(*job.wire.downlink_mbps, 0, "--result-downlink");
 
   if (!job.exit.empty()) {
     // A fixed exit: keep only that exit in the DAG the planner sees.
@@ -193,6 +195,11 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     return r;
   }
   r.points = run_sweep(planner, spec);
+  r.costs = planner.costs();
+  for (auto& pt : r.points) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
+    finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
+    if (pt.deadline_ms && pt.plan.latency_ms > *pt.deadline_ms) pt.plan.meets_deadline = false;
+  }
   return r;
 }
 

@@ -10,9 +10,10 @@
 
 namespace dapdee {
 
-enum class Format { Json, Csv, Table };
+// Dot and Trace draw one plan (render_graph.hpp); the others render any number of points.
+enum class Format { Json, Csv, Table, Dot, Trace };
 
-// Parses "json|csv|table"; nullopt when unknown.
+// Parses "json|csv|table|dot|trace"; nullopt when unknown.
 std::optional<Format> parse_format(const std::string& s);
 
 // One plan as a single-line dapdee-plan/1 JSON object (no trailing newline), every field.
@@ -31,8 +32,16 @@ std::vector<std::string> plan_field_names();
 std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
                           const std::vector<std::string>& fields = {});
 
+// All points as an aligned table for people: times rounded, the exit's accuracy, T_down when
+// set; one plan also lists its sent nodes. Never fails.
+std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points);
+
 // A breakpoint map as dapdee-breakpoints/1 JSON Lines (one interval a line). Never fails.
 std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterval>& intervals);
+
+// A picture format (Dot, Trace) of one plan, with the planner's costs; throws Error for other
+// formats.
+std::string render_picture(const Dag& dag, const Costs& costs, const PlanPoint& point, Format format);
 
 // Escapes a string for JSON (quotes included).
 std::string json_quote(const std::string& s);

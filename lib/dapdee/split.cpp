@@ -1,5 +1,7 @@
 #include "dapdee/split.hpp"
 
+#include "dapdee/file_kind.hpp"
+
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -90,7 +92,9 @@ onnx::ModelProto make_part(const onnx::ModelProto& full, const std::vector<int>&
 SplitResult split_model(const SplitOptions& opt) {
   SplitResult r;
   if (opt.device_out.empty() || opt.edge_out.empty()) throw Error("--device-out/--edge-out", "both output files are needed");
-  const nlohmann::json plan = parse_json(read_input(opt.plan_path), opt.plan_path);
+  const std::string plan_text = read_input(opt.plan_path);
+  if (const std::string hint = wrong_file_hint(plan_text, "dapdee-plan/1"); !hint.empty()) throw Error(opt.plan_path, hint);
+  const nlohmann::json plan = parse_json(plan_text, opt.plan_path);
   if (!plan.is_object() || plan.value("format", "") != "dapdee-plan/1")
     throw Error(opt.plan_path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
   for (const char* key : {"V_d", "V_e", "exit"})
