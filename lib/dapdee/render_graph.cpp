@@ -13,11 +13,11 @@ namespace dapdee {
 
 namespace {
 
-// DOT string literal with escapes.
+// DOT string literal: quotes escaped; "\\n" in `s` stays a DOT line break.
 std::string dot_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"') out += '\\';
     out += c;
   }
   return out + '"';
