@@ -198,8 +198,8 @@ TEST_CASE("the table: accuracy column, rounded times, trimmed lists, defaults in
   REQUIRE(csv.code == 0);
   CHECK_THAT(csv.out, Catch::StartsWith("network,latency_ms\n4G,"));
   const auto help = run(tool("dapdee-plan") + " --help");
-  for (const char* d : {"--mode TEXT [light]", "--method TEXT [dapdee]", "--format TEXT [json]", "--input-encoding TEXT [float32]",
-                        "--wire-dtype TEXT [float32]", "--battery FLOAT [1]"})
+  for (const char* d : {"--mode TEXT=light", "--method TEXT=dapdee", "--format TEXT=json", "--input-encoding TEXT=float32",
+                        "--wire-dtype TEXT=float32", "--battery FLOAT=1"})
     CHECK_THAT(help.out, Catch::Contains(d));
 }
 
