@@ -100,6 +100,7 @@ SweepSpec sweep15000(Mode mode) {
   spec.deadlines.clear();
   for (double d : parse_values("10:500:50").value()) spec.deadlines.emplace_back(d);
   spec.mode = mode;
+  spec.threads = 1;  // CPU time of one thread: comparable on a shared machine (wall time divides by the cores)
   return spec;
 }
 
@@ -114,7 +115,7 @@ void BM_Sweep15000(benchmark::State& state) {
   }
   state.counters["points"] = 15000;
 }
-BENCHMARK(BM_Sweep15000)->ArgName("heavy")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Sweep15000)->ArgName("heavy")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // Rendering the 15,000 light plans as JSON Lines (all fields) or lean lines.
 void BM_Render15000(benchmark::State& state) {
@@ -130,7 +131,7 @@ void BM_Render15000(benchmark::State& state) {
   }
   state.counters["MB_out"] = static_cast<double>(bytes) / 1e6;
 }
-BENCHMARK(BM_Render15000)->ArgName("short")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Render15000)->ArgName("short")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // A committed model DAG with its predicted profiles (Raspberry-Pi-4-class device, T4-class edge).
 struct Committed {
@@ -157,7 +158,7 @@ void BM_HeavySweepInception(benchmark::State& state) {
   }
   state.counters["points"] = 15000;
 }
-BENCHMARK(BM_HeavySweepInception)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_HeavySweepInception)->Unit(benchmark::kMillisecond);
 
 // One heavy plan of Inception-v3 (225 nodes, 10,633 partitions): the first one enumerates the
 // blocks (arg 1: a new planner every iteration), later ones scan the Pareto front (arg 0).
@@ -183,6 +184,7 @@ void BM_LeanSweepVit(benchmark::State& state) {
   SweepSpec spec;
   spec.networks = {{"4G", 5.85, 20}};
   spec.bandwidths = parse_values("0.05:200:1000log").value();
+  spec.threads = 1;
   size_t bytes = 0;
   for (auto _ : state) {
     const auto points = run_sweep(planner, spec);
@@ -193,6 +195,6 @@ void BM_LeanSweepVit(benchmark::State& state) {
   state.counters["MB_out"] = static_cast<double>(bytes) / 1e6;
   state.counters["plans"] = 1000;
 }
-BENCHMARK(BM_LeanSweepVit)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LeanSweepVit)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -62,7 +62,7 @@ TEST_CASE("dapdee-plan golden outputs", "[plan][cli][golden]") {
   const auto table = run(f.plan("--network 3G --format table"));
   REQUIRE(table.code == 0);
   CHECK_THAT(table.out, Catch::Contains("latency ms"));
-  const auto heavy = run(f.plan("--bandwidth 0.5 --mode heavy"));
+  const auto heavy = run(f.plan("--bandwidth 0.5 --delay 0 --mode heavy"));
   REQUIRE(heavy.code == 0);
   CHECK_THAT(heavy.out, Catch::Contains("\"mode\":\"heavy\""));
   // Same input, same bytes.
@@ -111,9 +111,13 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
   SECTION("a negative deadline") { expect_plan_error(f, f.plan("--network 4G --deadline -5"), "deadline"); }
   SECTION("an unknown network") { expect_plan_error(f, f.plan("--network 7G"), "unknown network '7G'"); }
   SECTION("an unknown exit") { expect_plan_error(f, f.plan("--network 4G --exit exit9"), "unknown exit 'exit9'"); }
-  SECTION("an unknown mode or method") {
-    expect_plan_error(f, f.plan("--network 4G --mode fast"), "unknown mode");
-    expect_plan_error(f, f.plan("--network 4G --method magic"), "unknown method");
+  SECTION("an unknown mode or method is a usage error") {
+    for (const char* args : {"--network 4G --mode fast", "--network 4G --method magic"}) {
+      const auto r = run(f.plan(args) + " -o " + (f.d / "plan.out"));
+      CHECK(r.code == 2);
+      CHECK_THAT(r.err, Catch::StartsWith("dapdee-plan: usage: ") && Catch::Contains("is not one of"));
+      CHECK_FALSE(fs::exists(f.d / "plan.out"));
+    }
   }
   SECTION("a missing file") {
     expect_plan_error(f, tool("dapdee-plan") + " " + (f.d / "none.json") + " --device " + f.dev + " --edge " + f.edge +
@@ -140,9 +144,15 @@ TEST_CASE("dapdee-plan replays a Mahimahi uplink trace window by window", "[plan
   REQUIRE(lines.size() == 4);
   CHECK_THAT(lines[1], Catch::Contains(",t,1.2,10,") && Catch::Contains(",true,0,"));
   CHECK_THAT(lines[2], Catch::Contains(",t,1e-06,10,") && Catch::Contains(",true,1,"));
-  CHECK_THAT(lines[3], Catch::Contains(",t,0.6,10,") && Catch::Contains(",true,2,"));
+  // The last window (2000..2980 ms, the period) is averaged over its real 980 ms, not a whole second.
+  CHECK_THAT(lines[3], Catch::Contains(",t,0.61224") && Catch::Contains(",true,2,"));
   spit(f.d / "bad.up", "0\n12x\n");
   expect_plan_error(f, f.plan("--bandwidth-trace " + (f.d / "bad.up")), "line 2: '12x' is not a time in ms");
+}
+
+// Apart from the test above, so that a missing ../shared never hides one of its failures.
+TEST_CASE("dapdee-plan replays the shared Verizon LTE trace", "[plan][cli][trace][shared]") {
+  Fixture f;
   const std::string shared = shared_dir() + "/traces/Verizon-LTE-short.up";
   if (!fs::exists(shared)) DAPDEE_SKIP("../shared/traces is absent");
   const auto s = run(f.plan("--bandwidth-trace " + shared + " --network 4G"));
@@ -199,4 +209,36 @@ TEST_CASE("dapdee-plan usage errors of the heavy search, fields and breakpoints 
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Catch::Contains("needs one delay"));
   CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("dapdee-plan --shard: the parts concatenated are the whole sweep, byte for byte", "[plan][cli][shard]") {
+  Fixture f;
+  for (const std::string args : {"--network CAT1,3G,4G --bandwidth 0.05:20:9log --deadline 5:60:7",
+                                 "--network CAT1,3G --bandwidth 0.1:10:5log --deadline 10:40:4 --mode heavy --format csv"}) {
+    const auto whole = run(f.plan(args));
+    REQUIRE(whole.code == 0);
+    for (int n : {1, 2, 7}) {
+      std::string joined;
+      for (int i = 1; i <= n; ++i) {
+        const auto part = run(f.plan(args + " --shard " + std::to_string(i) + "/" + std::to_string(n)));
+        INFO(args << " shard " << i << "/" << n << "\n" << part.err);
+        REQUIRE(part.code == 0);
+        joined += part.out;
+      }
+      INFO(args << " in " << n << " shards");
+      CHECK(joined == whole.out);
+    }
+  }
+  const std::string out = f.d / "x.out";
+  for (const std::string bad : {"--shard 0/3", "--shard 4/3", "--shard 2", "--shard 1/3 --format table"}) {
+    const auto r = run(f.plan("--network 4G " + bad + " -o " + out));
+    INFO(bad << "\n" << r.err);
+    CHECK(r.code == 2);
+    CHECK_FALSE(fs::exists(out));
+  }
+  // The size cap applies per shard.
+  const auto capped = run(f.plan("--network CAT1,3G,4G --deadline 1:100:10 --max-points 20 -o " + out));
+  CHECK(capped.code == 1);
+  CHECK_THAT(capped.err, Catch::Contains("exceed the cap of 20"));
+  CHECK(run(f.plan("--network CAT1,3G,4G --deadline 1:100:10 --max-points 20 --shard 2/2")).code == 0);
 }

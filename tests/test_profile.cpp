@@ -162,7 +162,9 @@ TEST_CASE("ONNX Runtime traces convert to profiles keyed by DAG nodes", "[profil
     CHECK(conv + relu == Approx(1.1));
     CHECK(conv > 10 * relu);  // split by arithmetic cost
     CHECK(j["nodes"]["conv1"]["fused_kernel"] == "r1_nchwc");
-    CHECK(j["unmatched_kernels"] == nlohmann::json::array({"ReorderOutput"}));
+    CHECK(j["unmatched_kernels"].empty());
+    CHECK(j["attached_kernels"] == nlohmann::json::array({"ReorderOutput"}));  // its time goes to the kernel before (fc)
+    CHECK(j["nodes"]["fc"]["ms"].get<double>() == Approx(4.1 + 5.1));
   }
   SECTION("a trace for another model, or not a trace, is an error") {
     nlohmann::json other = nlohmann::json::array();

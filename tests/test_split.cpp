@@ -4,6 +4,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/split.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
@@ -104,4 +105,78 @@ TEST_CASE("dapdee-split rejects plans for another model", "[split][cli]") {
   CHECK(s.code == 1);
   CHECK(run(tool("dapdee-split") + " --help").code == 0);
   CHECK(run(tool("dapdee-split")).code == 2);
+}
+
+TEST_CASE("dapdee-split --check: the parts equal the whole, also on weightless models (name-seeded refill)", "[split][check]") {
+#ifndef DAPDEE_HAVE_OPENCV
+  DAPDEE_SKIP("--check needs OpenCV DNN");
+#else
+  TempDir d;
+  for (auto [name, b] : std::vector<std::pair<std::string, Builder>>{
+           {"chain", testing_onnx::chain_model()}, {"diamond", testing_onnx::diamond_model()},
+           {"inception", testing_onnx::inception_model()}, {"residual", testing_onnx::residual_model()},
+           {"early_exit", testing_onnx::early_exit_model()}, {"reshape", testing_onnx::reshape_shape_model()}}) {
+    if (name == "reshape")
+      b.model().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(1);
+    // Weightless: every float initializer cleared, so each part is refilled on its own.
+    for (auto& t : *b.model().mutable_graph()->mutable_initializer())
+      if (t.data_type() == onnx::TensorProto::FLOAT) t.clear_raw_data();
+    const std::string model = d / (name + ".onnx");
+    b.save(model);
+    dapdee::ImportOptions iopt;
+    iopt.model_path = model;
+    const dapdee::Dag dag = dapdee::import_onnx(iopt).dag;
+    const auto anc = dapdee::ancestors_of(dag, dag.exits.back().node_id);
+    const size_t n = static_cast<size_t>(std::count(anc.begin(), anc.end(), 1));
+    for (size_t k : {size_t{1}, n / 2, n - 1}) {
+      INFO(name << ", " << k << " nodes on the device");
+      spit(d / "plan.json", prefix_plan(dag, k).dump());
+      const auto r = run(tool("dapdee-split") + " " + model + " --plan " + (d / "plan.json") + " --check");
+      INFO(r.err);
+      REQUIRE(r.code == 0);
+      CHECK_THAT(r.out, Catch::Contains("max_abs_diff"));
+      CHECK_THAT(r.out, Catch::Contains("max_abs_output"));
+    }
+  }
+  // A check that fails says so and exits 1 (tolerance below any float difference is not enough:
+  // use a negative one).
+  spit(d / "plan.json", prefix_plan([&] {
+         dapdee::ImportOptions iopt;
+         iopt.model_path = d / "chain.onnx";
+         return dapdee::import_onnx(iopt).dag;
+       }(), 2).dump());
+  const auto r = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan " + (d / "plan.json") + " --check --tolerance -1");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("differ"));
+#endif
+}
+
+TEST_CASE("name-seeded refill: a tensor gets the same values alone as in the whole model", "[split][refill]") {
+  onnx::ModelProto whole, part;
+  auto add = [](onnx::ModelProto& m, const std::string& name, int64_t n) {
+    auto* t = m.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(n);
+    t->add_dims(3);
+  };
+  add(whole, "a.w", 4);
+  add(whole, "b.w", 5);
+  add(part, "b.w", 5);
+  CHECK(dapdee::refill_weights(whole, ".", "whole").refilled == 2);
+  CHECK(dapdee::refill_weights(part, ".", "part").refilled == 1);
+  REQUIRE(whole.graph().initializer(1).raw_data() == part.graph().initializer(0).raw_data());
+  CHECK(whole.graph().initializer(0).raw_data() != whole.graph().initializer(1).raw_data().substr(0, 48));
+  CHECK(dapdee::refill_seed("a.w") != dapdee::refill_seed("b.w"));
+}
+
+TEST_CASE("split rejects lean plan lines naming the missing field", "[split][cli]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  spit(d / "lean.json", R"({"format":"dapdee-plan/1","exit":"output","V_d":["input"],"latency_ms":3})");
+  const auto r = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan " + (d / "lean.json") + " --device-out " +
+                     (d / "dev.onnx") + " --edge-out " + (d / "edge.onnx"));
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("lacks 'V_e'"));
+  CHECK_FALSE(fs::exists(d / "dev.onnx"));
 }

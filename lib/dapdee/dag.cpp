@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include "dapdee/file_kind.hpp"
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
 #include "dapdee/error.hpp"
+#include "dapdee/file_kind.hpp"
+#include "dapdee/json_field.hpp"
 
 namespace dapdee {
 
@@ -129,110 +129,58 @@ std::optional<std::string> finalize(Dag& dag) {
 
 namespace {
 
-int64_t get_size(const ojson& j, const char* key, const std::string& loc) {
-  if (!j.contains(key)) return 0;
-  const auto& v = j.at(key);
-  if (!v.is_number_integer()) throw Error(fmt::format("{}: '{}' must be an integer", loc, key));
-  const int64_t x = v.get<int64_t>();
-  if (x < 0) throw Error(fmt::format("{}: '{}' is negative ({})", loc, key, x));
-  return x;
+Node read_node(const JsonField& x) {
+  x.expect_object();
+  Node n;
+  n.name = x.str("name");
+  n.op = x.str("op");
+  if (const auto in = x.find("inputs")) n.inputs = in->strings();
+  n.out_bytes = x.int64_or("out_bytes", 0, 0);
+  n.macs = x.int64_or("macs", 0, 0);
+  n.ops = x.int64_or("ops", 0, 0);
+  n.params = x.int64_or("params", 0, 0);
+  if (const auto outs = x.find("outputs")) {
+    for (const auto& o : outs->items()) {
+      o.expect_object();
+      TensorInfo t;
+      t.name = o.str_or("name", "");
+      t.dtype = o.str_or("dtype", "");
+      if (const auto shape = o.find("shape"))
+        for (const auto& d : shape->items()) t.shape.push_back(d.raw().is_number() ? d.int64(-1) : -1);
+      t.bytes = o.int64_or("bytes", 0, 0);
+      t.consumed = o.bool_or("consumed", false);
+      n.outputs.push_back(std::move(t));
+    }
+  }
+  return n;
 }
 
-std::string get_string(const ojson& j, const char* key, const std::string& loc) {
-  if (!j.contains(key) || !j.at(key).is_string())
-    throw Error(fmt::format("{}: missing string field '{}'", loc, key));
-  return j.at(key).get<std::string>();
+Exit read_exit(const JsonField& x) {
+  x.expect_object();
+  Exit e;
+  e.name = x.str("name");
+  if (const auto o = x.find("outputs")) e.outputs = o->strings();
+  if (const auto nd = x.find("nodes")) e.nodes = nd->strings();
+  if (e.nodes.empty()) e.node = x.str("node");
+  e.accuracy = x.num_opt("accuracy");
+  return e;
 }
 
 }  // namespace
 
 Dag parse_dag(const std::string& text, const std::string& where) {
-  ojson j;
-  try {
-    j = ojson::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    const std::string hint = wrong_file_hint(text, kDagFormat);
-    throw Error(where, hint.empty() ? fmt::format("not valid JSON: {}", e.what()) : hint);
-  }
-  try {
-    if (!j.is_object()) throw Error("not a JSON object");
-    if (!j.contains("format") || j["format"] != kDagFormat) {
-      if (const std::string hint = wrong_file_hint(text, kDagFormat); !hint.empty()) throw Error(hint);
-      throw Error(fmt::format("not a {} file (format is {})", kDagFormat,
-                              j.contains("format") ? j["format"].dump() : "missing"));
-    }
-    Dag dag;
-    dag.model = j.value("model", "");
-    dag.source = j.value("source", "");
-    if (!j.contains("nodes") || !j["nodes"].is_array()) throw Error("missing array 'nodes'");
-    const auto& jn = j["nodes"];
-    dag.nodes.reserve(jn.size());
-    for (size_t i = 0; i < jn.size(); ++i) {
-      const auto& x = jn[i];
-      std::string loc = fmt::format("nodes[{}]", i);
-      if (!x.is_object()) throw Error(loc + ": not an object");
-      Node n;
-      n.name = get_string(x, "name", loc);
-      loc += " ('" + n.name + "')";
-      n.op = get_string(x, "op", loc);
-      if (x.contains("inputs")) {
-        if (!x["inputs"].is_array()) throw Error(loc + ": 'inputs' must be an array");
-        for (const auto& s : x["inputs"]) {
-          if (!s.is_string()) throw Error(loc + ": 'inputs' must hold node names");
-          n.inputs.push_back(s.get<std::string>());
-        }
-      }
-      n.out_bytes = get_size(x, "out_bytes", loc);
-      n.macs = get_size(x, "macs", loc);
-      n.ops = get_size(x, "ops", loc);
-      n.params = get_size(x, "params", loc);
-      if (x.contains("outputs") && x["outputs"].is_array()) {
-        for (const auto& o : x["outputs"]) {
-          TensorInfo t;
-          t.name = o.value("name", "");
-          t.dtype = o.value("dtype", "");
-          if (o.contains("shape") && o["shape"].is_array())
-            for (const auto& d : o["shape"]) t.shape.push_back(d.is_number_integer() ? d.get<int64_t>() : -1);
-          t.bytes = get_size(o, "bytes", loc + " output");
-          t.consumed = o.value("consumed", false);
-          n.outputs.push_back(std::move(t));
-        }
-      }
-      dag.nodes.push_back(std::move(n));
-    }
-    if (j.contains("exits")) {
-      if (!j["exits"].is_array()) throw Error("'exits' must be an array");
-      for (size_t k = 0; k < j["exits"].size(); ++k) {
-        const auto& x = j["exits"][k];
-        const std::string loc = fmt::format("exits[{}]", k);
-        if (!x.is_object()) throw Error(loc + ": not an object");
-        Exit e;
-        e.name = get_string(x, "name", loc);
-        for (const char* key : {"outputs", "nodes"}) {
-          if (!x.contains(key)) continue;
-          if (!x[key].is_array()) throw Error(fmt::format("{}: '{}' must be an array of names", loc, key));
-          auto& dst = std::string(key) == "outputs" ? e.outputs : e.nodes;
-          for (const auto& s : x[key]) {
-            if (!s.is_string()) throw Error(fmt::format("{}: '{}' must be an array of names", loc, key));
-            dst.push_back(s.get<std::string>());
-          }
-        }
-        if (e.nodes.empty()) e.node = get_string(x, "node", loc);
-        if (x.contains("accuracy") && !x["accuracy"].is_null()) {
-          if (!x["accuracy"].is_number()) throw Error(loc + ": 'accuracy' must be a number or null");
-          e.accuracy = x["accuracy"].get<double>();
-        }
-        dag.exits.push_back(std::move(e));
-      }
-    }
-    if (auto problem = finalize(dag)) throw Error(*problem);
-    return dag;
-  } catch (const Error& e) {
-    if (!e.where().empty()) throw;
-    throw Error(where, e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where, fmt::format("malformed DAG: {}", e.what()));
-  }
+  nlohmann::json storage;
+  const JsonField root = parse_json_root_as(text, where, kDagFormat, storage);
+  Dag dag;
+  dag.model = root.str_or("model", "");
+  dag.source = root.str_or("source", "");
+  const auto nodes = root.at("nodes").items();
+  dag.nodes.reserve(nodes.size());
+  for (const auto& x : nodes) dag.nodes.push_back(read_node(x));
+  if (const auto exits = root.find("exits"))
+    for (const auto& x : exits->items()) dag.exits.push_back(read_exit(x));
+  if (auto problem = finalize(dag)) throw Error(where, *problem);
+  return dag;
 }
 
 std::string dag_to_json(const Dag& dag) {
@@ -275,7 +223,7 @@ std::string dag_to_json(const Dag& dag) {
     exits.push_back(std::move(x));
   }
   j["exits"] = std::move(exits);
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::vector<char> ancestors_of(const Dag& dag, int target) {

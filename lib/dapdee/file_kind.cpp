@@ -1,14 +1,43 @@
 #include "dapdee/file_kind.hpp"
 
-#include <nlohmann/json.hpp>
+#include "dapdee/error.hpp"
 
 namespace dapdee {
 
 namespace {
 
-std::string format_of(const std::string& line) {
+struct KindInfo {
+  FileKind kind;
+  const char* format;  // "" for ONNX
+  const char* what;
+};
+constexpr KindInfo kKinds[] = {
+    {FileKind::Onnx, "", "an ONNX model"},
+    {FileKind::Dag, "dapdee-dag/1", "a DAG (dapdee-dag/1)"},
+    {FileKind::Plan, "dapdee-plan/1", "a plan (dapdee-plan/1)"},
+    {FileKind::PlanLines, "dapdee-plan/1", "a sweep (dapdee-plan/1 JSON Lines, one plan a line)"},
+    {FileKind::Profile, "dapdee-profile/1", "a profile (dapdee-profile/1)"},
+    {FileKind::Breakpoints, "dapdee-breakpoints/1", "a breakpoint map (dapdee-breakpoints/1)"},
+    {FileKind::Network, "dapdee-network/1", "a network (dapdee-network/1)"},
+};
+
+// What to run when the given kind comes earlier in the pipeline than the expected format.
+struct Advice {
+  FileKind given;
+  const char* expected;
+  const char* run;
+};
+constexpr Advice kAdvice[] = {
+    {FileKind::Onnx, "dapdee-dag/1", "run dapdee-import first"},
+    {FileKind::Onnx, "dapdee-profile/1", "run dapdee-profile on it first"},
+    {FileKind::Onnx, "dapdee-plan/1", "run dapdee-import, then dapdee-plan"},
+    {FileKind::Dag, "dapdee-plan/1", "run dapdee-plan on it first"},
+    {FileKind::PlanLines, "dapdee-plan/1", "pick one line"},
+};
+
+std::string format_of(const std::string& json_text) {
   try {
-    const auto j = nlohmann::json::parse(line);
+    const auto j = nlohmann::json::parse(json_text);
     if (j.is_object() && j.contains("format") && j["format"].is_string()) return j["format"].get<std::string>();
   } catch (const nlohmann::json::exception&) {
   }
@@ -26,30 +55,39 @@ FileKind sniff_file_kind(const std::string& text) {
   bool lines = false;
   if (format.empty()) {  // JSON Lines: the first line alone
     format = format_of(text.substr(first, text.find('\n', first) - first));
-    lines = true;
+    lines = !format.empty();
   }
-  if (format == "dapdee-dag/1") return FileKind::Dag;
+  if (format.empty()) return FileKind::Unknown;
   if (format == "dapdee-plan/1") return lines ? FileKind::PlanLines : FileKind::Plan;
-  if (format == "dapdee-profile/1") return FileKind::Profile;
-  if (format == "dapdee-breakpoints/1") return FileKind::Breakpoints;
+  for (const auto& k : kKinds)
+    if (format == k.format) return k.kind;
   return FileKind::Unknown;
 }
 
 std::string wrong_file_hint(const std::string& text, const std::string& expected_format) {
-  switch (sniff_file_kind(text)) {
-    case FileKind::Onnx: return "this is an ONNX model, not a " + expected_format + " file: run dapdee-import first";
-    case FileKind::Dag:
-      if (expected_format == "dapdee-dag/1") return {};
-      return "this is a DAG (dapdee-dag/1), not a " + expected_format + " file: run dapdee-plan on it first";
-    case FileKind::Plan:
-      if (expected_format == "dapdee-plan/1") return {};
-      return "this is a plan (dapdee-plan/1), not a " + expected_format + " file";
-    case FileKind::PlanLines: return "this is a sweep (dapdee-plan/1 JSON Lines, one plan a line): pick one line";
-    case FileKind::Profile: return "this is a profile (dapdee-profile/1), not a " + expected_format + " file";
-    case FileKind::Breakpoints: return "this is a breakpoint map (dapdee-breakpoints/1), not a " + expected_format + " file";
-    case FileKind::Unknown: return {};
+  const FileKind kind = sniff_file_kind(text);
+  if (kind == FileKind::Unknown) return {};
+  const KindInfo* info = nullptr;
+  for (const auto& k : kKinds)
+    if (k.kind == kind) info = &k;
+  if (kind != FileKind::PlanLines && expected_format == info->format) return {};
+  std::string s = std::string("this is ") + info->what;
+  if (kind != FileKind::PlanLines || expected_format != info->format) s += ", not a " + expected_format + " file";
+  for (const auto& a : kAdvice)
+    if (a.given == kind && expected_format == a.expected) s += std::string(": ") + a.run;
+  return s;
+}
+
+JsonField parse_json_root_as(const std::string& text, const std::string& where, const std::string& format,
+                             nlohmann::json& storage) {
+  try {
+    const JsonField root = parse_json_root(text, where, storage);
+    root.expect_format(format);
+    return root;
+  } catch (const Error&) {
+    if (const std::string hint = wrong_file_hint(text, format); !hint.empty()) throw Error(where, hint);
+    throw;
   }
-  return {};
 }
 
 }  // namespace dapdee

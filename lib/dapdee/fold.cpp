@@ -9,11 +9,47 @@
 #include <limits>
 #include <numeric>
 
+#include <fmt/format.h>
+
+#include "dapdee/error.hpp"
+
 namespace dapdee::fold {
 
 using onnx::TensorProto;
 
 namespace {
+
+// A fault of the model in a constant subgraph (overflow, index out of range): evaluate() turns
+// it into an Error naming the node.
+struct Fault {
+  std::string what;
+};
+
+int64_t checked_add(int64_t x, int64_t y) {
+  int64_t r;
+  if (__builtin_add_overflow(x, y, &r)) throw Fault{"integer overflow in addition"};
+  return r;
+}
+int64_t checked_sub(int64_t x, int64_t y) {
+  int64_t r;
+  if (__builtin_sub_overflow(x, y, &r)) throw Fault{"integer overflow in subtraction"};
+  return r;
+}
+int64_t checked_mul(int64_t x, int64_t y) {
+  int64_t r;
+  if (__builtin_mul_overflow(x, y, &r)) throw Fault{"integer overflow in multiplication"};
+  return r;
+}
+int64_t checked_div(int64_t x, int64_t y) {
+  if (y == 0) throw Fault{"integer division by zero"};
+  if (x == std::numeric_limits<int64_t>::min() && y == -1) throw Fault{"integer overflow: INT64_MIN / -1"};
+  return x / y;
+}
+// A double as int64 where the result is an integer tensor: refused when not representable.
+int64_t checked_int(double x) {
+  if (!(x >= -9.2233720368547758e18 && x < 9.2233720368547758e18)) throw Fault{"value out of the int64 range"};
+  return static_cast<int64_t>(x);
+}
 
 bool float_type(int32_t t) {
   return t == TensorProto::FLOAT || t == TensorProto::DOUBLE || t == TensorProto::FLOAT16 ||
@@ -50,6 +86,9 @@ int64_t get_i(const Value& v, size_t k) {
 }
 
 Value make(int32_t type, std::vector<int64_t> dims) {
+  for (auto d : dims)
+    if (d < 0) throw Fault{"negative dimension"};
+  if (product(dims) > kMaxElements) throw Fault{"result larger than the folding cap"};
   Value v;
   v.type = type;
   v.dims = std::move(dims);
@@ -128,7 +167,7 @@ std::optional<Value> binary(const Value& a, const Value& b, int32_t out_type, co
     if (fl) {
       const double r = ff(get_f(a, ia[k]), get_f(b, ib[k]));
       if (out.is_float()) out.f[k] = r;
-      else out.i[k] = static_cast<int64_t>(r);
+      else out.i[k] = checked_int(r);
     } else {
       const int64_t r = fi(get_i(a, ia[k]), get_i(b, ib[k]));
       if (out.is_float()) out.f[k] = static_cast<double>(r);
@@ -191,6 +230,8 @@ std::optional<Value> from_tensor(const TensorProto& t) {
   const int32_t type = t.data_type();
   if (!float_type(type) && !int_type(type)) return std::nullopt;
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  for (auto d : dims)
+    if (d < 0) return std::nullopt;
   const size_t n = product(dims);
   if (n > kMaxElements) return std::nullopt;
   Value v = make(type, dims);
@@ -265,8 +306,10 @@ void to_tensor(const Value& v, const std::string& name, TensorProto* out) {
   }
 }
 
-std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const std::vector<const Value*>& in,
-                                           int64_t opset) {
+namespace {
+
+std::optional<std::vector<Value>> evaluate_node(const onnx::NodeProto& node, const std::vector<const Value*>& in,
+                                                int64_t opset) {
   const std::string& op = node.op_type();
   auto has = [&](size_t k) { return k < in.size() && in[k] != nullptr; };
   auto one = [](std::optional<Value> v) -> std::optional<std::vector<Value>> {
@@ -318,8 +361,8 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
   const Value& a = *in[0];
   if (op == "Identity") return one(a);
   if (op == "Cast") return one(cast_to(a, static_cast<int32_t>(attr_i(node, "to", TensorProto::FLOAT))));
-  if (op == "Neg") return one(unary(a, [](int64_t x, int64_t) { return -x; }, [](double x, double) { return -x; }));
-  if (op == "Abs") return one(unary(a, [](int64_t x, int64_t) { return x < 0 ? -x : x; }, [](double x, double) { return std::fabs(x); }));
+  if (op == "Neg") return one(unary(a, [](int64_t x, int64_t) { return checked_sub(0, x); }, [](double x, double) { return -x; }));
+  if (op == "Abs") return one(unary(a, [](int64_t x, int64_t) { return x < 0 ? checked_sub(0, x) : x; }, [](double x, double) { return std::fabs(x); }));
   if (op == "Floor") return one(unary(a, [](int64_t x, int64_t) { return x; }, [](double x, double) { return std::floor(x); }));
   if (op == "Ceil") return one(unary(a, [](int64_t x, int64_t) { return x; }, [](double x, double) { return std::ceil(x); }));
   if (op == "Sqrt") {
@@ -342,8 +385,10 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
       if (shape[d] == -1) {
         if (neg >= 0) return std::nullopt;
         neg = static_cast<int>(d);
+      } else if (shape[d] < 0) {
+        throw Fault{fmt::format("negative dimension {} in the target shape", shape[d])};
       } else {
-        known *= shape[d];
+        known = checked_mul(known, shape[d]);
       }
     }
     if (neg >= 0) shape[neg] = known ? static_cast<int64_t>(a.numel()) / known : 0;
@@ -372,7 +417,8 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
       std::vector<int64_t> dims(rank, -1);
       for (auto x : *axes) {
         const int64_t ax = norm_axis(x, rank);
-        if (ax < 0 || ax >= static_cast<int64_t>(rank)) return std::nullopt;
+        if (ax < 0 || ax >= static_cast<int64_t>(rank)) throw Fault{fmt::format("axis {} out of range", x)};
+        if (dims[ax] == 1) throw Fault{fmt::format("axis {} repeated", x)};
         dims[ax] = 1;
       }
       size_t s = 0;
@@ -390,6 +436,7 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
     std::vector<int64_t> dims(a.dims.begin(), a.dims.begin() + axis);
     dims.insert(dims.end(), idx.dims.begin(), idx.dims.end());
     dims.insert(dims.end(), a.dims.begin() + axis + 1, a.dims.end());
+    if (product(dims) > kMaxElements) return std::nullopt;  // too large to fold: stays unevaluated
     Value v = make(a.type, dims);
     size_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= a.dims[d];
@@ -400,7 +447,7 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
       for (size_t j = 0; j < idx.numel(); ++j) {
         int64_t p = get_i(idx, j);
         if (p < 0) p += len;
-        if (p < 0 || p >= len) return std::nullopt;
+        if (p < 0 || p >= len) throw Fault{fmt::format("index {} out of range for a dimension of {}", get_i(idx, j), len)};
         for (size_t r = 0; r < inner; ++r, ++k) {
           const size_t src = (o * len + p) * inner + r;
           if (v.is_float()) v.f[k] = a.f[src];
@@ -417,8 +464,11 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
     dims[axis] = 0;
     for (auto* v : in) {
       if (!v || v->dims.size() != rank || v->is_float() != a.is_float()) return std::nullopt;
-      dims[axis] += v->dims[axis];
+      for (size_t d = 0; d < rank; ++d)
+        if (static_cast<int64_t>(d) != axis && v->dims[d] != a.dims[d]) throw Fault{"inputs differ outside the concatenation axis"};
+      dims[axis] = checked_add(dims[axis], v->dims[axis]);
     }
+    if (product(dims) > kMaxElements) return std::nullopt;  // too large to fold: stays unevaluated
     Value out = make(a.type, dims);
     size_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
@@ -463,7 +513,10 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
       if (step > 0) { st = std::clamp<int64_t>(st, 0, len); en = std::clamp<int64_t>(en, 0, len); }
       else { st = std::clamp<int64_t>(st, 0, len - 1); en = std::clamp<int64_t>(en, -1, len - 1); }
       sel[ax].clear();
-      for (int64_t x = st; step > 0 ? x < en : x > en; x += step) sel[ax].push_back(x);
+      for (int64_t x = st; step > 0 ? x < en : x > en;) {
+        sel[ax].push_back(x);
+        if (__builtin_add_overflow(x, step, &x)) break;  // a huge step takes one element
+      }
     }
     return one(gather_axes(a, sel));
   }
@@ -474,11 +527,11 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
     const double st = get_f(a, 0), li = get_f(lim, 0), de = get_f(delta, 0);
     if (de == 0) return std::nullopt;
     const double count = std::max(std::ceil((li - st) / de), 0.0);
-    if (count > kMaxElements) return std::nullopt;
+    if (!(count <= static_cast<double>(kMaxElements))) return std::nullopt;  // NaN, or too large
     Value v = make(a.type, {static_cast<int64_t>(count)});
     for (size_t k = 0; k < v.numel(); ++k) {
       if (v.is_float()) v.f[k] = st + de * static_cast<double>(k);
-      else v.i[k] = get_i(a, 0) + get_i(delta, 0) * static_cast<int64_t>(k);
+      else v.i[k] = checked_add(get_i(a, 0), checked_mul(get_i(delta, 0), static_cast<int64_t>(k)));
     }
     return one(v);
   }
@@ -501,7 +554,11 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
   }
   if (op == "Expand") {
     if (!has(1)) return std::nullopt;
-    Value shape_v = make(a.type, to_ints(*in[1]));
+    Value shape_v;  // dims only: a hostile shape must not be allocated
+    shape_v.type = a.type;
+    shape_v.dims = to_ints(*in[1]);
+    for (auto d : shape_v.dims)
+      if (d < 0) throw Fault{fmt::format("negative dimension {} in the target shape", d)};
     auto dims = broadcast_dims({&a, &shape_v});
     if (!dims || product(*dims) > kMaxElements) return std::nullopt;
     Value out = make(a.type, *dims);
@@ -530,7 +587,12 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
     const size_t rank = a.dims.size();
     std::vector<int64_t> perm = attr_ints(node, "perm").value_or(std::vector<int64_t>{});
     if (perm.empty()) for (size_t d = 0; d < rank; ++d) perm.push_back(static_cast<int64_t>(rank - 1 - d));
-    if (perm.size() != rank) return std::nullopt;
+    if (perm.size() != rank) throw Fault{fmt::format("perm has {} entries for a rank-{} input", perm.size(), rank)};
+    std::vector<char> used(rank, 0);
+    for (auto p : perm) {
+      if (p < 0 || p >= static_cast<int64_t>(rank) || used[p]) throw Fault{fmt::format("perm entry {} is out of range or repeated", p)};
+      used[p] = 1;
+    }
     std::vector<int64_t> dims(rank);
     for (size_t d = 0; d < rank; ++d) dims[d] = a.dims[perm[d]];
     Value out = make(a.type, dims);
@@ -566,7 +628,7 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
       else acc = std::max(acc, x);
     }
     if (out.is_float()) out.f[0] = acc;
-    else out.i[0] = static_cast<int64_t>(acc);
+    else out.i[0] = checked_int(acc);
     return one(out);
   }
   if (op == "Min" || op == "Max" || op == "Sum") {
@@ -576,7 +638,7 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
       std::optional<Value> r;
       if (op == "Min") r = binary(acc, *in[k], a.type, [](int64_t x, int64_t y) { return std::min(x, y); }, [](double x, double y) { return std::min(x, y); });
       else if (op == "Max") r = binary(acc, *in[k], a.type, [](int64_t x, int64_t y) { return std::max(x, y); }, [](double x, double y) { return std::max(x, y); });
-      else r = binary(acc, *in[k], a.type, std::plus<int64_t>(), std::plus<double>());
+      else r = binary(acc, *in[k], a.type, checked_add, std::plus<double>());
       if (!r) return std::nullopt;
       acc = std::move(*r);
     }
@@ -586,22 +648,27 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
   const Value& b = *in[1];
   const int32_t t = a.type;
   constexpr int32_t kBool = TensorProto::BOOL;
-  if (op == "Add") return one(binary(a, b, t, std::plus<int64_t>(), std::plus<double>()));
-  if (op == "Sub") return one(binary(a, b, t, std::minus<int64_t>(), std::minus<double>()));
-  if (op == "Mul") return one(binary(a, b, t, std::multiplies<int64_t>(), std::multiplies<double>()));
+  if (op == "Add") return one(binary(a, b, t, checked_add, std::plus<double>()));
+  if (op == "Sub") return one(binary(a, b, t, checked_sub, std::minus<double>()));
+  if (op == "Mul") return one(binary(a, b, t, checked_mul, std::multiplies<double>()));
   if (op == "Div") {
     if (!a.is_float() || !b.is_float())
       for (size_t k = 0; k < b.numel(); ++k) if (get_i(b, k) == 0) return std::nullopt;
-    return one(binary(a, b, t, [](int64_t x, int64_t y) { return x / y; }, [](double x, double y) { return x / y; }));
+    return one(binary(a, b, t, checked_div, [](double x, double y) { return x / y; }));
   }
   if (op == "Mod") {
     for (size_t k = 0; k < b.numel(); ++k) if (get_f(b, k) == 0) return std::nullopt;
     const bool fmod_c = attr_i(node, "fmod", 0) != 0;
     return one(binary(a, b, t,
-                      [fmod_c](int64_t x, int64_t y) { int64_t r = x % y; if (!fmod_c && r != 0 && ((r < 0) != (y < 0))) r += y; return r; },
+                      [fmod_c](int64_t x, int64_t y) {
+                        if (y == -1) return int64_t{0};  // INT64_MIN % -1 traps on x86; the result is 0
+                        int64_t r = x % y;
+                        if (!fmod_c && r != 0 && ((r < 0) != (y < 0))) r += y;
+                        return r;
+                      },
                       [fmod_c](double x, double y) { double r = std::fmod(x, y); if (!fmod_c && r != 0 && ((r < 0) != (y < 0))) r += y; return r; }));
   }
-  if (op == "Pow") return one(binary(a, b, t, [](int64_t x, int64_t y) { return static_cast<int64_t>(std::pow(x, y)); }, [](double x, double y) { return std::pow(x, y); }));
+  if (op == "Pow") return one(binary(a, b, t, [](int64_t x, int64_t y) { return checked_int(std::pow(x, y)); }, [](double x, double y) { return std::pow(x, y); }));
   if (op == "Equal") return one(binary(a, b, kBool, [](int64_t x, int64_t y) -> int64_t { return x == y; }, [](double x, double y) -> double { return x == y; }));
   if (op == "Less") return one(binary(a, b, kBool, [](int64_t x, int64_t y) -> int64_t { return x < y; }, [](double x, double y) -> double { return x < y; }));
   if (op == "Greater") return one(binary(a, b, kBool, [](int64_t x, int64_t y) -> int64_t { return x > y; }, [](double x, double y) -> double { return x > y; }));
@@ -610,6 +677,18 @@ std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const st
   if (op == "And") return one(binary(a, b, kBool, [](int64_t x, int64_t y) -> int64_t { return x && y; }, [](double x, double y) -> double { return x && y; }));
   if (op == "Or") return one(binary(a, b, kBool, [](int64_t x, int64_t y) -> int64_t { return x || y; }, [](double x, double y) -> double { return x || y; }));
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const std::vector<const Value*>& in,
+                                           int64_t opset) {
+  try {
+    return evaluate_node(node, in, opset);
+  } catch (const Fault& f) {
+    const std::string name = !node.name().empty() ? node.name() : node.output_size() ? node.output(0) : std::string("?");
+    throw Error(fmt::format("node '{}' ({}): {} while folding constants", name, node.op_type(), f.what));
+  }
 }
 
 }  // namespace dapdee::fold

@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/json_field.hpp"
 #include "dapdee/predict.hpp"
 
 namespace dapdee {
@@ -103,7 +105,8 @@ double predict_node_ms(const LatencyModel& m, const Dag& dag, int v) {
   return std::max(ms, 0.0);
 }
 
-ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<ProfiledDag>& test) {
+ModelError evaluate_per_node(const std::vector<ProfiledDag>& test, const std::function<double(const Dag&, int)>& predict,
+                             const std::function<double(const Profile&, double, double)>& model_error) {
   ModelError e;
   std::map<std::string, std::pair<double, int>> acc;
   for (const auto& pd : test) {
@@ -111,8 +114,8 @@ ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<Profi
     for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
       const Node& n = pd.dag.nodes[v];
       const auto it = pd.profile.ms.find(n.name);
-      if (n.op == "Input" || it == pd.profile.ms.end()) continue;
-      const double p = predict_node_ms(m, pd.dag, static_cast<int>(v));
+      if (is_input(n) || it == pd.profile.ms.end()) continue;
+      const double p = predict(pd.dag, static_cast<int>(v));
       pred_total += p;
       meas_total += it->second;
       if (it->second > 0) {
@@ -120,10 +123,16 @@ ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<Profi
         acc[n.op].second += 1;
       }
     }
-    e.model_error.emplace_back(pd.dag.model, meas_total > 0 ? 100 * (pred_total / meas_total - 1) : 0);
+    e.model_error.emplace_back(pd.dag.model, model_error(pd.profile, pred_total, meas_total));
   }
   for (auto& [op, v] : acc) e.op_mape[op] = {100 * v.first / v.second, v.second};
   return e;
+}
+
+ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<ProfiledDag>& test) {
+  return evaluate_per_node(
+      test, [&](const Dag& dag, int v) { return predict_node_ms(m, dag, v); },
+      [](const Profile&, double pred, double meas) { return meas > 0 ? 100 * (pred / meas - 1) : 0.0; });
 }
 
 std::string latency_model_to_json(const LatencyModel& m) {
@@ -140,31 +149,30 @@ std::string latency_model_to_json(const LatencyModel& m) {
   j["per_op"] = std::move(ops);
   j["fallback"] = fit(m.fallback);
   j["fallback_macs"] = fit(m.fallback_macs);
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 LatencyModel parse_latency_model(const std::string& text, const std::string& where) {
-  try {
-    const auto j = nlohmann::json::parse(text);
-    if (j.value("format", "") != "dapdee-latency-model/1") throw Error(where, "not a dapdee-latency-model/1 file");
-    LatencyModel m;
-    m.device = j.value("device", "");
-    m.trained_on = j.value("trained_on", std::vector<std::string>{});
-    auto fit = [&](const nlohmann::json& x) {
-      LatencyModel::Fit f;
-      const auto c = x.at("coef");
-      if (!c.is_array() || c.size() != 4) throw Error(where, "'coef' must hold 4 numbers");
-      for (int i = 0; i < 4; ++i) f.c[i] = c[i].get<double>();
-      f.samples = x.value("samples", 0);
-      return f;
-    };
-    for (auto it = j.at("per_op").begin(); it != j.at("per_op").end(); ++it) m.per_op[it.key()] = fit(it.value());
-    m.fallback = fit(j.at("fallback"));
-    m.fallback_macs = j.contains("fallback_macs") ? fit(j.at("fallback_macs")) : m.fallback;
-    return m;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(where, fmt::format("malformed latency model: {}", e.what()));
-  }
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format("dapdee-latency-model/1");
+  LatencyModel m;
+  m.device = root.str_or("device", "");
+  if (const auto t = root.find("trained_on")) m.trained_on = t->strings();
+  // Coefficients are bounded so that a prediction stays finite for any DAG (sizes < 2^63).
+  const NumRange coef{0.0, 1e12, false, false};
+  auto fit = [&](const JsonField& x) {
+    LatencyModel::Fit f;
+    const auto c = x.at("coef").items();
+    if (c.size() != 4) x.at("coef").fail(fmt::format("expected 4 numbers, got {}", c.size()));
+    for (int i = 0; i < 4; ++i) f.c[i] = c[i].num(coef);
+    f.samples = static_cast<int>(x.int64_or("samples", 0, 0, std::numeric_limits<int>::max()));
+    return f;
+  };
+  for (const auto& [op, x] : root.at("per_op").members()) m.per_op[op] = fit(x);
+  m.fallback = fit(root.at("fallback"));
+  m.fallback_macs = root.has("fallback_macs") ? fit(root.at("fallback_macs")) : m.fallback;
+  return m;
 }
 
 std::string predict_profile_with_model(const Dag& dag, const LatencyModel& m, const std::string& model_path) {

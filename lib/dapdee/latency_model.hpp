@@ -1,6 +1,8 @@
 // Neurosurgeon-style per-op-type latency regression, fitted on measured profiles.
 #pragma once
 
+#include <functional>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -43,6 +45,12 @@ struct ModelError {
   std::vector<std::pair<std::string, double>> model_error;  // model -> signed % error of the total
 };
 ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<ProfiledDag>& test);
+
+// The evaluation every predictor shares: per-op MAPE over the profiled nodes, and per test DAG
+// the whole-model error that `model_error(profile, predicted sum, measured sum)` gives in
+// percent; `predict(dag, node)` is the predictor's ms. Never fails by itself.
+ModelError evaluate_per_node(const std::vector<ProfiledDag>& test, const std::function<double(const Dag&, int)>& predict,
+                             const std::function<double(const Profile&, double, double)>& model_error);
 
 // JSON (dapdee-latency-model/1) round trip; parse throws Error(where, ...).
 std::string latency_model_to_json(const LatencyModel& m);

@@ -11,6 +11,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 
 #ifndef DAPDEE_NETWORKS_DIR
 #define DAPDEE_NETWORKS_DIR "networks"
@@ -21,30 +22,33 @@ namespace dapdee {
 namespace fs = std::filesystem;
 
 void check_link(double bw, double delay, const std::string& what) {
-  if (!std::isfinite(bw) || bw <= 0)
-    throw Error(what, fmt::format("bandwidth must be a positive number of Mbit/s (got {})", bw));
-  if (!std::isfinite(delay) || delay < 0)
-    throw Error(what, fmt::format("delay must be a non-negative number of ms (got {})", delay));
+  // The bounds keep every transfer time finite: 1e-6 Mbit/s is also what an empty trace window
+  // is planned at; subnormal bandwidths such as 1e-320 would make times infinite.
+  if (!(bw >= kMinBandwidthMbps && bw <= kMaxBandwidthMbps))
+    throw Error(what, fmt::format("bandwidth must be between {} and {} Mbit/s (got {})", kMinBandwidthMbps,
+                                  kMaxBandwidthMbps, bw));
+  if (!(delay >= 0 && delay <= kMaxDelayMs))
+    throw Error(what, fmt::format("delay must be between 0 and {} ms (got {})", kMaxDelayMs, delay));
 }
 
 Network parse_network(const std::string& text, const std::string& where) {
-  const nlohmann::json j = parse_json(text, where);
-  if (!j.is_object() || j.value("format", "") != kNetworkFormat)
-    throw Error(where, fmt::format("not a {} file", kNetworkFormat));
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format(kNetworkFormat);
   Network n;
-  n.name = j.value("name", file_stem(where));
-  if (!j.contains("uplink_mbps") || !j["uplink_mbps"].is_number())
-    throw Error(where, "missing number 'uplink_mbps'");
-  n.uplink_mbps = j["uplink_mbps"].get<double>();
-  n.delay_ms = j.contains("delay_ms") && j["delay_ms"].is_number() ? j["delay_ms"].get<double>() : 0.0;
+  n.name = root.str_or("name", file_stem(where));
+  n.uplink_mbps = root.num("uplink_mbps");
+  n.delay_ms = root.num_or("delay_ms", 0.0);
   check_link(n.uplink_mbps, n.delay_ms, where);
   return n;
 }
 
-Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms) {
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms, size_t max_windows) {
   using R = Parsed<std::vector<double>>;
-  if (!(window_ms > 0)) return R::failure("the window must be > 0 ms");
-  std::vector<double> counts;
+  if (!(window_ms >= kMinTraceWindowMs && window_ms <= kMaxTraceWindowMs))
+    return R::failure(fmt::format("the window must be {} to {} ms (got {})", kMinTraceWindowMs, kMaxTraceWindowMs, window_ms));
+  // Phase 1: the delivery opportunities.
+  std::vector<long long> times;
   size_t line_no = 0, pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -57,14 +61,24 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
     char* stop = nullptr;
     const long long ms = std::strtoll(line.c_str(), &stop, 10);
     if (*stop != '\0' || ms < 0) return R::failure(fmt::format("line {}: '{}' is not a time in ms", line_no, line));
-    const size_t w = static_cast<size_t>(static_cast<double>(ms) / window_ms);
-    if (w > 10'000'000) return R::failure(fmt::format("line {}: the trace is too long for {} ms windows", line_no, window_ms));
-    if (counts.size() <= w) counts.resize(w + 1, 0.0);
-    counts[w] += 1;
+    if (!(static_cast<double>(ms) / window_ms < static_cast<double>(max_windows)))
+      return R::failure(fmt::format("line {}: at {} ms the trace spans more than {} windows of {} ms", line_no, ms,
+                                    max_windows, window_ms));
+    times.push_back(ms);
   }
-  if (counts.empty()) return R::failure("the trace has no delivery opportunity");
+  if (times.empty()) return R::failure("the trace has no delivery opportunity");
+  // Phase 2: windows over Mahimahi's period (the last time; the trace repeats after it). The
+  // last window is averaged over its real length, and an opportunity at the period itself
+  // belongs to it.
+  const double period = std::max(1.0, static_cast<double>(*std::max_element(times.begin(), times.end())));
+  const size_t n = std::max<size_t>(1, static_cast<size_t>(std::ceil(period / window_ms)));
+  std::vector<double> counts(n, 0.0);
+  for (long long t : times) counts[std::min(n - 1, static_cast<size_t>(static_cast<double>(t) / window_ms))] += 1;
   std::vector<double> mbps;
-  for (double c : counts) mbps.push_back(c * 1500.0 * 8.0 / (window_ms / 1000.0) / 1e6);
+  for (size_t w = 0; w < n; ++w) {
+    const double len = w + 1 < n ? window_ms : period - static_cast<double>(n - 1) * window_ms;
+    mbps.push_back(counts[w] * 1500.0 * 8.0 / (len / 1000.0) / 1e6);
+  }
   return mbps;
 }
 

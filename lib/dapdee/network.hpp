@@ -30,11 +30,22 @@ Network resolve_network(const std::string& name_or_file);
 // Names of the bundled presets, sorted.
 std::vector<std::string> preset_names();
 
-// Uplink capacity of a Mahimahi trace (one line per 1500-byte delivery opportunity, the time in
-// ms) in consecutive windows of `window_ms`, in Mbit/s; the failure names the bad line.
-Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms);
+// Bounds of the replay window of a trace (ms).
+inline constexpr double kMinTraceWindowMs = 1, kMaxTraceWindowMs = 3'600'000;
 
-// Checks a bandwidth (finite, > 0) and a delay (finite, >= 0); throws Error(what, ...).
+// Uplink capacity of a Mahimahi trace (one line per 1500-byte delivery opportunity, the time in
+// ms) in consecutive windows of `window_ms` over the trace's period (its last time, after which
+// Mahimahi repeats it), in Mbit/s; the last window is averaged over its real length. The failure names
+// the bad line, or the window when it is outside [kMinTraceWindowMs, kMaxTraceWindowMs].
+// The trace may span at most `max_windows` windows (checked before anything is allocated).
+inline constexpr size_t kMaxTraceWindows = 1'000'000;
+Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double window_ms,
+                                             size_t max_windows = kMaxTraceWindows);
+
+// Checks a bandwidth (in [kMinBandwidthMbps, kMaxBandwidthMbps]) and a delay (in [0, kMaxDelayMs]);
+// throws Error(what, ...) otherwise.
 void check_link(double bandwidth_mbps, double delay_ms, const std::string& what);
+// The range check_link accepts.
+inline constexpr double kMinBandwidthMbps = 1e-6, kMaxBandwidthMbps = 1e9, kMaxDelayMs = 1e9;
 
 }  // namespace dapdee

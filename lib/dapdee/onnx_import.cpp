@@ -19,8 +19,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "dapdee/exit_groups.hpp"
 #include "dapdee/fold.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
+#include "dapdee/onnx_subgraph.hpp"
 #include "dapdee/op_cost.hpp"
 
 namespace dapdee {
@@ -158,44 +161,7 @@ int64_t tensor_bytes(const Meta& m) {
   return n;
 }
 
-// Names a subgraph (If/Loop/Scan body) reads from the enclosing scope.
-void outer_refs(const onnx::GraphProto& g, std::vector<std::string>& out) {
-  std::unordered_set<std::string> local;
-  for (const auto& i : g.input()) local.insert(i.name());
-  for (const auto& i : g.initializer()) local.insert(i.name());
-  for (const auto& n : g.node())
-    for (const auto& o : n.output()) local.insert(o);
-  for (const auto& n : g.node()) {
-    for (const auto& i : n.input())
-      if (!i.empty() && !local.count(i)) out.push_back(i);
-    for (const auto& a : n.attribute()) {
-      if (a.has_g()) {
-        std::vector<std::string> inner;
-        outer_refs(a.g(), inner);
-        for (auto& s : inner)
-          if (!local.count(s)) out.push_back(s);
-      }
-      for (const auto& sg : a.graphs()) {
-        std::vector<std::string> inner;
-        outer_refs(sg, inner);
-        for (auto& s : inner)
-          if (!local.count(s)) out.push_back(s);
-      }
-    }
-  }
-}
-
-// All tensors a node reads: its inputs plus what its subgraphs read from outside.
-std::vector<std::string> node_reads(const onnx::NodeProto& n) {
-  std::vector<std::string> reads;
-  for (const auto& i : n.input())
-    if (!i.empty()) reads.push_back(i);
-  for (const auto& a : n.attribute()) {
-    if (a.has_g()) outer_refs(a.g(), reads);
-    for (const auto& sg : a.graphs()) outer_refs(sg, reads);
-  }
-  return reads;
-}
+constexpr const char* kDataDependent = "its size depends on data or on a shape computation that could not be folded";
 
 bool nondeterministic(const std::string& op) {
   return op == "RandomNormal" || op == "RandomUniform" || op == "RandomNormalLike" ||
@@ -209,27 +175,6 @@ bool has_subgraph(const onnx::NodeProto& n) {
 }
 
 std::string derive_name(const onnx::NodeProto& n, int idx) { return fmt::format("{}_{}", n.op_type(), idx); }
-
-void read_accuracies_json(const nlohmann::json& j, std::map<std::string, std::optional<double>>& acc,
-                          const std::string& where) {
-  auto set = [&](const std::string& name, const nlohmann::json& v) {
-    if (v.is_null()) acc[name] = std::nullopt;
-    else if (v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1) acc[name] = v.get<double>();
-    else throw Error(where, fmt::format("accuracy of exit '{}' must be a number in [0, 1] or null", name));
-  };
-  if (j.is_object() && j.contains("exits") && j["exits"].is_array()) {
-    for (const auto& e : j["exits"]) {
-      if (!e.is_object() || !e.contains("name") || !e["name"].is_string())
-        throw Error(where, "each entry of 'exits' needs a string 'name'");
-      set(e["name"].get<std::string>(), e.value("accuracy", nlohmann::json()));
-    }
-  } else if (j.is_object()) {
-    for (auto it = j.begin(); it != j.end(); ++it)
-      if (it.key() != "format" && it.key() != "model") set(it.key(), it.value());
-  } else {
-    throw Error(where, "exit accuracies must be an object {\"exits\": [{\"name\", \"accuracy\"}]} or {name: accuracy}");
-  }
-}
 
 }  // namespace
 
@@ -254,6 +199,50 @@ Parsed<std::pair<std::string, std::vector<int64_t>>> parse_input_shape(const std
     p = q + 1;
   }
   return std::make_pair(spec.substr(0, eq), dims);
+}
+
+namespace {
+
+// The declarations of the exits, highest precedence first: --exits, the sidecar beside the model,
+// metadata_props. With --outputs the model's own declarations name outputs that are cut off: only
+// --exits counts.
+std::vector<ExitDeclarations> exit_declarations(const onnx::ModelProto& model, const ImportOptions& opt,
+                                                std::vector<std::string>& warnings) {
+  std::vector<ExitDeclarations> decls;
+  if (!opt.exits_path.empty())
+    decls.push_back(parse_exit_declarations(read_input(opt.exits_path), opt.exits_path, ExitSource::Option));
+  const std::string sidecar = sidecar_path(opt.model_path);
+  std::error_code ec;
+  const bool has_sidecar = !sidecar.empty() && std::filesystem::is_regular_file(sidecar, ec);
+  if (!opt.outputs.empty()) {
+    if (has_sidecar || !model.metadata_props().empty())
+      warnings.push_back("--outputs: the model's own exit declarations (sidecar, metadata_props) are not used");
+    return decls;
+  }
+  if (has_sidecar) decls.push_back(parse_exit_declarations(read_input(sidecar), sidecar, ExitSource::Sidecar));
+  ExitDeclarations meta;
+  meta.source = ExitSource::Metadata;
+  meta.where = opt.model_path;
+  for (const auto& p : model.metadata_props()) {
+    if (p.key() == "dapdee.exits") {
+      ExitDeclarations d = parse_exit_declarations(p.value(), opt.model_path, ExitSource::Metadata);
+      meta.groups = meta.groups || d.groups;
+      for (auto& e : d.exits) meta.exits.push_back(std::move(e));
+    } else if (p.key().rfind("dapdee.accuracy.", 0) == 0) {
+      add_metadata_accuracy(meta, p.key().substr(16), p.value());
+    }
+  }
+  if (!meta.exits.empty()) decls.push_back(std::move(meta));
+  return decls;
+}
+
+}  // namespace
+
+std::string sidecar_path(const std::string& model_path) {
+  if (model_path.empty() || model_path == "-") return {};
+  std::filesystem::path p(model_path);
+  if (p.extension() == ".onnx") p.replace_extension();
+  return p.string() + ".exits.json";
 }
 
 ImportResult import_onnx(const ImportOptions& opt) {
@@ -290,6 +279,15 @@ ImportResult import_onnx(const ImportOptions& opt) {
       for (int i : real_inputs) names += (names.empty() ? "" : ", ") + g.input(i).name();
       throw Error(where, fmt::format("--input-shape: the model has no input '{}' (inputs: {})", name, names));
     }
+  }
+
+  // --outputs: the subgraph that ends at the named tensors.
+  if (!opt.outputs.empty()) {
+    for (const auto& d : restrict_to_outputs(model, opt.outputs, where))
+      result.warnings.push_back(fmt::format("--outputs: input '{}' is not needed for these outputs; left out", d));
+    real_inputs.clear();
+    for (int i = 0; i < g.input_size(); ++i)
+      if (!initializers.count(g.input(i).name())) real_inputs.push_back(i);
   }
 
   // Node names, producers, and a stable topological order.
@@ -459,7 +457,12 @@ ImportResult import_onnx(const ImportOptions& opt) {
         ins.push_back(&it->second);
       }
       if (!ready) continue;
-      auto outs = fold::evaluate(node, ins, opset);
+      std::optional<std::vector<fold::Value>> outs;
+      try {
+        outs = fold::evaluate(node, ins, opset);
+      } catch (const Error& e) {  // a fault of the model in a constant subgraph, naming the node
+        throw Error(where, e.what());
+      }
       if (!outs || static_cast<int>(outs->size()) < node.output_size()) continue;
       for (int k = 0; k < node.output_size(); ++k)
         if (!node.output(k).empty()) values[node.output(k)] = std::move((*outs)[k]);
@@ -549,7 +552,7 @@ ImportResult import_onnx(const ImportOptions& opt) {
     } else {
       why = "a dynamic input dimension: pin it with --input-shape NAME=D1xD2x...";
     }
-    if (why.empty()) why = "its size depends on data or on a shape computation that could not be folded";
+    if (why.empty()) why = kDataDependent;
     const auto it = meta.find(t);
     if (it != meta.end() && !it->second.tensor) why = "it is not a tensor (sequence, map or optional type)";
     return why;
@@ -574,8 +577,27 @@ ImportResult import_onnx(const ImportOptions& opt) {
         const std::string reader = dag.nodes[consumer[o]].name;
         const std::string why = m.known() ? fmt::format("element type {} has no fixed size", ti.dtype)
                                           : describe_unknown(o, static_cast<int>(id));
-        throw Error(where, fmt::format("tensor '{}' (output of '{}', read by '{}') has no static size: {}", o,
-                                       n.name, reader, why));
+        std::string hint;
+        if (why == kDataDependent) {
+          StaticView view;
+          view.graph = &g;
+          view.order = &order;
+          view.reads = &reads;
+          view.folded = &folded;
+          view.is_constant = [&](const std::string& t) { return constants.count(t) > 0; };
+          view.is_static = [&](const std::string& t) {
+            const auto mt = meta.find(t);
+            return mt != meta.end() && mt->second.known() && dtype_info(mt->second.type).first > 0;
+          };
+          const auto cut = suggest_static_outputs(view);
+          std::string list;
+          for (const auto& t : cut) list += (list.empty() ? "" : ",") + t;
+          if (!cut.empty())
+            hint = fmt::format("; to import the network up to its nearest tensors of static size, leaving the "
+                               "data-dependent part out, add --outputs {}", list);
+        }
+        throw Error(where, fmt::format("tensor '{}' (output of '{}', read by '{}') has no static size: {}{}", o,
+                                       n.name, reader, why, hint));
       }
       ti.bytes = sized ? tensor_bytes(m) : 0;
       if (ti.bytes < 0) throw Error(where, fmt::format("tensor '{}' (output of '{}') is impossibly large", o, n.name));
@@ -613,70 +635,23 @@ ImportResult import_onnx(const ImportOptions& opt) {
     }
   }
 
-  // Exits: graph outputs ordered by the depth of their producing node.
-  std::map<std::string, std::optional<double>> acc;
-  for (const auto& p : model.metadata_props()) {
-    if (p.key() == "dapdee.exits") {
-      try {
-        read_accuracies_json(nlohmann::json::parse(p.value()), acc, where);
-      } catch (const nlohmann::json::exception& e) {
-        throw Error(where, fmt::format("metadata 'dapdee.exits' is not valid JSON: {}", e.what()));
-      }
-    } else if (p.key().rfind("dapdee.accuracy.", 0) == 0) {
-      char* end = nullptr;
-      const double v = std::strtod(p.value().c_str(), &end);
-      if (*end != '\0' || !(v >= 0 && v <= 1))
-        throw Error(where, fmt::format("metadata '{}' = '{}' is not an accuracy in [0, 1]", p.key(), p.value()));
-      acc[p.key().substr(16)] = v;
-    }
-  }
-  std::map<std::string, std::optional<double>> sidecar;
-  if (!opt.exits_path.empty()) {
-    const std::string text = read_input(opt.exits_path);
-    try {
-      read_accuracies_json(nlohmann::json::parse(text), sidecar, opt.exits_path);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(opt.exits_path, fmt::format("not valid JSON: {}", e.what()));
-    }
-    for (auto& [k, v] : sidecar) acc[k] = v;
-  }
-  std::vector<int> depth(dag.nodes.size(), 0);
+  // Exits: groups of graph outputs, declared or by the default rule, ordered by depth.
   if (auto problem = finalize_nodes(dag)) throw Error(where, *problem);
-  for (size_t v = 0; v < dag.nodes.size(); ++v)
-    for (int u : dag.nodes[v].input_ids) depth[v] = std::max(depth[v], depth[u] + 1);
-  struct Cand {
-    Exit e;
-    int depth, pos, order;
-  };
-  std::vector<Cand> cands;
-  for (int k = 0; k < g.output_size(); ++k) {
-    const std::string& name = g.output(k).name();
-    auto it = tensor_node.find(name);
-    if (constants.count(name) || it == tensor_node.end() || dag.nodes[it->second].op == "Input") {
-      result.warnings.push_back(fmt::format("graph output '{}' is not computed by any node; not an exit", name));
-      continue;
-    }
-    Cand c;
-    c.e.name = name;
-    c.e.outputs = {name};
-    c.e.node = dag.nodes[it->second].name;
-    c.e.nodes = {c.e.node};
-    if (auto a = acc.find(name); a != acc.end()) c.e.accuracy = a->second;
-    c.depth = depth[it->second];
-    c.pos = it->second;
-    c.order = k;
-    cands.push_back(std::move(c));
+  std::vector<GraphOutput> outputs;
+  for (const auto& o : g.output()) {
+    GraphOutput go;
+    go.name = o.name();
+    const auto it = tensor_node.find(o.name());
+    if (!constants.count(o.name()) && it != tensor_node.end() && dag.nodes[it->second].op != "Input") go.node = it->second;
+    const auto m = meta.find(o.name());
+    go.static_shape = m != meta.end() && m->second.known();
+    if (go.static_shape) go.dims = m->second.dims;
+    outputs.push_back(std::move(go));
   }
-  for (const auto& [k, v] : sidecar) {
-    (void)v;
-    if (std::none_of(cands.begin(), cands.end(), [&](const Cand& c) { return c.e.name == k; }))
-      throw Error(opt.exits_path, fmt::format("names exit '{}', which is not an output of the model", k));
-  }
-  if (cands.empty()) throw Error(where, "the model has no output computed by a node: nothing to plan");
-  std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {
-    return std::tie(a.depth, a.pos, a.order) < std::tie(b.depth, b.pos, b.order);
-  });
-  for (auto& c : cands) dag.exits.push_back(std::move(c.e));
+  ExitGrouping grouping = group_exits(dag, outputs, exit_declarations(model, opt, result.warnings), where);
+  dag.exits = std::move(grouping.exits);
+  result.exit_rule = std::move(grouping.rule);
+  for (auto& w : grouping.warnings) result.warnings.push_back(std::move(w));
   if (auto problem = finalize(dag)) throw Error(where, *problem);
   return result;
 }
@@ -699,24 +674,10 @@ std::string dag_summary(const Dag& dag) {
   for (size_t k = 0; k < byc.size() && k < 10; ++k)
     ops_line += fmt::format("{}{} x{}", k ? ", " : "", byc[k].second, -byc[k].first);
   s += "ops: " + ops_line + (byc.size() > 10 ? ", ..." : "") + "\n";
-  // Bottlenecks: nodes whose tensor alone crosses a cut after a topological prefix (every
-  // later node reads only it and later nodes), smallest first: the good cut candidates.
-  std::vector<size_t> last_use(dag.nodes.size(), 0);
-  for (size_t v = 0; v < dag.nodes.size(); ++v)
-    for (int u : dag.nodes[v].input_ids) last_use[u] = std::max(last_use[u], v);
-  std::vector<std::vector<int>> dies_at(dag.nodes.size());
-  for (size_t u = 0; u < dag.nodes.size(); ++u)
-    if (last_use[u] > u) dies_at[last_use[u]].push_back(static_cast<int>(u));
-  std::vector<int> idx;
-  std::set<int> live;  // nodes of the prefix 0..i read after i
-  std::vector<char> listed(dag.nodes.size(), 0);
-  for (size_t i = 0; i + 1 < dag.nodes.size(); ++i) {
-    for (int u : dies_at[i]) live.erase(u);
-    if (last_use[i] > i) live.insert(static_cast<int>(i));
-    if (live.size() == 1 && !listed[*live.begin()]) idx.push_back(*live.begin()), listed[*live.begin()] = 1;
-  }
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dag.nodes[a].out_bytes < dag.nodes[b].out_bytes; });
-  s += "smallest tensors that alone cross a cut (bottlenecks, candidate cuts):\n";
+  std::vector<int> idx(dag.nodes.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dag.nodes[a].out_bytes > dag.nodes[b].out_bytes; });
+  s += "largest tensors sent (candidate cuts):\n";
   for (size_t k = 0; k < idx.size() && k < 5; ++k) {
     const Node& n = dag.nodes[idx[k]];
     if (n.out_bytes == 0) break;
@@ -731,7 +692,7 @@ std::string dag_summary(const Dag& dag) {
   s += "exits (shallowest first):\n";
   for (size_t k = 0; k < dag.exits.size(); ++k) {
     const Exit& e = dag.exits[k];
-    const auto anc = ancestors_of(dag, e.node_id);
+    const auto anc = ancestors_of(dag, e.node_ids);
     int64_t m = 0;
     int cnt = 0;
     for (size_t v = 0; v < dag.nodes.size(); ++v)
@@ -741,6 +702,12 @@ std::string dag_summary(const Dag& dag) {
       }
     s += fmt::format("  {}. {:<16} node {:<40} {:>5} nodes {:>9.3f} GMACs  accuracy {}\n", k + 1, e.name, e.node, cnt,
                      m / 1e9, e.accuracy ? fmt::format("{:.4f}", *e.accuracy) : "null");
+    if (e.outputs.size() > 1 || e.outputs.front() != e.name) {
+      std::string outs, nodes;
+      for (const auto& o : e.outputs) outs += (outs.empty() ? "" : ", ") + o;
+      for (const auto& n : e.nodes) nodes += (nodes.empty() ? "" : ", ") + n;
+      s += fmt::format("     outputs {} (nodes {})\n", outs, nodes);
+    }
   }
   return s;
 }

@@ -15,7 +15,8 @@ namespace dapdee {
 struct ImportOptions {
   std::string model_path;   // ONNX file, or "-" for stdin
   std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;  // --input-shape pins
-  std::string exits_path;   // optional sidecar with exit accuracies
+  std::string exits_path;   // optional --exits file: exit groups and/or accuracies
+  std::vector<std::string> outputs;  // --outputs: import only the subgraph ending at these tensors
   std::string model_name;   // optional; default: the file's stem
 };
 
@@ -23,6 +24,7 @@ struct ImportOptions {
 struct ImportResult {
   Dag dag;
   std::vector<std::string> warnings;
+  std::string exit_rule;      // which rule made the exits (declared where, or the default rule)
   int folded_nodes = 0;       // ONNX nodes folded away as constant / shape computations
   int inference_rounds = 0;   // shape inference passes run
   std::vector<std::string> onnx_to_dag;  // per ONNX node index: its DAG node name, "" when folded
@@ -33,8 +35,13 @@ struct ImportResult {
 };
 
 // Imports an ONNX model; throws Error(model_path, ...) for unreadable, malformed or unsupported
-// models and for any consumed tensor whose size cannot be made static.
+// models, for --outputs naming no usable tensor, and for any consumed tensor whose size cannot be
+// made static (suggesting --outputs when the size depends on data); Error(declaration file, ...)
+// for bad exit declarations (see group_exits).
 ImportResult import_onnx(const ImportOptions& options);
+
+// The sidecar beside a model: `dir/m.onnx` -> `dir/m.exits.json`; empty for stdin. Never fails.
+std::string sidecar_path(const std::string& model_path);
 
 // Parses "name=1x3x224x224"; the failure names what is wrong.
 Parsed<std::pair<std::string, std::vector<int64_t>>> parse_input_shape(const std::string& spec);

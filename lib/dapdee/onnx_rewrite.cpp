@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -59,7 +58,24 @@ bool load_external(TensorProto& t, const std::string& dir, const std::string& wh
   return true;
 }
 
+// SplitMix64: a tiny generator whose stream is fixed by its seed on every platform.
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+uint64_t refill_seed(const std::string& name) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64 of the initializer's name, salted by the scheme
+  for (const char c : std::string(kRefillScheme) + "/" + name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
 
 RewriteReport refill_weights(onnx::ModelProto& model, const std::string& dir, const std::string& where) {
   RewriteReport rep;
@@ -74,7 +90,6 @@ RewriteReport refill_weights(onnx::ModelProto& model, const std::string& dir, co
   for (const auto& n : g->node())
     if (n.op_type() == "Identity" && n.input_size() == 1 && constant_fill.count(n.output(0)))
       constant_fill[n.input(0)] = constant_fill[n.output(0)];
-  std::mt19937 rng(12345);
   for (auto& t : *g->mutable_initializer()) {
     const int32_t type = t.data_type();
     if (type != TensorProto::FLOAT && type != TensorProto::DOUBLE) continue;  // integers are shapes
@@ -89,8 +104,12 @@ RewriteReport refill_weights(onnx::ModelProto& model, const std::string& dir, co
       for (int d = 1; d < t.dims_size(); ++d) fan_in *= static_cast<size_t>(t.dims(d));
       if (t.dims_size() <= 1) fan_in = std::max<size_t>(n, 1);
       const float bound = 1.0f / std::sqrt(static_cast<float>(std::max<size_t>(fan_in, 1)));
-      std::uniform_real_distribution<float> u(-bound, bound);
-      for (auto& x : v) x = u(rng);
+      // Seeded from the name alone: a part refilled on its own gets the whole model's values.
+      uint64_t state = refill_seed(t.name());
+      for (auto& x : v) {
+        const double unit = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;  // [0, 1)
+        x = static_cast<float>((2.0 * unit - 1.0) * bound);
+      }
     }
     t.clear_external_data();
     t.set_data_location(TensorProto::DEFAULT);

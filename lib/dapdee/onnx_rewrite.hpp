@@ -20,10 +20,18 @@ struct RewriteReport {
   bool synthetic_weights() const { return refilled > 0; }
 };
 
+// The name of the synthetic refill scheme (part of the model digest of weightless models).
+inline constexpr const char* kRefillScheme = "dapdee-refill/2 splitmix64(fnv1a64(name))";
+
+// The seed of one initializer's synthetic values: a hash of its name and the scheme. Never fails.
+uint64_t refill_seed(const std::string& name);
+
 // Refills every float initializer whose data is absent (external file missing, or cleared)
 // with deterministic synthetic values: BatchNormalization scale and variance 1, bias and mean 0,
-// other tensors uniform in +-1/sqrt(fan_in). Integer tensors are never touched (they are
-// shapes). `model_dir` resolves external data; present external data is loaded inline.
+// other tensors uniform in +-1/sqrt(fan_in), each drawn from a generator seeded by the
+// tensor's name (refill_seed), so a part of the model refilled alone gets the same values.
+// Integer tensors are never touched (they are shapes). `model_dir` resolves external data;
+// present external data is loaded inline.
 // Throws Error(where, ...) when an external file exists but is shorter than the tensor.
 RewriteReport refill_weights(onnx::ModelProto& model, const std::string& model_dir, const std::string& where);
 

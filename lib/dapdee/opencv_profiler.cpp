@@ -24,22 +24,25 @@
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/model_prep.hpp"
 #include "dapdee/onnx_rewrite.hpp"
+#include "dapdee/profile.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
 
 namespace {
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto p = line.find(':');
-      return p == std::string::npos ? line : line.substr(p + 2);
-    }
-  return "unknown";
+// The graph inputs (not initializers) and their dims, as measured.
+nlohmann::ordered_json input_shapes_json(const onnx::ModelProto& model, const std::unordered_set<std::string>& init_names) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& in : model.graph().input()) {
+    if (init_names.count(in.name())) continue;
+    std::vector<int64_t> dims;
+    for (const auto& d : in.type().tensor_type().shape().dim()) dims.push_back(d.dim_value());
+    out.push_back({{"name", in.name()}, {"shape", dims}});
+  }
+  return out;
 }
 
 std::string utc_now() {
@@ -83,6 +86,27 @@ void progress_bar(int done, int total, const std::string& model) {
   if (done == total) fmt::print(stderr, "\n");
 }
 
+// Adaptive repetition: the medians of the first and second half of the runs agree within 1%,
+// for the whole model and for the sum of node medians.
+bool medians_stable(const std::vector<double>& total, const std::vector<std::vector<double>>& node_ms) {
+  const size_t n = total.size(), h = n / 2;
+  if (h < 3) return false;
+  auto half = [&](const std::vector<double>& x, bool second) {
+    return summarize(std::vector<double>(x.begin() + (second ? static_cast<std::ptrdiff_t>(h) : 0),
+                                         second ? x.end() : x.begin() + static_cast<std::ptrdiff_t>(h)))
+        .median;
+  };
+  auto close = [](double a, double b) { return std::abs(a - b) <= 0.01 * std::max(a, b); };
+  if (!close(half(total, false), half(total, true))) return false;
+  double s0 = 0, s1 = 0;
+  for (const auto& v : node_ms) {
+    if (v.size() != n) continue;
+    s0 += half(v, false);
+    s1 += half(v, true);
+  }
+  return close(s0, s1);
+}
+
 }  // namespace
 
 namespace {
@@ -107,6 +131,24 @@ struct StdinCopy {
 }  // namespace
 
 static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name);
+
+// readNetFromONNX on the model; when OpenCV refuses it, once more after the transformer
+// rewrites (which are not applied otherwise: they would change what CNNs run). Throws Error
+// naming the op OpenCV cannot run.
+static cv::dnn::Net load_net(onnx::ModelProto& model, const Dag& dag, const std::string& where, TransformerRewrites& trep) {
+  for (int attempt = 0;; ++attempt) {
+    const std::string buffer = model.SerializeAsString();
+    try {
+      return cv::dnn::readNetFromONNX(buffer.data(), buffer.size());
+    } catch (const cv::Exception& e) {
+      if (attempt > 0) throw Error(where, explain_cv_error(e.what()));
+    }
+    std::unordered_map<std::string, std::vector<int64_t>> shapes;
+    for (const auto& n : dag.nodes)
+      for (const auto& t : n.outputs) shapes[t.name] = t.shape;
+    trep = rewrite_for_opencv_transformers(model, shapes);
+  }
+}
 
 ProfileRun profile_with_opencv(const ProfileOptions& options) {
   const StdinCopy stdin_copy(options.model_path);
@@ -178,14 +220,9 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
     for (const auto& o : nodes[i].output()) producer[o] = it->second;
   }
 
-  const std::string buffer = model.SerializeAsString();
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // errors come back as exceptions
-  cv::dnn::Net net;
-  try {
-    net = cv::dnn::readNetFromONNX(buffer.data(), buffer.size());
-  } catch (const cv::Exception& e) {
-    throw Error(where, explain_cv_error(e.what()));
-  }
+  TransformerRewrites trep;
+  cv::dnn::Net net = load_net(model, dag, where, trep);
   if (net.empty()) throw Error(where, "OpenCV DNN loaded an empty network");
   net.enableFusion(false);
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
@@ -247,7 +284,19 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   for (const auto& n : layer_node)
     if (auto it = dag_index.find(n); it != dag_index.end()) has_layer[it->second] = 1;
   const int steps = opt.warmup + opt.repeat;
-  for (int r = 0; r < steps; ++r) {
+  const auto started = std::chrono::steady_clock::now();
+  int next_check = opt.repeat;
+  for (int r = 0;; ++r) {
+    if (r >= steps) {
+      if (opt.budget_s <= 0) break;
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (r - opt.warmup >= next_check) {
+        run.stable = medians_stable(total_ms, node_ms);
+        if (run.stable) break;
+        next_check = r - opt.warmup + std::max(5, (r - opt.warmup) / 4);
+      }
+      if (elapsed > opt.budget_s || r - opt.warmup >= 100000) break;
+    }
     std::vector<cv::Mat> outs;
     const auto t0 = std::chrono::steady_clock::now();
     try {
@@ -256,7 +305,7 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
       throw Error(where, explain_cv_error(e.what()));
     }
     const auto t1 = std::chrono::steady_clock::now();
-    if (opt.progress == Progress::Bar) progress_bar(r + 1, steps, dag.model);
+    if (opt.progress == Progress::Bar && r < steps) progress_bar(r + 1, steps, dag.model);
     if (r < opt.warmup) continue;
     total_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     std::vector<double> ticks;
@@ -275,23 +324,32 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
 
   nlohmann::ordered_json j;
   j["format"] = "dapdee-profile/1";
-  j["device"] = cpu_model();
+  j["device"] = this_machine().cpu;
   j["model"] = dag.model;
   j["runtime"] = std::string("OpenCV DNN ") + CV_VERSION + " (CPU backend, fusion disabled)";
   j["predicted"] = false;
   j["synthetic_weights"] = rep.synthetic_weights();
-  j["rewrites"] = {{"refilled_weights", rep.refilled}, {"identity", rep.identity_rewrites}, {"clip", rep.clip_rewrites}};
-  j["host"] = {{"cpu", cpu_model()}, {"cores", std::thread::hardware_concurrency()}, {"threads", opt.threads}};
+  j["rewrites"] = {{"refilled_weights", rep.refilled}, {"identity", rep.identity_rewrites}, {"clip", rep.clip_rewrites},
+                   {"expand", trep.expand}, {"constant_folded", trep.folded}, {"broadcast_constant", trep.broadcast}, {"erf", trep.erf}};
+  const Machine machine = this_machine();
+  j["host"] = {{"cpu", machine.cpu}, {"cores", machine.cores}, {"threads", opt.threads}};
+  j["machine"] = j["host"];
+  j["inputs"] = input_shapes_json(model, init_names);
   j["date"] = utc_now();
   j["command"] = opt.command;
   j["warmup"] = opt.warmup;
-  j["repeat"] = opt.repeat;
+  run.runs = static_cast<int>(total_ms.size());
+  j["repeat"] = run.runs;
+  if (opt.budget_s > 0) j["adaptive"] = {{"min_repeat", opt.repeat}, {"budget_s", opt.budget_s}, {"runs", run.runs}, {"stable", run.stable}};
   nlohmann::ordered_json jn = nlohmann::ordered_json::object();
   nlohmann::ordered_json without = nlohmann::ordered_json::array();
+  std::vector<Summary> timed;
   for (size_t i = 0; i < dag.nodes.size(); ++i) {
     const Node& n = dag.nodes[i];
     if (n.op == "Input") continue;
     const Summary s = summarize(node_ms[i]);
+    check_time(s.median, where, fmt::format("node '{}'", n.name));
+    if (has_layer[i]) timed.push_back(s);
     jn[n.name] = {{"ms", s.median}, {"mean", s.mean}, {"p10", s.p10}, {"p90", s.p90}, {"cv", s.cv}};
     if (has_layer[i]) {
       ++run.nodes_timed;
@@ -308,6 +366,11 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   j["total_ms"] = tot.median;
   j["total"] = {{"ms", tot.median}, {"mean", tot.mean}, {"p10", tot.p10}, {"p90", tot.p90}, {"cv", tot.cv}};
   j["sum_node_ms"] = run.sum_node_median_ms;
+  const Noise noise = measure_noise(timed, run.sum_node_median_ms, tot);
+  j["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
+  for (auto& w : noise_warnings(noise)) run.warnings.push_back(std::move(w));
+  if (opt.budget_s > 0 && !run.stable)
+    run.warnings.push_back(fmt::format("the medians did not settle within --budget {} s ({} runs)", opt.budget_s, run.runs));
   j["unattributed_ms"] = summarize(unattributed_ms).median;
   j["nodes_without_layer"] = std::move(without);
   nlohmann::ordered_json folded = nlohmann::ordered_json::array();
@@ -315,7 +378,7 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
     if (imp.onnx_to_dag[i].empty()) folded.push_back(imp.onnx_names[i]);
   j["folded_nodes"] = std::move(folded);
   j["unmapped_layers"] = unmapped;
-  run.json = j.dump(1) + "\n";
+  run.json = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (!unmapped.empty())
     run.warnings.push_back(fmt::format("{} OpenCV layer(s) map to no DAG node (e.g. '{}'); their time is in unattributed_ms",
                                        unmapped.size(), unmapped.front()));

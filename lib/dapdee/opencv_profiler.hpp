@@ -16,6 +16,7 @@ struct ProfileOptions {
   int warmup = 3;
   int repeat = 20;
   int threads = 1;
+  double budget_s = 0;              // > 0: after `repeat` runs, repeat until stable or this many s
   std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
   std::string command;              // recorded in the profile
   Progress progress = Progress::Off;
@@ -28,10 +29,13 @@ struct ProfileRun {
   double total_median_ms = 0;
   double sum_node_median_ms = 0;
   int nodes_timed = 0, nodes_without_layer = 0;
+  int runs = 0;                     // timed runs done (more than `repeat` when adaptive)
+  bool stable = true;               // adaptive: the medians settled before the budget ran out
 };
 
 // Loads the model (refilling absent weights, rewriting known quirks), runs it `warmup + repeat`
-// times with fusion disabled and maps every OpenCV layer back to its DAG node. Throws Error
+// times (more, within `budget_s`, until the whole-model and node-sum medians of the two halves of
+// the runs agree within 1%) with fusion disabled and maps every OpenCV layer back to its DAG node. Throws Error
 // (model path, ...) when the model cannot be read or OpenCV cannot run one of its ops (naming
 // the op and the node).
 ProfileRun profile_with_opencv(const ProfileOptions& options);

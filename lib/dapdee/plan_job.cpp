@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 #include "dapdee/network.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/profile_check.hpp"
 
 namespace dapdee {
 
@@ -21,15 +23,12 @@ std::string name_list(const std::vector<std::string>& names) {
 }
 
 void read_metrics(const std::string& path, LoadMetrics& m) {
-  const nlohmann::json j = parse_json(read_input(path), path);
-  if (!j.is_object()) throw Error(path, "metrics must be a JSON object");
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(read_input(path), path, storage);
+  root.expect_object();
   for (auto [key, dst] : {std::pair<const char*, double*>{"cpu", &m.cpu}, {"memory", &m.memory},
-                          {"battery", &m.battery}, {"priority", &m.priority}}) {
-    if (!j.contains(key)) continue;
-    if (!j[key].is_number() || j[key].get<double>() < 0 || j[key].get<double>() > 1)
-      throw Error(path, fmt::format("'{}' must be a number in [0, 1]", key));
-    *dst = j[key].get<double>();
-  }
+                          {"battery", &m.battery}, {"priority", &m.priority}})
+    *dst = root.num_or(key, *dst, NumRange::unit());
 }
 
 // One warning for unknown accuracies (not one per exit), one when known ones fall with depth.
@@ -102,6 +101,9 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   spec.mode = *mode;
   spec.heavy = job.heavy;
   spec.threads = job.threads;
+  spec.shard_index = job.shard_index;
+  spec.shard_count = job.shard_count;
+  spec.max_points = job.max_points;
   spec.metrics = job.metrics;
   if (!job.metrics_path.empty()) read_metrics(job.metrics_path, spec.metrics);
   for (double x : {spec.metrics.cpu, spec.metrics.memory, spec.metrics.battery, spec.metrics.priority})
@@ -116,6 +118,8 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   }
   if (!job.bandwidth_trace.empty()) {
     if (!spec.bandwidths.empty()) throw Error("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
+    if (!(job.trace_window_ms >= kMinTraceWindowMs && job.trace_window_ms <= kMaxTraceWindowMs))
+      throw Error("--trace-window", fmt::format("must be {} to {} ms", kMinTraceWindowMs, kMaxTraceWindowMs));
     const auto windows = mahimahi_windows(read_input(job.bandwidth_trace), job.trace_window_ms).take(job.bandwidth_trace);
     int empty = 0;
     for (size_t i = 0; i < windows.size(); ++i) {
@@ -145,6 +149,9 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     if (!job.delay_ms) throw Error("--breakpoints", "needs one delay: give --delay MS or a single --network");
     spec.networks.push_back(Network{"custom", 1.0, *job.delay_ms});
   }
+  // The delay comes from --delay or the network: without either it is unknown, not 0 ms.
+  if (job.networks.empty() && !spec.delay_ms && !spec.bandwidths.empty())
+    throw Error("--delay", "give --delay MS (one-way delay) or --network NAME|FILE: the delay is unknown");
   if (spec.networks.empty()) {
     if (spec.bandwidths.empty()) throw Error("--network", "give --network NAME|FILE or --bandwidth MBPS");
     spec.networks.push_back(Network{"custom", spec.bandwidths.front(), 0.0});
@@ -153,6 +160,7 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   r.dag = parse_dag(read_input(job.dag_path), job.dag_path);
   const Profile dev = load_profile(job.device_profile);
   const Profile edge = load_profile(job.edge_profile);
+  for (auto& w : check_profile_pair(r.dag, dev, edge)) r.warnings.push_back(std::move(w));
   CostBuild cb = costs_from_profiles(r.dag, dev, edge);
   if (!cb.missing_device.empty())
     r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the device: {}", job.device_profile,

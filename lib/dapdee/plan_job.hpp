@@ -32,7 +32,9 @@ struct PlanJob {
   HeavyOptions heavy;
   long heavy_exact_limit = kDefaultHeavyExactLimit;  // partitions per block the exact heavy search enumerates
   int threads = 0;
-  Wire wire;                            // --input-encoding, --wire-dtype, --result-downlink
+  int shard_index = 1, shard_count = 1;  // --shard I/N
+  long max_points = kDefaultMaxPoints;   // --max-points
+  Wire wire;                             // --input-encoding, --wire-dtype, --result-downlink
   enum class Output { Plans, Breakpoints } output = Output::Plans;  // --breakpoints
 };
 

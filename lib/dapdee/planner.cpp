@@ -50,6 +50,18 @@ const char* method_name(Method m) {
   return "?";
 }
 
+std::vector<std::string> mode_names() {
+  std::vector<std::string> v;
+  for (Mode m : {Mode::Light, Mode::Heavy, Mode::Auto}) v.push_back(mode_name(m));
+  return v;
+}
+std::vector<std::string> method_names() {
+  std::vector<std::string> v;
+  for (Method m : {Method::Dapdee, Method::Dads, Method::Neurosurgeon, Method::Edgent, Method::DeviceOnly, Method::EdgeOnly})
+    v.push_back(method_name(m));
+  return v;
+}
+
 CostBuild costs_from_profiles(const Dag& dag, const Profile& device, const Profile& edge) {
   CostBuild cb;
   const size_t n = dag.nodes.size();
@@ -677,9 +689,9 @@ Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& pla
     }
     if (!fastest || p.latency_ms < fastest->latency_ms) fastest = std::move(p);
   }
-  if (chosen) return *chosen;
+  if (chosen) return std::move(*chosen);
   fastest->meets_deadline = false;
-  return *fastest;
+  return std::move(*fastest);
 }
 
 std::vector<std::optional<double>> exit_accuracies(const Dag& dag) {

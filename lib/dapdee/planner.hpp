@@ -22,6 +22,9 @@ std::optional<Mode> parse_mode(const std::string& s);
 std::optional<Method> parse_method(const std::string& s);
 const char* mode_name(Mode m);
 const char* method_name(Method m);
+// Every name parse_mode / parse_method accepts, in order (for option validation). Never fail.
+std::vector<std::string> mode_names();
+std::vector<std::string> method_names();
 
 // Per-node costs of one DAG: device and edge latency (ms) and bytes sent when cut after it.
 struct Costs {

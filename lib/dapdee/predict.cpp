@@ -8,31 +8,23 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
 
 namespace dapdee {
 
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where) {
-  const nlohmann::json j = parse_json(text, where);
-  if (!j.is_object() || j.value("format", "") != "dapdee-device-spec/1")
-    throw Error(where, "not a dapdee-device-spec/1 file");
+  nlohmann::json storage;
+  const JsonField root = parse_json_root(text, where, storage);
+  root.expect_format("dapdee-device-spec/1");
   DeviceSpec s;
-  s.name = j.value("name", "");
-  s.source = j.value("source", "");
-  auto num = [&](const char* key, double& dst, bool required) {
-    if (!j.contains(key)) {
-      if (required) throw Error(where, fmt::format("missing number '{}'", key));
-      return;
-    }
-    if (!j[key].is_number() || !std::isfinite(j[key].get<double>()) || j[key].get<double>() < 0)
-      throw Error(where, fmt::format("'{}' must be a non-negative number", key));
-    dst = j[key].get<double>();
-  };
-  num("peak_gflops", s.peak_gflops, true);
-  num("memory_gbps", s.memory_gbps, true);
-  num("efficiency", s.efficiency, false);
-  num("node_overhead_ms", s.node_overhead_ms, false);
-  if (s.peak_gflops <= 0 || s.memory_gbps <= 0 || s.efficiency <= 0 || s.efficiency > 1)
-    throw Error(where, "peak_gflops and memory_gbps must be > 0 and efficiency in (0, 1]");
+  s.name = root.str_or("name", "");
+  s.source = root.str_or("source", "");
+  // Bounds keep every predicted time finite: at most 1e9 GFLOP/s and GB/s, at least 1e-6.
+  const NumRange rate{1e-6, 1e9, false, false};
+  s.peak_gflops = root.num("peak_gflops", rate);
+  s.memory_gbps = root.num("memory_gbps", rate);
+  s.efficiency = root.num_or("efficiency", s.efficiency, NumRange{1e-6, 1.0, false, false});
+  s.node_overhead_ms = root.num_or("node_overhead_ms", s.node_overhead_ms, NumRange{0.0, 1e6, false, false});
   return s;
 }
 
@@ -51,12 +43,16 @@ std::string predicted_profile_json(const Dag& dag, const std::string& device, co
   for (size_t v = 0; v < dag.nodes.size(); ++v) {
     if (dag.nodes[v].op == "Input") continue;
     nlohmann::ordered_json entry = node_entry(static_cast<int>(v));
-    total += entry["ms"].get<double>();
+    const double ms = entry["ms"].get<double>();
+    if (!std::isfinite(ms) || ms < 0)  // never write "ms": null
+      throw Error(fmt::format("node '{}': the predicted time is not a finite number of ms", dag.nodes[v].name));
+    total += ms;
     nodes[dag.nodes[v].name] = std::move(entry);
   }
+  if (!std::isfinite(total)) throw Error("the predicted total is not a finite number of ms");
   j["nodes"] = std::move(nodes);
   j["total_ms"] = total;
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::string& spec_path) {

@@ -7,19 +7,36 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "dapdee/csv.hpp"
 #include "dapdee/error.hpp"
 #include "dapdee/render_graph.hpp"
 
 namespace dapdee {
 
+namespace {
+
+struct FormatName {
+  const char* name;
+  Format format;
+};
+constexpr FormatName kFormats[] = {{"json", Format::Json}, {"jsonl", Format::Json}, {"csv", Format::Csv},
+                                   {"table", Format::Table}, {"dot", Format::Dot},   {"trace", Format::Trace}};
+
+}  // namespace
+
 std::optional<Format> parse_format(const std::string& s) {
-  if (s == "json" || s == "jsonl") return Format::Json;
-  if (s == "csv") return Format::Csv;
-  if (s == "table") return Format::Table;
-  if (s == "dot") return Format::Dot;
-  if (s == "trace") return Format::Trace;
+  for (const auto& f : kFormats)
+    if (s == f.name) return f.format;
   return std::nullopt;
 }
+
+std::vector<std::string> format_names() {
+  std::vector<std::string> v;
+  for (const auto& f : kFormats) v.push_back(f.name);
+  return v;
+}
+
+bool is_picture(Format f) { return f == Format::Dot || f == Format::Trace; }
 
 std::string json_quote(const std::string& s) {
   std::string out;
@@ -165,17 +182,6 @@ const std::vector<std::string> kCsvDefault = {
     "accuracy", "n_device", "n_sent", "n_edge", "T_d", "T_t", "T_e", "latency_ms", "T_max", "throughput_fps",
     "meets_deadline", "trace_time_s", "sent_bytes", "sent_tensors"};
 
-// One CSV field per RFC 4180: quoted when it holds a comma, a quote or a line break.
-void csv_cell(std::string& out, const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  out += '"';
-}
-
 // The CSV text of a field: numbers as in JSON (empty when absent or null), strings raw, lists
 // of names joined with ';'.
 std::string csv_value(const Field& f, const Dag& dag, const PlanPoint& pt) {
@@ -275,7 +281,7 @@ std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterv
 }
 
 std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
-                          const std::vector<std::string>& fields) {
+                          const std::vector<std::string>& fields, CsvHeader header) {
   std::string out;
   if (format == Format::Json) {
     const auto idx = resolve_fields(fields, format);
@@ -288,12 +294,14 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
   }
   if (format == Format::Csv) {
     const auto idx = resolve_fields(fields, format);
-    for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
-    out += '\n';
+    if (header == CsvHeader::Write) {
+      for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
+      out += '\n';
+    }
     for (const auto& pt : points) {
       for (size_t i = 0; i < idx.size(); ++i) {
         if (i) out += ',';
-        csv_cell(out, csv_value(kFields[idx[i]], dag, pt));
+        out += csv_field(csv_value(kFields[idx[i]], dag, pt));
       }
       out += '\n';
     }
@@ -346,6 +354,9 @@ std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
     if (p.v_s.empty()) out += " nothing (runs on the device)";
     for (int v : p.v_s)
       out += fmt::format("\n  {} ({}, {} B)", dag.nodes[v].name, dag.nodes[v].op, dag.nodes[v].out_bytes);
+    if (!p.v_s.empty() && (!p.input_encoding.empty() || !p.wire_dtype.empty()))
+      out += fmt::format("\n  on the wire: {} B in all (input {}, tensors {})", p.sent_bytes,
+                         p.input_encoding.empty() ? "float32" : p.input_encoding, p.wire_dtype.empty() ? "float32" : p.wire_dtype);
     out += "\n";
   }
   return out;

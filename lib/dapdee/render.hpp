@@ -1,6 +1,7 @@
 // Rendering of plans: JSON (dapdee-plan/1, one object per line), CSV and a readable table.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ enum class Format { Json, Csv, Table, Dot, Trace };
 
 // Parses "json|csv|table|dot|trace"; nullopt when unknown.
 std::optional<Format> parse_format(const std::string& s);
+// Every name parse_format accepts (for option validation). Never fails.
+std::vector<std::string> format_names();
+// True for the formats that draw one plan (Dot, Trace). Never fails.
+bool is_picture(Format f);
 
 // One plan as a single-line dapdee-plan/1 JSON object (no trailing newline), every field.
 // Never fails.
@@ -29,8 +34,9 @@ std::vector<std::string> plan_field_names();
 // All points in a format: JSON Lines, CSV with a header, or an aligned table; `fields` (names
 // from plan_field_names, empty for the default) selects the JSON/CSV fields. Never fails for
 // names from plan_field_names.
+enum class CsvHeader { Write, Omit };
 std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
-                          const std::vector<std::string>& fields = {});
+                          const std::vector<std::string>& fields = {}, CsvHeader header = CsvHeader::Write);
 
 // All points as an aligned table for people: times rounded, the exit's accuracy, T_down when
 // set; one plan also lists its sent nodes. Never fails.

@@ -89,14 +89,17 @@ std::string plan_to_dot(const Dag& dag, const Costs& costs, const PlanPoint& pt)
         dot_node(out, dag, costs, static_cast<int>(v), side[v]);
     out += "  }\n";
   }
+  std::vector<char> labelled(dag.nodes.size(), 0);  // a tensor is sent once: one label per sent node
   for (size_t v = 0; v < dag.nodes.size(); ++v) {
     if (side[v] == Side::Outside) continue;
     for (int u : dag.nodes[v].input_ids) {
       if (side[u] == Side::Outside) continue;
       if (side[u] == Side::Sent && side[v] == Side::Edge) {
         const double ms = send_ms(costs.bytes[u], pt.link.bandwidth_mbps);
-        out += fmt::format("  n{} -> n{} [color=\"#e6550d\", penwidth=2.5, fontcolor=\"#a63603\", label={}];\n", u, v,
-                           dot_quote(fmt::format("{}\\n{}", human_bytes(costs.bytes[u]), ms_text(ms))));
+        const std::string label = labelled[u] ? "" : fmt::format("{}\\n{}", human_bytes(costs.bytes[u]), ms_text(ms));
+        labelled[u] = 1;
+        out += fmt::format("  n{} -> n{} [color=\"#e6550d\", penwidth=2.5, fontcolor=\"#a63603\"{}];\n", u, v,
+                           label.empty() ? "" : ", label=" + dot_quote(label));
       } else {
         out += fmt::format("  n{} -> n{};\n", u, v);
       }
@@ -114,12 +117,17 @@ struct Slice {
   int frame;
 };
 
+// Microseconds with three decimals from whole nanoseconds: a slice's end and the next slice's
+// start, equal as doubles, print equal (rounding ts and dur apart could make them overlap).
+std::string micros(long long ns) { return fmt::format("{}.{:03d}", ns / 1000, static_cast<int>(ns % 1000)); }
+
 void trace_event(std::string& out, const Slice& s, bool& first) {
   out += first ? "\n  " : ",\n  ";
   first = false;
-  out += fmt::format(R"({{"name":"{} {}","cat":"stage","ph":"X","pid":1,"tid":{},"ts":{:.3f},"dur":{:.3f},)"
+  const long long start = std::llround(s.start_ms * 1e6), end = std::llround((s.start_ms + s.dur_ms) * 1e6);
+  out += fmt::format(R"({{"name":"{} {}","cat":"stage","ph":"X","pid":1,"tid":{},"ts":{},"dur":{},)"
                      R"("args":{{"frame":{},"ms":{}}}}})",
-                     s.name, s.frame, s.tid, s.start_ms * 1000.0, s.dur_ms * 1000.0, s.frame, s.dur_ms);
+                     s.name, s.frame, s.tid, micros(start), micros(end - start), s.frame, s.dur_ms);
 }
 
 }  // namespace

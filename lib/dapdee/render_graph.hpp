@@ -14,7 +14,8 @@ namespace dapdee {
 inline constexpr int kTraceFrames = 8;
 
 // The exit's G_k as a DOT digraph: one cluster per side, device nodes blue, sent nodes (V_s)
-// orange, edge nodes green; every cut edge labelled with the bytes sent and their uplink ms.
+// orange, edge nodes green; cut edges thick orange, the first from each sent node labelled with
+// the bytes sent and their uplink ms (a tensor is sent once, however many edge nodes read it).
 // Nodes outside G_k are left out. Never fails.
 std::string plan_to_dot(const Dag& dag, const Costs& costs, const PlanPoint& point);
 

@@ -1,18 +1,25 @@
 #include "dapdee/split.hpp"
 
-#include "dapdee/file_kind.hpp"
-
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/json_field.hpp"
+#include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_rewrite.hpp"
 
 namespace dapdee {
 
@@ -87,119 +94,284 @@ onnx::ModelProto make_part(const onnx::ModelProto& full, const std::vector<int>&
   return part;
 }
 
+// Fills static shapes on the graph outputs from the import (OpenCV wants them).
+void fill_output_shapes(onnx::ModelProto& m, const Dag& dag) {
+  std::unordered_map<std::string, const TensorInfo*> shapes;
+  for (const auto& n : dag.nodes)
+    for (const auto& t : n.outputs) shapes[t.name] = &t;
+  for (auto& o : *m.mutable_graph()->mutable_output()) {
+    auto* tt = o.mutable_type()->mutable_tensor_type();
+    const auto it = shapes.find(o.name());
+    if (it == shapes.end() || it->second->shape.empty()) continue;
+    if (tt->has_shape() && tt->shape().dim_size() == static_cast<int>(it->second->shape.size())) {
+      bool all_static = true;
+      for (const auto& d : tt->shape().dim()) all_static = all_static && d.has_dim_value();
+      if (all_static) continue;
+    }
+    tt->mutable_shape()->clear_dim();
+    for (auto d : it->second->shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+}
+
+// 64-bit FNV-1a over 8-byte words (fast enough for 500 MB models), hex.
+std::string model_digest(const onnx::ModelProto& m) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream sos(&bytes);
+  {
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&cos);
+  }
+  uint64_t h = 0xcbf29ce484222325ull;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < bytes.size(); ++i) h = (h ^ static_cast<unsigned char>(bytes[i])) * 0x100000001b3ull;
+  return fmt::format("{:016x}-{}", h, bytes.size());
+}
+
 }  // namespace
 
-SplitResult split_model(const SplitOptions& opt) {
-  SplitResult r;
-  if (opt.device_out.empty() || opt.edge_out.empty()) throw Error("--device-out/--edge-out", "both output files are needed");
-  const std::string plan_text = read_input(opt.plan_path);
-  if (const std::string hint = wrong_file_hint(plan_text, "dapdee-plan/1"); !hint.empty()) throw Error(opt.plan_path, hint);
-  const nlohmann::json plan = parse_json(plan_text, opt.plan_path);
-  if (!plan.is_object() || plan.value("format", "") != "dapdee-plan/1")
-    throw Error(opt.plan_path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
-  for (const char* key : {"V_d", "V_e", "exit"})
-    if (!plan.contains(key)) throw Error(opt.plan_path, fmt::format("missing '{}'", key));
+Partition partition_from_plan(const nlohmann::json& plan, const std::string& where) {
+  const JsonField root(plan, where);
+  root.expect_object();
+  root.expect_format("dapdee-plan/1");
+  for (const char* key : {"exit", "V_d", "V_e"})
+    if (!root.has(key))
+      throw Error(where, fmt::format("the plan lacks '{}' (a lean line from dapdee-plan --fields? "
+                                     "keep exit, V_d, V_s and V_e in the fields)", key));
+  if (root.has("model")) (void)root.str("model");  // a wrong type is an error, not a silent default
+  Partition p;
+  p.exit = root.str("exit");
+  p.v_d = root.at("V_d").strings();
+  p.v_e = root.at("V_e").strings();
+  return p;
+}
 
-  ImportOptions iopt;
-  iopt.model_path = opt.model_path;
-  const ImportResult imp = import_onnx(iopt);
-  const Dag& dag = imp.dag;
-  if (plan.value("model", dag.model) != dag.model)
-    r.warnings.push_back(fmt::format("the plan is for model '{}', the file is '{}'", plan.value("model", ""), dag.model));
+nlohmann::json read_single_plan(const std::string& path) {
+  const std::string text = read_input(path);
+  if (text.find("}\n{") != std::string::npos)
+    throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
+  const nlohmann::json j = parse_json_bounded(text, path);  // depth-bounded, the parser's message on failure
+  const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == "dapdee-plan/1";
+  if (!plan) throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
+  return j;
+}
 
+struct ModelSplitter::Impl {
+  std::string path;
+  ImportResult imp;
   onnx::ModelProto full;
-  if (!full.ParseFromString(read_input(opt.model_path))) throw Error(opt.model_path, "not a valid ONNX model");
-  const auto& fg = full.graph();
-  std::unordered_map<std::string, int> onnx_of;  // DAG name -> ONNX node index
-  std::vector<char> folded(fg.node_size(), 0);
-  for (size_t i = 0; i < imp.onnx_to_dag.size(); ++i) {
-    if (imp.onnx_to_dag[i].empty()) folded[i] = 1;
-    else onnx_of[imp.onnx_to_dag[i]] = static_cast<int>(i);
-  }
-  std::unordered_map<std::string, int> producer;
-  for (int i = 0; i < fg.node_size(); ++i)
-    for (const auto& o : fg.node(i).output()) producer[o] = i;
-  std::vector<onnx::TensorProto> folded_storage(imp.folded_values.size());
+  std::vector<char> folded;
+  std::unordered_map<std::string, int> onnx_of;   // DAG name -> ONNX node index
+  std::unordered_map<std::string, int> producer;  // tensor -> ONNX node index
+  std::vector<onnx::TensorProto> folded_storage;
   std::unordered_map<std::string, const onnx::TensorProto*> folded_values;
-  for (size_t k = 0; k < imp.folded_values.size(); ++k) {
-    folded_storage[k].ParseFromString(imp.folded_values[k].second);
-    folded_values[imp.folded_values[k].first] = &folded_storage[k];
-  }
+  std::unordered_map<std::string, const TensorInfo*> tensor_info;
+  int refilled = 0;
+  bool external = false;
+  std::string digest;
+};
 
-  auto side = [&](const char* key, std::unordered_set<int>& dag_ids) {
-    if (!plan[key].is_array()) throw Error(opt.plan_path, fmt::format("'{}' must be an array of node names", key));
-    for (const auto& n : plan[key]) {
-      const int v = n.is_string() ? dag.find(n.get<std::string>()) : -1;
+ModelSplitter::ModelSplitter(const std::string& model_path, Weights weights) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = model_path;
+  ImportOptions iopt;
+  iopt.model_path = model_path;
+  m.imp = import_onnx(iopt);
+  if (!m.full.ParseFromString(read_input(model_path))) throw Error(model_path, "not a valid ONNX model");
+  const auto& fg = m.full.graph();
+  if (static_cast<int>(m.imp.onnx_to_dag.size()) != fg.node_size()) throw Error(model_path, "the import and the model disagree");
+  m.folded.assign(fg.node_size(), 0);
+  for (size_t i = 0; i < m.imp.onnx_to_dag.size(); ++i) {
+    if (m.imp.onnx_to_dag[i].empty()) m.folded[i] = 1;
+    else m.onnx_of[m.imp.onnx_to_dag[i]] = static_cast<int>(i);
+  }
+  for (int i = 0; i < fg.node_size(); ++i)
+    for (const auto& o : fg.node(i).output()) m.producer[o] = i;
+  m.folded_storage.resize(m.imp.folded_values.size());
+  for (size_t k = 0; k < m.imp.folded_values.size(); ++k) {
+    m.folded_storage[k].ParseFromString(m.imp.folded_values[k].second);
+    m.folded_values[m.imp.folded_values[k].first] = &m.folded_storage[k];
+  }
+  for (const auto& n : m.imp.dag.nodes)
+    for (const auto& t : n.outputs) m.tensor_info[t.name] = &t;
+  for (const auto& t : fg.initializer()) m.external = m.external || t.data_location() == onnx::TensorProto::EXTERNAL;
+  fill_output_shapes(m.full, m.imp.dag);
+  if (weights == Weights::Refill) {
+    const std::string dir = std::filesystem::path(model_path).parent_path().string();
+    m.refilled = refill_weights(m.full, dir.empty() ? "." : dir, model_path).refilled;
+    m.external = false;
+  }
+  m.digest = model_digest(m.full);
+}
+
+ModelSplitter::~ModelSplitter() = default;
+const Dag& ModelSplitter::dag() const { return impl_->imp.dag; }
+const std::string& ModelSplitter::path() const { return impl_->path; }
+const onnx::ModelProto& ModelSplitter::model() const { return impl_->full; }
+int ModelSplitter::refilled() const { return impl_->refilled; }
+bool ModelSplitter::external_weights() const { return impl_->external; }
+const TensorInfo* ModelSplitter::tensor(const std::string& name) const {
+  const auto it = impl_->tensor_info.find(name);
+  return it == impl_->tensor_info.end() ? nullptr : it->second;
+}
+const std::string& ModelSplitter::digest() const { return impl_->digest; }
+const Exit* ModelSplitter::exit(const std::string& name) const {
+  for (const auto& e : impl_->imp.dag.exits)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+Partition ModelSplitter::complete(const std::string& exit_name, const std::vector<std::string>& v_e,
+                                  const std::string& where) const {
+  const Dag& dag = impl_->imp.dag;
+  const Exit* e = exit(exit_name);
+  if (!e) throw Error(where, fmt::format("exit '{}' is not an exit of {}", exit_name, impl_->path));
+  std::unordered_set<std::string> edge(v_e.begin(), v_e.end());
+  const auto anc = ancestors_of(dag, e->node_ids);
+  Partition p{exit_name, {}, v_e};
+  for (size_t v = 0; v < dag.nodes.size(); ++v)
+    if ((anc[v] || dag.nodes[v].op == "Input") && !edge.count(dag.nodes[v].name)) p.v_d.push_back(dag.nodes[v].name);
+  return p;
+}
+
+namespace {
+
+// The partition resolved to DAG indices and checked: known nodes and exit, V_d closed under
+// predecessors, V_e reading only placed nodes, every exit node placed.
+struct Resolved {
+  std::unordered_set<int> vd, ve;
+  const Exit* exit = nullptr;
+};
+
+Resolved resolve(const Dag& dag, const std::string& model_path, const Partition& p, const std::string& where) {
+  Resolved r;
+  auto side = [&](const char* key, const std::vector<std::string>& names, std::unordered_set<int>& ids) {
+    for (const auto& n : names) {
+      const int v = dag.find(n);
       if (v < 0)
-        throw Error(opt.plan_path, fmt::format("'{}' names node {} that {} lacks: a plan for another model?", key, n.dump(),
-                                               opt.model_path));
-      dag_ids.insert(v);
+        throw Error(where, fmt::format("'{}' names node '{}' that {} lacks: a plan for another model?", key, n, model_path));
+      ids.insert(v);
     }
   };
-  std::unordered_set<int> vd, ve;
-  side("V_d", vd);
-  side("V_e", ve);
-  const std::string exit_name = plan["exit"].is_string() ? plan["exit"].get<std::string>() : "";
-  const Exit* exit = nullptr;
+  side("V_d", p.v_d, r.vd);
+  side("V_e", p.v_e, r.ve);
   for (const auto& e : dag.exits)
-    if (e.name == exit_name) exit = &e;
-  if (!exit) throw Error(opt.plan_path, fmt::format("exit '{}' is not an output of {}", exit_name, opt.model_path));
-  for (int v : ve)
+    if (e.name == p.exit) r.exit = &e;
+  if (!r.exit) throw Error(where, fmt::format("exit '{}' is not an output of {}", p.exit, model_path));
+  validate_plan_sets(dag, r.vd, r.ve, *r.exit, where);
+  for (int v : r.ve) {
+    if (r.vd.count(v)) throw Error(where, fmt::format("node '{}' is in both V_d and V_e", dag.nodes[v].name));
+    if (dag.nodes[v].op == "Input") throw Error(where, fmt::format("input '{}' must run on the device", dag.nodes[v].name));
     for (int u : dag.nodes[v].input_ids)
-      if (!vd.count(u) && !ve.count(u))
-        throw Error(opt.plan_path, fmt::format("node '{}' reads '{}', which the plan puts nowhere", dag.nodes[v].name, dag.nodes[u].name));
-  for (int v : vd)
+      if (!r.vd.count(u) && !r.ve.count(u))
+        throw Error(where, fmt::format("node '{}' reads '{}', which the plan puts nowhere", dag.nodes[v].name, dag.nodes[u].name));
+  }
+  for (int v : r.vd)
     for (int u : dag.nodes[v].input_ids)
-      if (!vd.count(u)) throw Error(opt.plan_path, fmt::format("V_d is not closed: '{}' needs '{}' from the edge", dag.nodes[v].name, dag.nodes[u].name));
+      if (!r.vd.count(u))
+        throw Error(where, fmt::format("V_d is not closed: '{}' needs '{}' from the edge", dag.nodes[v].name, dag.nodes[u].name));
+  for (int x : r.exit->node_ids)
+    if (!r.vd.count(x) && !r.ve.count(x)) throw Error(where, fmt::format("the plan puts exit node '{}' nowhere", dag.nodes[x].name));
+  return r;
+}
 
-  // Tensors sent: outputs of device nodes read by edge nodes.
-  std::unordered_map<std::string, const TensorInfo*> tensor_info;
-  for (const auto& n : dag.nodes)
-    for (const auto& t : n.outputs) tensor_info[t.name] = &t;
+}  // namespace
+
+SplitParts ModelSplitter::split(const Partition& p, const std::string& where) const {
+  const Impl& m = *impl_;
+  const Dag& dag = m.imp.dag;
+  const auto& fg = m.full.graph();
+  const Resolved res = resolve(dag, m.path, p, where);
+  const auto& vd = res.vd;
+  const auto& ve = res.ve;
+  const Exit* exit = res.exit;
+
+  SplitParts r;
+  auto info = [&](const std::string& t) {
+    const auto it = m.tensor_info.find(t);
+    if (it == m.tensor_info.end()) throw Error(m.path, fmt::format("tensor '{}' has no known type", t));
+    return value_info(*it->second);
+  };
   std::vector<onnx::ValueInfoProto> dev_in, dev_out, edge_in, edge_out;
   for (const auto& in : fg.input())
-    if (dag.find(in.name()) >= 0 && dag.nodes[dag.find(in.name())].op == "Input") dev_in.push_back(in);
+    if (const int v = dag.find(in.name()); v >= 0 && dag.nodes[v].op == "Input" && vd.count(v)) {
+      dev_in.push_back(in);
+      r.device_inputs.push_back(in.name());
+    }
   std::vector<int> dev_nodes, edge_nodes;
   std::unordered_set<std::string> sent;
   for (int v : ve) {
-    edge_nodes.push_back(onnx_of.at(dag.nodes[v].name));
+    edge_nodes.push_back(m.onnx_of.at(dag.nodes[v].name));
     for (const auto& t : fg.node(edge_nodes.back()).input()) {
-      const auto p = producer.find(t);
-      const bool from_device_node = p != producer.end() && !folded[p->second] && vd.count(dag.find(imp.onnx_to_dag[p->second]));
-      const bool graph_input = p == producer.end() && dag.find(t) >= 0 && dag.nodes[dag.find(t)].op == "Input";
+      const auto pr = m.producer.find(t);
+      const bool from_device_node =
+          pr != m.producer.end() && !m.folded[pr->second] && vd.count(dag.find(m.imp.onnx_to_dag[pr->second]));
+      const bool graph_input = pr == m.producer.end() && dag.find(t) >= 0 && dag.nodes[dag.find(t)].op == "Input";
       if ((from_device_node || graph_input) && sent.insert(t).second) r.sent.push_back(t);
     }
   }
   std::sort(r.sent.begin(), r.sent.end());
+  std::sort(edge_nodes.begin(), edge_nodes.end());
   for (const auto& t : r.sent) {
-    const auto it = tensor_info.find(t);
-    if (it == tensor_info.end()) throw Error(opt.model_path, fmt::format("tensor '{}' has no known type", t));
-    dev_out.push_back(value_info(*it->second));
-    edge_in.push_back(value_info(*it->second));
+    dev_out.push_back(info(t));
+    edge_in.push_back(info(t));
   }
   for (int v : vd)
-    if (dag.nodes[v].op != "Input") dev_nodes.push_back(onnx_of.at(dag.nodes[v].name));
-  const auto exit_info = tensor_info.find(exit->name);
-  if (exit_info == tensor_info.end()) throw Error(opt.model_path, fmt::format("exit '{}' has no known type", exit->name));
-  if (vd.count(exit->node_id)) dev_out.push_back(value_info(*exit_info->second));
-  else edge_out.push_back(value_info(*exit_info->second));
-
-  const auto device = make_part(full, dev_nodes, dev_in, dev_out, folded_values, folded, producer, fg.name() + "_device");
+    if (dag.nodes[v].op != "Input") dev_nodes.push_back(m.onnx_of.at(dag.nodes[v].name));
+  std::sort(dev_nodes.begin(), dev_nodes.end());
+  // Every output of the exit, from the side that computes it.
+  const std::vector<std::string> outs = exit->outputs.empty() ? std::vector<std::string>{exit->name} : exit->outputs;
+  for (const auto& o : outs) {
+    const auto pr = m.producer.find(o);
+    const int v = pr == m.producer.end() ? dag.find(o) : dag.find(m.imp.onnx_to_dag[pr->second]);
+    if (v >= 0 && ve.count(v)) {
+      r.edge_exit.push_back(o);
+      edge_out.push_back(info(o));
+    } else {
+      r.device_exit.push_back(o);
+      if (!sent.count(o)) dev_out.push_back(info(o));
+    }
+  }
+  r.device = make_part(m.full, dev_nodes, dev_in, dev_out, m.folded_values, m.folded, m.producer, fg.name() + "_device")
+                 .SerializeAsString();
   r.device_nodes = static_cast<int>(dev_nodes.size());
-  write_output_atomic(opt.device_out, device.SerializeAsString());
   if (!ve.empty()) {
-    const auto edge = make_part(full, edge_nodes, edge_in, edge_out, folded_values, folded, producer, fg.name() + "_edge");
+    r.edge = make_part(m.full, edge_nodes, edge_in, edge_out, m.folded_values, m.folded, m.producer, fg.name() + "_edge")
+                 .SerializeAsString();
     r.edge_nodes = static_cast<int>(edge_nodes.size());
-    write_output_atomic(opt.edge_out, edge.SerializeAsString());
+  }
+  return r;
+}
+
+SplitResult split_model(const SplitOptions& opt) {
+  SplitResult r;
+  if (opt.device_out.empty() || opt.edge_out.empty()) throw Error("--device-out/--edge-out", "both output files are needed");
+  const nlohmann::json plan = read_single_plan(opt.plan_path);
+  const Partition p = partition_from_plan(plan, opt.plan_path);
+  const ModelSplitter splitter(opt.model_path);
+  const std::string plan_model =
+      plan.contains("model") && plan["model"].is_string() ? plan["model"].get<std::string>() : splitter.dag().model;
+  if (plan_model != splitter.dag().model)
+    r.warnings.push_back(fmt::format("the plan is for model '{}', the file is '{}'", plan_model, splitter.dag().model));
+  const SplitParts parts = splitter.split(p, opt.plan_path);
+  r.sent = parts.sent;
+  r.device_nodes = parts.device_nodes;
+  r.edge_nodes = parts.edge_nodes;
+  write_output_atomic(opt.device_out, parts.device);
+  if (!parts.edge.empty()) {
+    write_output_atomic(opt.edge_out, parts.edge);
     r.edge_written = true;
   } else {
     r.warnings.push_back("the plan runs everything on the device: no edge part written");
   }
-  for (const auto& t : full.graph().initializer())
-    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-      r.warnings.push_back("the model keeps weights in an external data file; the parts refer to it by the same relative path");
-      break;
-    }
+  if (splitter.external_weights())
+    r.warnings.push_back("the model keeps weights in an external data file; the parts refer to it by the same relative path");
   return r;
 }
 

@@ -14,7 +14,9 @@
 namespace dapdee {
 
 namespace {
-Parsed<double> parse_number(const std::string& s) {
+Parsed<double> parse_number(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t"));  // lists may be written "1, 2" (trimmed)
+  s.erase(s.find_last_not_of(" \t") + 1);
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || !std::isfinite(v)) return Parsed<double>::failure(fmt::format("'{}' is not a number", s));
@@ -93,6 +95,11 @@ std::map<double, std::vector<std::vector<BandwidthInterval>>> light_maps(const P
 
 }  // namespace
 
+std::pair<size_t, size_t> shard_range(size_t total, int index, int count) {
+  const auto at = [&](int i) { return static_cast<size_t>((static_cast<unsigned __int128>(total) * static_cast<unsigned>(i)) / static_cast<unsigned>(count)); };
+  return {at(index - 1), at(index)};
+}
+
 std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
   std::vector<Pair> pairs;
   for (const auto& net : spec.networks) {
@@ -109,7 +116,14 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
   for (const auto& d : spec.deadlines)
     if (d && !(*d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", *d));
   const size_t nd = spec.deadlines.size();
-  std::vector<PlanPoint> points(pairs.size() * nd);
+  const auto range = shard_range(pairs.size() * nd, spec.shard_index, spec.shard_count);
+  const size_t lo = range.first, hi = range.second;  // plain names: clang-14 cannot capture structured bindings
+  if (hi - lo > static_cast<size_t>(std::max(0L, spec.max_points)))
+    throw Error("sweep", fmt::format("{} points{} exceed the cap of {} (raise it with --max-points, or split the sweep "
+                                     "with --shard I/N)",
+                                     hi - lo, spec.shard_count > 1 ? " in this shard" : "", spec.max_points));
+  std::vector<PlanPoint> points(hi - lo);
+  const size_t pair_lo = lo / nd, pair_hi = (hi + nd - 1) / nd;
   const int n_exits = static_cast<int>(planner.dag().exits.size());
   if (spec.fixed_exit >= n_exits) throw Error("--exit", "no such exit");
   const auto accuracies = exit_accuracies(planner.dag());
@@ -139,10 +153,11 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
       }
       return *cache[k];
     };
-    for (size_t d = 0; d < nd; ++d) {
-      PlanPoint& pt = points[i * nd + d];
+    const size_t d_lo = i * nd < lo ? lo - i * nd : 0, d_hi = std::min(nd, hi - i * nd);
+    for (size_t d = d_lo; d < d_hi; ++d) {
+      PlanPoint& pt = points[i * nd + d - lo];
       deadline = spec.deadlines[d];
-      if (per_deadline && d > 0 && spec.deadlines[d] != spec.deadlines[d - 1])
+      if (per_deadline && d > d_lo && spec.deadlines[d] != spec.deadlines[d - 1])
         for (auto& c : cache) c.reset();
       pt.network = pr.network;
       pt.link = pr.link;
@@ -158,18 +173,18 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
     }
   };
   int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<size_t>(threads, pairs.size()));
+  threads = static_cast<int>(std::min<size_t>(threads, pair_hi - pair_lo));
   if (threads <= 1) {
-    for (size_t i = 0; i < pairs.size(); ++i) work(i);
+    for (size_t i = pair_lo; i < pair_hi; ++i) work(i);
     return points;
   }
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{pair_lo};
   std::exception_ptr failure;
   std::atomic<bool> failed{false};
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < pairs.size() && !failed;) {
+      for (size_t i; (i = next.fetch_add(1)) < pair_hi && !failed;) {
         try {
           work(i);
         } catch (...) {

@@ -15,6 +15,13 @@ namespace dapdee {
 // The failure says what is wrong.
 Parsed<std::vector<double>> parse_values(const std::string& spec);
 
+// Default cap on the points of one sweep (or shard): --max-points raises it.
+inline constexpr long kDefaultMaxPoints = 5000000;
+
+// The [begin, end) point indices of shard `index` (1-based) of `count` over `total` points:
+// contiguous, in order, sizes differing by at most one. Never fails for 1 <= index <= count.
+std::pair<size_t, size_t> shard_range(size_t total, int index, int count);
+
 // One planned point with its context.
 struct PlanPoint {
   std::string network;
@@ -39,10 +46,13 @@ struct SweepSpec {
   int threads = 0;                            // 0: all cores
   int fixed_exit = -1;                        // >= 0: plan this exit only (no exit search)
   std::vector<int> cut_nodes;                 // non-empty: evaluate this partition (dapdee-plan --cut)
+  int shard_index = 1, shard_count = 1;       // plan the shard_index-th of shard_count contiguous parts
+  long max_points = kDefaultMaxPoints;        // refuse a (shard of a) sweep with more points
 };
 
-// Plans every point; plans depend on (network, bandwidth) and are reused across deadlines.
-// Throws Error for an invalid bandwidth or delay.
+// Plans every point of the spec's shard; light plans depend on (network, bandwidth) and are
+// reused across deadlines. Throws Error for an invalid bandwidth or delay, or a shard of more
+// than max_points points.
 std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec);
 
 }  // namespace dapdee

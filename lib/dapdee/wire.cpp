@@ -18,17 +18,28 @@ int64_t elements(const TensorInfo& t) {
   return n;
 }
 
-double dtype_scale(WireDtype d) {
-  switch (d) {
-    case WireDtype::Float32: return 1.0;
-    case WireDtype::Float16: return 0.5;
-    case WireDtype::Int8: return 0.25;
-  }
-  return 1.0;
+struct DtypeInfo {
+  WireDtype dtype;
+  const char* name;
+  double scale;  // bytes relative to float32
+};
+constexpr DtypeInfo kDtypes[] = {
+    {WireDtype::Float32, "float32", 1.0}, {WireDtype::Float16, "float16", 0.5}, {WireDtype::Int8, "int8", 0.25}};
+
+const DtypeInfo& dtype_info(WireDtype d) {
+  for (const auto& i : kDtypes)
+    if (i.dtype == d) return i;
+  return kDtypes[0];
 }
 
-// Bytes of one graph-input tensor under the input encoding.
+double dtype_scale(WireDtype d) { return dtype_info(d).scale; }
+
+bool is_float32(const TensorInfo& t) { return t.dtype == "float32" || t.dtype == "float"; }
+
+// Bytes of one graph-input tensor under the input encoding (an image: one byte per element
+// as uint8); inputs that are not float32 (token ids) keep their size.
 double input_bytes(const TensorInfo& t, const Wire& w) {
+  if (!is_float32(t)) return static_cast<double>(t.bytes);
   switch (w.input) {
     case InputEncoding::Float32: return static_cast<double>(t.bytes);
     case InputEncoding::Uint8: return static_cast<double>(elements(t));
@@ -56,12 +67,18 @@ Parsed<bool> parse_input_encoding(const std::string& s, Wire& wire) {
   return Parsed<bool>::failure(fmt::format("unknown input encoding '{}' (float32, uint8, jpeg:RATIO)", s));
 }
 
-Parsed<bool> parse_wire_dtype(const std::string& s, Wire& wire) {
-  static const std::pair<const char*, WireDtype> kNames[] = {
-      {"float32", WireDtype::Float32}, {"float16", WireDtype::Float16}, {"int8", WireDtype::Int8}};
-  for (const auto& [name, d] : kNames)
-    if (s == name) return wire.dtype = d, true;
-  return Parsed<bool>::failure(fmt::format("unknown wire dtype '{}' (float32, float16, int8)", s));
+std::vector<std::string> input_encoding_names() { return {"float32", "uint8", "jpeg:RATIO"}; }
+
+std::optional<WireDtype> parse_wire_dtype(const std::string& s) {
+  for (const auto& i : kDtypes)
+    if (s == i.name) return i.dtype;
+  return std::nullopt;
+}
+
+std::vector<std::string> wire_dtype_names() {
+  std::vector<std::string> v;
+  for (const auto& i : kDtypes) v.push_back(i.name);
+  return v;
 }
 
 std::string input_encoding_name(const Wire& wire) {
@@ -73,14 +90,7 @@ std::string input_encoding_name(const Wire& wire) {
   return "?";
 }
 
-const char* wire_dtype_name(WireDtype d) {
-  switch (d) {
-    case WireDtype::Float32: return "float32";
-    case WireDtype::Float16: return "float16";
-    case WireDtype::Int8: return "int8";
-  }
-  return "?";
-}
+const char* wire_dtype_name(WireDtype d) { return dtype_info(d).name; }
 
 void apply_wire(const Dag& dag, const Wire& wire, Costs& costs) {
   if (wire.input == InputEncoding::Float32 && wire.dtype == WireDtype::Float32) return;
@@ -90,7 +100,7 @@ void apply_wire(const Dag& dag, const Wire& wire, Costs& costs) {
     for (const auto& t : node.outputs) {
       if (!t.consumed) continue;
       if (is_input(node)) b += input_bytes(t, wire);
-      else if (t.dtype == "float32" || t.dtype == "float") b += static_cast<double>(t.bytes) * dtype_scale(wire.dtype);
+      else if (is_float32(t)) b += static_cast<double>(t.bytes) * dtype_scale(wire.dtype);
       else b += static_cast<double>(t.bytes);
     }
     // DAGs without tensor lists (older files) keep out_bytes, scaled as float32 when not an input.

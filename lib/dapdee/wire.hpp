@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dapdee/error.hpp"
 #include "dapdee/planner.hpp"
@@ -23,9 +24,13 @@ struct Wire {
 
 // Parses "float32|uint8|jpeg:RATIO" (RATIO >= 1) into `wire`; the failure says what is wrong.
 Parsed<bool> parse_input_encoding(const std::string& s, Wire& wire);
+// The forms parse_input_encoding accepts, for messages and --help ("jpeg:RATIO" for the family).
+std::vector<std::string> input_encoding_names();
 
-// Parses "float32|float16|int8" into `wire`; the failure says what is wrong.
-Parsed<bool> parse_wire_dtype(const std::string& s, Wire& wire);
+// Parses "float32|float16|int8"; nullopt when unknown.
+std::optional<WireDtype> parse_wire_dtype(const std::string& s);
+// Every name parse_wire_dtype accepts (for option validation). Never fails.
+std::vector<std::string> wire_dtype_names();
 
 // Names as recorded in plans ("uint8", "jpeg:10", "float16"). Never fail.
 std::string input_encoding_name(const Wire& wire);

@@ -1,5 +1,5 @@
 // dapdee-import: ONNX model -> dapdee-dag/1 JSON.
-#include "../common/cli.hpp"
+#include "../common/run_tool.hpp"
 #include <fmt/format.h>
 
 #include "dapdee/error.hpp"
@@ -15,17 +15,22 @@ int main(int argc, char** argv) {
   app.add_option("MODEL", opt.model_path, "ONNX model file, or - for stdin")->required();
   app.add_option("-o,--output", out, "output file (default: stdout)");
   app.add_option("--input-shape", shapes, "pin an input's dims, NAME=1x3x224x224 (repeatable)");
-  app.add_option("--exits", opt.exits_path, "JSON with exit accuracies: {\"exits\":[{\"name\",\"accuracy\"}]}");
+  app.add_option("--exits", opt.exits_path,
+                 "JSON declaring the exits: {\"exits\":[{\"name\",\"outputs\":[...],\"accuracy\"}]} or {name: accuracy} "
+                 "(default: <model>.exits.json beside the model, then metadata_props)");
+  app.add_option("--outputs", opt.outputs, "import only the subgraph ending at these tensors, T1,T2 (e.g. raw heads)")
+      ->delimiter(',');
   app.add_option("--model-name", opt.model_name, "model name to record (default: file stem)");
   app.add_option("--format", format, "json (default) or table (the summary on stdout)")
       ->check(CLI::IsMember({"json", "table"}));
   app.set_version_flag("--version", std::string("dapdee-import ") + DAPDEE_VERSION);
-  if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
   std::string where = opt.model_path;
-  try {
+  return dapdee_tools::run_tool("dapdee-import", app, argc, argv, [&] {
+    dapdee::check_output_paths({opt.model_path, opt.exits_path}, {out});
     for (const auto& s : shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
     const dapdee::ImportResult r = dapdee::import_onnx(opt);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-import: warning: {}: {}\n", where, w);
+    fmt::print(stderr, "dapdee-import: exits: {}\n", r.exit_rule);
     const std::string summary = dapdee::dag_summary(r.dag);
     if (format == "table") {
       dapdee::write_output_atomic(out, summary);
@@ -33,9 +38,5 @@ int main(int argc, char** argv) {
       dapdee::write_output_atomic(out, dapdee::dag_to_json(r.dag));
       fmt::print(stderr, "{}", summary);
     }
-  } catch (const dapdee::Error& e) {
-    fmt::print(stderr, "dapdee-import: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -1,0 +1,84 @@
+// dapdee-run's wire format: length-prefixed frames over TCP, tensors as ONNX TensorProto.
+//
+// A frame is a 4-byte big-endian length L (1 <= L <= the frame limit), then L bytes: one type
+// byte and the payload. Hello/Plan/Ok/Error/Result payloads are JSON objects; a Tensor payload
+// is a serialized onnx.TensorProto (name, dims, data_type FLOAT, raw_data little-endian).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dapdee/error.hpp"
+
+namespace dapdee {
+
+// The default bound of one frame (length prefix included in nothing else): 256 MiB.
+inline constexpr uint32_t kDefaultMaxFrameBytes = 256u << 20;
+// Bytes of the length prefix and the type byte that precede every payload.
+inline constexpr size_t kFrameHeaderBytes = 5;
+inline constexpr const char* kRunProtocol = "dapdee-run/1";
+
+// The frame types.
+enum class MsgType : uint8_t {
+  Hello = 'H',   // client -> server: protocol, model digest
+  Plan = 'P',    // client -> server: exit and V_e of the plan the next frames use
+  Frame = 'F',   // client -> server: a frame starts; its tensors follow
+  Tensor = 'T',  // either way: one tensor
+  Result = 'R',  // server -> client: a frame's timing, followed by its output tensors
+  Ok = 'K',      // server -> client: a Hello or Plan accepted
+  Error = 'E',   // server -> client: what was wrong with the last frame(s)
+};
+
+// One received frame.
+struct Message {
+  MsgType type = MsgType::Error;
+  std::string payload;
+};
+
+// A dense float32 tensor on the host.
+struct HostTensor {
+  std::string name;
+  std::vector<int64_t> dims;
+  std::vector<float> data;
+};
+
+// Number of elements of dims (0 for a negative dim). Never fails.
+size_t element_count(const std::vector<int64_t>& dims);
+
+// Encodes one frame (prefix, type, payload); throws Error when the payload exceeds the limit.
+std::string encode_frame(MsgType type, const std::string& payload, uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+// Serializes a tensor as an onnx.TensorProto. Never fails.
+std::string encode_tensor(const HostTensor& t);
+
+// Parses an onnx.TensorProto payload; the failure says why (not a TensorProto, not float32,
+// data size not matching the dims).
+Parsed<HostTensor> decode_tensor(const std::string& payload);
+
+// How reading a frame ended.
+enum class ReadStatus { Ok, Closed, Truncated, TooLarge, BadType, Timeout, Failed };
+
+// Reads one frame from a socket, growing the buffer only as bytes arrive (a length prefix never
+// makes it allocate more than it received plus 1 MiB). A receive timeout (SO_RCVTIMEO) before
+// the first byte gives Timeout; inside a frame up to `patience` timeouts in a row are waited
+// out, then Truncated. `why` explains any status but Ok.
+ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::string& why, int patience = 0);
+
+// Writes all bytes; false (errno set) when the peer is gone or the write timed out.
+bool write_all(int fd, const char* data, size_t size);
+
+// "HOST:PORT" -> host and port; the failure names what is wrong.
+Parsed<std::pair<std::string, int>> parse_endpoint(const std::string& spec);
+
+// A listening TCP socket on host:port (port 0 picks one); throws Error(host:port, ...).
+int listen_tcp(const std::string& host, int port, int& bound_port);
+
+// A connected TCP socket with TCP_NODELAY and receive/send timeouts of `timeout_s`; throws
+// Error(host:port, "connection refused" ...).
+int connect_tcp(const std::string& host, int port, double timeout_s);
+
+// Sets SO_RCVTIMEO and SO_SNDTIMEO (0 = none). Never fails.
+void set_socket_timeouts(int fd, double seconds);
+
+}  // namespace dapdee
