@@ -560,6 +560,12 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
   const auto ok = run(tool("dapdee-run") + " " + model + " --plan " + (d / "plan.json") + " --frames 2 --warmup 0 --delay 1");
   CHECK(ok.code == 0);
   CHECK(nlohmann::json::parse(ok.out)["link"]["bandwidth_mbps"] == 10.0);
+  CHECK(ok.err.find("on the wire") == std::string::npos);
+  // A plan made for a float16 wire: the run still sends float32 and says so.
+  spit(d / "fp16.json", R"({"format":"dapdee-plan/1","exit":"output","V_d":["input","conv1"],"V_e":["relu1","pool1","flatten","fc"],"bandwidth_mbps":10,"wire_dtype":"float16"})");
+  const auto fp16 = run(tool("dapdee-run") + " " + model + " --plan " + (d / "fp16.json") + " --frames 1 --warmup 0 --delay 1");
+  CHECK(fp16.code == 0);
+  CHECK_THAT(fp16.err, Catch::Contains("warning: the plan assumes wire_dtype float16 on the wire, but dapdee-run sends float32"));
   // A trace of one opportunity per ms (12 Mbit/s): the sent 1 KiB frame (conv1's output) takes 1-2 ms.
   std::string trace;
   for (int t = 1; t <= 1000; ++t) trace += std::to_string(t) + "\n";

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "dapdee/error.hpp"
+#include "dapdee/file_kind.hpp"
 #include "dapdee/json_field.hpp"
 
 namespace dapdee {
@@ -169,8 +170,7 @@ Exit read_exit(const JsonField& x) {
 
 Dag parse_dag(const std::string& text, const std::string& where) {
   nlohmann::json storage;
-  const JsonField root = parse_json_root(text, where, storage);
-  root.expect_format(kDagFormat);
+  const JsonField root = parse_json_root_as(text, where, kDagFormat, storage);
   Dag dag;
   dag.model = root.str_or("model", "");
   dag.source = root.str_or("source", "");

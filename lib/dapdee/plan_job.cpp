@@ -87,9 +87,10 @@ Parsed<std::pair<double, double>> parse_bandwidth_range(const std::string& spec)
   return std::make_pair(*lo, *hi);
 }
 
-PlanJobResult run_plan_job(const PlanJob& job) {
-  PlanJobResult r;
-  // Check the cheap options first, so a typo fails before any file is read.
+namespace {
+
+// Mode, method, load metrics and the heavy search's settings, checked.
+SweepSpec planner_spec(const PlanJob& job) {
   const auto mode = parse_mode(job.mode);
   if (!mode) throw Error("--mode", fmt::format("unknown mode '{}' (light, heavy, auto)", job.mode));
   const auto method = parse_method(job.method);
@@ -112,27 +113,35 @@ PlanJobResult run_plan_job(const PlanJob& job) {
       !(spec.heavy.alpha_min > 0 && spec.heavy.alpha_min <= spec.heavy.alpha_max) ||
       !(spec.heavy.gamma_min > 0 && spec.heavy.gamma_min <= spec.heavy.gamma_max))
     throw Error("heavy-load options", "need grid >= 2, rounds >= 1, epsilon >= 0 and 0 < min <= max for alpha and gamma");
+  return spec;
+}
+
+// --bandwidth, or the windows of --bandwidth-trace (one point each, with its time).
+void link_bandwidths(const PlanJob& job, SweepSpec& spec, PlanJobResult& r) {
   if (!job.bandwidth.empty() && job.output == PlanJob::Output::Plans) {
     spec.bandwidths = parse_values(job.bandwidth).take("--bandwidth");
     for (double b : spec.bandwidths) check_link(b, 0, "--bandwidth");
   }
-  if (!job.bandwidth_trace.empty()) {
-    if (!spec.bandwidths.empty()) throw Error("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
-    if (!(job.trace_window_ms >= kMinTraceWindowMs && job.trace_window_ms <= kMaxTraceWindowMs))
-      throw Error("--trace-window", fmt::format("must be {} to {} ms", kMinTraceWindowMs, kMaxTraceWindowMs));
-    const auto windows = mahimahi_windows(read_input(job.bandwidth_trace), job.trace_window_ms).take(job.bandwidth_trace);
-    int empty = 0;
-    for (size_t i = 0; i < windows.size(); ++i) {
-      // A window without any delivery opportunity sends nothing: a vanishing bandwidth says so.
-      spec.bandwidths.push_back(windows[i] > 0 ? windows[i] : 1e-6);
-      spec.trace_times_s.push_back(static_cast<double>(i) * job.trace_window_ms / 1000.0);
-      empty += windows[i] <= 0;
-    }
-    if (empty > 0)
-      r.warnings.push_back(fmt::format("{}: {} window(s) of {} ms have no delivery opportunity (planned at 1e-6 Mbit/s)",
-                                       job.bandwidth_trace, empty, job.trace_window_ms));
-    if (job.networks.empty()) spec.networks.push_back(Network{file_stem(job.bandwidth_trace), 1.0, 0.0});
+  if (job.bandwidth_trace.empty()) return;
+  if (!spec.bandwidths.empty()) throw Error("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
+  if (!(job.trace_window_ms >= kMinTraceWindowMs && job.trace_window_ms <= kMaxTraceWindowMs))
+    throw Error("--trace-window", fmt::format("must be {} to {} ms", kMinTraceWindowMs, kMaxTraceWindowMs));
+  const auto windows = mahimahi_windows(read_input(job.bandwidth_trace), job.trace_window_ms).take(job.bandwidth_trace);
+  int empty = 0;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    // A window without any delivery opportunity sends nothing: a vanishing bandwidth says so.
+    spec.bandwidths.push_back(windows[i] > 0 ? windows[i] : 1e-6);
+    spec.trace_times_s.push_back(static_cast<double>(i) * job.trace_window_ms / 1000.0);
+    empty += windows[i] <= 0;
   }
+  if (empty > 0)
+    r.warnings.push_back(fmt::format("{}: {} window(s) of {} ms have no delivery opportunity (planned at 1e-6 Mbit/s)",
+                                     job.bandwidth_trace, empty, job.trace_window_ms));
+  if (job.networks.empty()) spec.networks.push_back(Network{file_stem(job.bandwidth_trace), 1.0, 0.0});
+}
+
+// Delay, deadlines and networks; the delay must be known.
+void link_and_deadlines(const PlanJob& job, SweepSpec& spec) {
   if (job.delay_ms) {
     check_link(1, *job.delay_ms, "--delay");
     spec.delay_ms = job.delay_ms;
@@ -156,7 +165,10 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     if (spec.bandwidths.empty()) throw Error("--network", "give --network NAME|FILE or --bandwidth MBPS");
     spec.networks.push_back(Network{"custom", spec.bandwidths.front(), 0.0});
   }
+}
 
+// The DAG and the profiles as the planner's costs, with the wire applied; warnings in r.
+Costs load_costs(const PlanJob& job, PlanJobResult& r) {
   r.dag = parse_dag(read_input(job.dag_path), job.dag_path);
   const Profile dev = load_profile(job.device_profile);
   const Profile edge = load_profile(job.edge_profile);
@@ -169,38 +181,60 @@ PlanJobResult run_plan_job(const PlanJob& job) {
     r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the edge: {}", job.edge_profile,
                                      cb.missing_edge.size(), name_list(cb.missing_edge)));
   exit_warnings(r.dag, r.warnings);
+  apply_wire(r.dag, job.wire, cb.costs);
+  if (job.wire.downlink_mbps) check_link(*job.wire.downlink_mbps, 0, "--result-downlink");
+  return std::move(cb.costs);
+}
 
+// --exit (name or 1-based index) and --cut (node names) resolved against the DAG.
+void exit_and_cut(const PlanJob& job, const Dag& dag, SweepSpec& spec) {
   if (!job.exit.empty()) {
     // A fixed exit: keep only that exit in the DAG the planner sees.
     int k = -1;
-    for (size_t i = 0; i < r.dag.exits.size(); ++i)
-      if (r.dag.exits[i].name == job.exit) k = static_cast<int>(i);
+    for (size_t i = 0; i < dag.exits.size(); ++i)
+      if (dag.exits[i].name == job.exit) k = static_cast<int>(i);
     if (k < 0) {
       char* end = nullptr;
       const long idx = std::strtol(job.exit.c_str(), &end, 10);
-      if (*end == '\0' && idx >= 1 && idx <= static_cast<long>(r.dag.exits.size())) k = static_cast<int>(idx - 1);
+      if (*end == '\0' && idx >= 1 && idx <= static_cast<long>(dag.exits.size())) k = static_cast<int>(idx - 1);
     }
     if (k < 0) {
       std::vector<std::string> names;
-      for (const auto& e : r.dag.exits) names.push_back(e.name);
+      for (const auto& e : dag.exits) names.push_back(e.name);
       throw Error("--exit", fmt::format("unknown exit '{}' (exits: {})", job.exit, name_list(names)));
     }
     spec.fixed_exit = k;
   }
-  if (!job.cut.empty()) {
-    for (const auto& name : job.cut) {
-      const int v = r.dag.find(name);
-      if (v < 0) throw Error("--cut", fmt::format("'{}' is not a node of '{}'", name, r.dag.model));
-      spec.cut_nodes.push_back(v);
-    }
-    if (spec.fixed_exit < 0) spec.fixed_exit = static_cast<int>(r.dag.exits.size()) - 1;
+  if (job.cut.empty()) return;
+  for (const auto& name : job.cut) {
+    const int v = dag.find(name);
+    if (v < 0) throw Error("--cut", fmt::format("'{}' is not a node of '{}'", name, dag.model));
+    spec.cut_nodes.push_back(v);
   }
-  Planner planner(r.dag, std::move(cb.costs), PlannerOptions{job.heavy_exact_limit});
+  if (spec.fixed_exit < 0) spec.fixed_exit = static_cast<int>(dag.exits.size()) - 1;
+}
+
+}  // namespace
+
+PlanJobResult run_plan_job(const PlanJob& job) {
+  PlanJobResult r;
+  // Check the cheap options first, so a typo fails before any file is read.
+  SweepSpec spec = planner_spec(job);
+  link_bandwidths(job, spec, r);
+  link_and_deadlines(job, spec);
+  Costs costs = load_costs(job, r);
+  exit_and_cut(job, r.dag, spec);
+  Planner planner(r.dag, std::move(costs), PlannerOptions{job.heavy_exact_limit});
   if (job.output == PlanJob::Output::Breakpoints) {
     run_breakpoints(job, spec, planner, r);
     return r;
   }
   r.points = run_sweep(planner, spec);
+  r.costs = planner.costs();
+  for (auto& pt : r.points) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
+    finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
+    if (pt.deadline_ms && pt.plan.latency_ms > *pt.deadline_ms) pt.plan.meets_deadline = false;
+  }
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include "dapdee/dag.hpp"
 #include "dapdee/planner.hpp"
 #include "dapdee/sweep.hpp"
+#include "dapdee/wire.hpp"
 
 namespace dapdee {
 
@@ -33,12 +34,14 @@ struct PlanJob {
   int threads = 0;
   int shard_index = 1, shard_count = 1;  // --shard I/N
   long max_points = kDefaultMaxPoints;   // --max-points
+  Wire wire;                             // --input-encoding, --wire-dtype, --result-downlink
   enum class Output { Plans, Breakpoints } output = Output::Plans;  // --breakpoints
 };
 
 // The planned points (or the breakpoint map) and what was noticed on the way.
 struct PlanJobResult {
   Dag dag;
+  Costs costs;  // the planner's costs (after the wire), for pictures
   std::vector<PlanPoint> points;
   std::vector<BandwidthInterval> breakpoints;  // --breakpoints: every exit's map, exit by exit
   long breakpoint_cuts = 0;                    // minimum cuts the breakpoint search solved

@@ -81,6 +81,9 @@ struct Plan {
   Candidacy candidate = Candidacy::Light;
   std::optional<double> t_max_lower_bound;  // heuristic heavy plans: a proven bound on the optimum
   bool meets_deadline = true;
+  // The wire (dapdee/wire.hpp), set after planning: empty strings mean float32 (the default).
+  std::string input_encoding, wire_dtype;
+  std::optional<double> result_downlink_mbps, t_down;  // --result-downlink: T_down, in latency_ms
 };
 
 // Settings fixed for a planner's lifetime.

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "dapdee/error.hpp"
+#include "dapdee/file_kind.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
 
@@ -40,8 +41,7 @@ void check_time(double ms, const std::string& where, const std::string& what) {
 
 Profile parse_profile(const std::string& text, const std::string& where) {
   nlohmann::json storage;
-  const JsonField root = parse_json_root(text, where, storage);
-  root.expect_format(kProfileFormat);
+  const JsonField root = parse_json_root_as(text, where, kProfileFormat, storage);
   Profile p;
   p.source = where;
   p.device = root.str_or("device", "");

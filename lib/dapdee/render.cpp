@@ -8,17 +8,35 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/csv.hpp"
+#include "dapdee/error.hpp"
+#include "dapdee/render_graph.hpp"
 
 namespace dapdee {
 
+namespace {
+
+struct FormatName {
+  const char* name;
+  Format format;
+};
+constexpr FormatName kFormats[] = {{"json", Format::Json}, {"jsonl", Format::Json}, {"csv", Format::Csv},
+                                   {"table", Format::Table}, {"dot", Format::Dot},   {"trace", Format::Trace}};
+
+}  // namespace
+
 std::optional<Format> parse_format(const std::string& s) {
-  if (s == "json" || s == "jsonl") return Format::Json;
-  if (s == "csv") return Format::Csv;
-  if (s == "table") return Format::Table;
+  for (const auto& f : kFormats)
+    if (s == f.name) return f.format;
   return std::nullopt;
 }
 
-std::vector<std::string> format_names() { return {"json", "jsonl", "csv", "table"}; }
+std::vector<std::string> format_names() {
+  std::vector<std::string> v;
+  for (const auto& f : kFormats) v.push_back(f.name);
+  return v;
+}
+
+bool is_picture(Format f) { return f == Format::Dot || f == Format::Trace; }
 
 std::string json_quote(const std::string& s) {
   std::string out;
@@ -130,6 +148,15 @@ const Field kFields[] = {
     {"alpha", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.alpha); }},
     {"gamma", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.gamma); }},
     {"meets_deadline", Kind::Bool, [](std::string& o, D, P pt) { return put_bool(o, pt.plan.meets_deadline); }},
+    // The wire (README "The wire"): present only when not the float32 default.
+    {"input_encoding", Kind::String, [](std::string& o, D, P pt) {
+       return !pt.plan.input_encoding.empty() ? put_str(o, pt.plan.input_encoding) : false;
+     }},
+    {"wire_dtype", Kind::String, [](std::string& o, D, P pt) {
+       return !pt.plan.wire_dtype.empty() ? put_str(o, pt.plan.wire_dtype) : false;
+     }},
+    {"result_downlink_mbps", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.result_downlink_mbps); }},
+    {"T_down", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.t_down); }},
     // Not in the default JSON line: counts and names for people and spreadsheets.
     {"n_device", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_d.size())); }},
     {"n_sent", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_s.size())); }},
@@ -142,7 +169,7 @@ const Field kFields[] = {
        return true;
      }},
 };
-constexpr size_t kJsonDefault = 30;  // the fields before n_device
+constexpr size_t kJsonDefault = 34;  // the fields before n_device
 
 int field_index(const std::string& name) {
   for (size_t i = 0; i < std::size(kFields); ++i)
@@ -280,17 +307,45 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
     }
     return out;
   }
+  return out + render_table(dag, points);
+}
+
+std::string render_picture(const Dag& dag, const Costs& costs, const PlanPoint& point, Format format) {
+  if (format == Format::Dot) return plan_to_dot(dag, costs, point);
+  if (format == Format::Trace) return plan_to_trace(dag, point);
+  throw Error("--format", "only dot and trace are pictures");
+}
+
+namespace {
+
+// A time for people: three significant digits or so (CSV and JSON keep full precision).
+std::string rounded(double ms) {
+  if (!std::isfinite(ms)) return "-";
+  if (std::fabs(ms) >= 100) return fmt::format("{:.0f}", ms);
+  if (std::fabs(ms) >= 10) return fmt::format("{:.1f}", ms);
+  return fmt::format("{:.2f}", ms);
+}
+
+}  // namespace
+
+std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
+  std::string out;
   out += fmt::format("model {}: {} nodes, {} exits\n", dag.model, dag.nodes.size(), dag.exits.size());
-  out += fmt::format("{:<8} {:>9} {:>7} {:>9} {:<6} {:<12} {:<10} {:>3} {:>4} {:>4} {:>10} {:>10} {:>10} {:>11} {:>10} {:>9} {}\n",
-                     "network", "Mbit/s", "delay", "deadline", "mode", "method", "exit", "#", "V_d", "V_s", "T_d ms",
-                     "T_t ms", "T_e ms", "latency ms", "T_max ms", "fps", "meets");
+  const bool down = std::any_of(points.begin(), points.end(), [](const PlanPoint& pt) { return pt.plan.t_down.has_value(); });
+  out += fmt::format("{:<8} {:>9} {:>7} {:>9} {:<6} {:<12} {:<10} {:>3} {:>5} {:>4} {:>4} {:>8} {:>8} {:>8}{} {:>10} {:>8} {:>7} {}\n",
+                     "network", "Mbit/s", "delay", "deadline", "mode", "method", "exit", "#", "acc", "V_d", "V_s",
+                     "T_d ms", "T_t ms", "T_e ms", down ? fmt::format(" {:>8}", "T_down") : "", "latency ms",
+                     "T_max ms", "fps", "meets");
   for (const auto& pt : points) {
     const Plan& p = pt.plan;
-    out += fmt::format("{:<8} {:>9.3f} {:>7.1f} {:>9} {:<6} {:<12} {:<10} {:>3} {:>4} {:>4} {:>10.3f} {:>10.3f} {:>10.3f} {:>11.3f} {:>10.3f} {:>9.1f} {}\n",
+    const auto& acc = dag.exits[p.exit].accuracy;
+    out += fmt::format("{:<8} {:>9.3g} {:>7.1f} {:>9} {:<6} {:<12} {:<10} {:>3} {:>5} {:>4} {:>4} {:>8} {:>8} {:>8}{} {:>10} {:>8} {:>7.1f} {}\n",
                        pt.network, pt.link.bandwidth_mbps, pt.link.delay_ms,
-                       pt.deadline_ms ? fmt::format("{:.1f}", *pt.deadline_ms) : "-", mode_name(p.mode),
-                       method_name(p.method), dag.exits[p.exit].name, p.exit + 1, p.v_d.size(), p.v_s.size(), p.t_d,
-                       p.t_t, p.t_e, p.latency_ms, p.t_max, p.t_max > 0 ? 1000.0 / p.t_max : 0.0,
+                       pt.deadline_ms ? rounded(*pt.deadline_ms) : "-", mode_name(p.mode),
+                       method_name(p.method), dag.exits[p.exit].name, p.exit + 1,
+                       acc ? fmt::format("{:.3f}", *acc) : "-", p.v_d.size(), p.v_s.size(), rounded(p.t_d),
+                       rounded(p.t_t), rounded(p.t_e), down ? fmt::format(" {:>8}", p.t_down ? rounded(*p.t_down) : "-") : "",
+                       rounded(p.latency_ms), rounded(p.t_max), p.t_max > 0 ? 1000.0 / p.t_max : 0.0,
                        p.meets_deadline ? "yes" : "NO");
   }
   if (points.size() == 1) {
@@ -299,6 +354,9 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
     if (p.v_s.empty()) out += " nothing (runs on the device)";
     for (int v : p.v_s)
       out += fmt::format("\n  {} ({}, {} B)", dag.nodes[v].name, dag.nodes[v].op, dag.nodes[v].out_bytes);
+    if (!p.v_s.empty() && (!p.input_encoding.empty() || !p.wire_dtype.empty()))
+      out += fmt::format("\n  on the wire: {} B in all (input {}, tensors {})", p.sent_bytes,
+                         p.input_encoding.empty() ? "float32" : p.input_encoding, p.wire_dtype.empty() ? "float32" : p.wire_dtype);
     out += "\n";
   }
   return out;

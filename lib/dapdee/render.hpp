@@ -1,6 +1,7 @@
 // Rendering of plans: JSON (dapdee-plan/1, one object per line), CSV and a readable table.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,12 +11,15 @@
 
 namespace dapdee {
 
-enum class Format { Json, Csv, Table };
+// Dot and Trace draw one plan (render_graph.hpp); the others render any number of points.
+enum class Format { Json, Csv, Table, Dot, Trace };
 
-// Parses "json|csv|table"; nullopt when unknown.
+// Parses "json|csv|table|dot|trace"; nullopt when unknown.
 std::optional<Format> parse_format(const std::string& s);
 // Every name parse_format accepts (for option validation). Never fails.
 std::vector<std::string> format_names();
+// True for the formats that draw one plan (Dot, Trace). Never fails.
+bool is_picture(Format f);
 
 // One plan as a single-line dapdee-plan/1 JSON object (no trailing newline), every field.
 // Never fails.
@@ -34,8 +38,16 @@ enum class CsvHeader { Write, Omit };
 std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, Format format,
                           const std::vector<std::string>& fields = {}, CsvHeader header = CsvHeader::Write);
 
+// All points as an aligned table for people: times rounded, the exit's accuracy, T_down when
+// set; one plan also lists its sent nodes. Never fails.
+std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points);
+
 // A breakpoint map as dapdee-breakpoints/1 JSON Lines (one interval a line). Never fails.
 std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterval>& intervals);
+
+// A picture format (Dot, Trace) of one plan, with the planner's costs; throws Error for other
+// formats.
+std::string render_picture(const Dag& dag, const Costs& costs, const PlanPoint& point, Format format);
 
 // Escapes a string for JSON (quotes included).
 std::string json_quote(const std::string& s);

@@ -529,6 +529,10 @@ RunOutcome RunSession::run() {
     if (!metrics_) throw Error(o_.metrics_out, std::string("cannot open: ") + std::strerror(errno));
   }
   partition_from_plan(first, o_.plan_stream.empty() ? o_.plan_path : o_.plan_stream);  // names a missing field first
+  for (const char* key : {"input_encoding", "wire_dtype"})  // the plan's wire (dapdee/wire.hpp) is not sent yet
+    if (first.contains(key) && first[key].is_string() && first[key] != "float32")
+      warnings_.push_back(fmt::format("the plan assumes {} {} on the wire, but dapdee-run sends float32 tensors: the "
+                                      "measured T_t will exceed the predicted one", key, first[key].get<std::string>()));
   const LinkSpec link = link_for(o_.link, first);
   delay_ms_ = link.delay_ms;
   connect(link);

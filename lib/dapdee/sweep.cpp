@@ -15,7 +15,9 @@
 namespace dapdee {
 
 namespace {
-Parsed<double> parse_number(const std::string& s) {
+Parsed<double> parse_number(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t"));  // lists may be written "1, 2" (trimmed)
+  s.erase(s.find_last_not_of(" \t") + 1);
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || !std::isfinite(v)) return Parsed<double>::failure(fmt::format("'{}' is not a number", s));

@@ -1,7 +1,9 @@
 // dapdee-plan: min-cut partitioning with early exits, one point or sweeps.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "../common/run_tool.hpp"
@@ -10,56 +12,86 @@
 #include "dapdee/io.hpp"
 #include "dapdee/plan_job.hpp"
 #include "dapdee/render.hpp"
+#include "dapdee/render_graph.hpp"
+#include "dapdee/wire.hpp"
 
 namespace {
 
-// Usage errors (exit 2) that need more than one option: shards of a table, a breakpoint range
-// that is not LO:HI, options --breakpoints has no use for.
-void check_usage(const dapdee::PlanJob& job, bool breakpoints, const std::string& format,
-                 const std::vector<std::string>& fields, const std::string& shard, bool has_delay) {
-  if (!shard.empty() && format == "table") dapdee_tools::usage_error("--shard: a table is not shardable (use json or csv)");
-  if (!breakpoints) return;
-  (void)has_delay;
-  if (format != "json" || !fields.empty())
-    dapdee_tools::usage_error("--breakpoints writes dapdee-breakpoints/1 JSON Lines only (no --format, no --fields)");
-  if (!job.bandwidth.empty())
-    if (auto r = dapdee::parse_bandwidth_range(job.bandwidth); !r.ok()) dapdee_tools::usage_error("--bandwidth: " + r.message());
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"dapdee-plan: choose the exit and the device/edge split of a DNN for a link and a deadline.\n"
-               "Reads a dapdee-dag/1 DAG and two dapdee-profile/1 profiles; writes dapdee-plan/1."};
+// The command line: the job, and what main reads before filling it in.
+struct Args {
   dapdee::PlanJob job;
   std::string out = "-", format = "json";
   std::vector<std::string> fields;
-  bool breakpoints = false;
+  bool breakpoints = false, follow = false;
   std::string shard;
   double delay = -1;
+  std::string input_encoding = "float32", wire_dtype = "float32";
+  double downlink = 0;
+};
+
+// Drops the blanks around one element of a comma list ("4G, 3G" -> "4G", "3G").
+std::string trim(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  return s;
+}
+
+// --input-encoding: accepted when the library parses it (jpeg:RATIO checks its ratio).
+CLI::Validator input_encoding_check() {
+  std::string list;
+  for (const auto& n : dapdee::input_encoding_names()) list += (list.empty() ? "" : ", ") + n;
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        dapdee::Wire w;
+        const auto r = dapdee::parse_input_encoding(s, w);
+        return r.ok() ? std::string() : r.message();
+      },
+      "{" + list + "}");
+}
+
+// The DAG, the profiles, the link, the deadline and the exit.
+void add_input_options(CLI::App& app, Args& a) {
+  auto& job = a.job;
   app.add_option("DAG", job.dag_path, "DAG JSON from dapdee-import, or - for stdin")->required();
   app.add_option("--device", job.device_profile, "device profile (dapdee-profile/1)")->required();
   app.add_option("--edge", job.edge_profile, "edge profile (dapdee-profile/1)")->required();
-  app.add_option("--network", job.networks, "preset (CAT1, 3G, 4G, WiFi, 5G) or network file; comma list sweeps")
-      ->delimiter(',');
-  app.add_option("--bandwidth", job.bandwidth, "uplink Mbit/s: a value, a list a,b,c or a range A:B:N[log]");
-  app.add_option("--bandwidth-trace", job.bandwidth_trace, "replay a Mahimahi uplink trace (e.g. ../shared/traces/*.up), one plan per window");
+  app.add_option("--network", job.networks,
+                 "preset (CAT1, 3G, 4G, WiFi, 5G) or network file; comma list sweeps (default: none, give "
+                 "--bandwidth instead)")
+      ->delimiter(',')
+      ->transform(trim);
+  app.add_option("--bandwidth", job.bandwidth,
+                 "uplink Mbit/s: a value, a list a,b,c or a range A:B:N[log] (default: the network's)");
+  app.add_option("--bandwidth-trace", job.bandwidth_trace,
+                 "replay a Mahimahi uplink trace (e.g. ../shared/traces/*.up), one plan per window (default: none)");
   app.add_option("--trace-window", job.trace_window_ms, "window of --bandwidth-trace in ms")->capture_default_str();
-  app.add_option("--delay", delay, "one-way network delay in ms (overrides the network's)");
-  app.add_option("--deadline", job.deadline, "deadline in ms: a value, a list or a range A:B:N");
-  app.add_option("--exit", job.exit, "plan this exit only (name or 1-based index) instead of searching");
-  app.add_option("--cut", job.cut, "evaluate this partition: the named nodes and their ancestors on the device, "
-                 "the rest of the exit's G_k on the edge (with --exit; default the final exit)")
-      ->delimiter(',');
+  app.add_option("--delay", a.delay, "one-way network delay in ms (default: the network's)");
+  app.add_option("--deadline", job.deadline, "deadline in ms: a value, a list or a range A:B:N (default: none)");
+  app.add_option("--exit", job.exit,
+                 "plan this exit only (name or 1-based index) instead of searching (default: search every exit)");
+  app.add_option("--cut", job.cut,
+                 "evaluate this partition instead of planning: the named nodes and their ancestors on the device, "
+                 "the rest of the exit's G_k on the edge (with --exit, else the final exit) (default: none)")
+      ->delimiter(',')
+      ->transform(trim);
+}
+
+// Mode, method, load metrics and the heavy search.
+void add_planner_options(CLI::App& app, Args& a) {
+  auto& job = a.job;
   app.add_option("--mode", job.mode, "light (latency), heavy (throughput) or auto (load score)")
-      ->check(dapdee_tools::choice(dapdee::parse_mode, dapdee::mode_names()));
-  app.add_option("--method", job.method, "dapdee, dads, neurosurgeon, edgent, device-only, edge-only")
-      ->check(dapdee_tools::choice(dapdee::parse_method, dapdee::method_names()));
-  app.add_option("--cpu", job.metrics.cpu, "auto mode: device CPU use 0..1");
-  app.add_option("--memory", job.metrics.memory, "auto mode: device memory use 0..1");
-  app.add_option("--battery", job.metrics.battery, "auto mode: battery level 0..1");
-  app.add_option("--priority", job.metrics.priority, "auto mode: task priority 0..1 (1 forces light)");
-  app.add_option("--metrics", job.metrics_path, "auto mode: JSON with cpu, memory, battery, priority");
+      ->check(dapdee_tools::choice(dapdee::parse_mode, dapdee::mode_names()))
+      ->capture_default_str();
+  app.add_option("--method", job.method, "the planning method (baselines: dads, neurosurgeon, edgent, device-only, edge-only)")
+      ->check(dapdee_tools::choice(dapdee::parse_method, dapdee::method_names()))
+      ->capture_default_str();
+  app.add_option("--cpu", job.metrics.cpu, "auto mode: device CPU use 0..1")->capture_default_str();
+  app.add_option("--memory", job.metrics.memory, "auto mode: device memory use 0..1")->capture_default_str();
+  app.add_option("--battery", job.metrics.battery, "auto mode: battery level 0..1")->capture_default_str();
+  app.add_option("--priority", job.metrics.priority, "auto mode: task priority 0..1 (1 forces light)")
+      ->capture_default_str();
+  app.add_option("--metrics", job.metrics_path,
+                 "auto mode: JSON with cpu, memory, battery, priority (default: none, the options above)");
   app.add_option("--heavy-grid", job.heavy.grid, "heavy: grid points per axis and round (2..64)")
       ->check(CLI::Range(2, 64))
       ->capture_default_str();
@@ -77,16 +109,42 @@ int main(int argc, char** argv) {
                  "and reports T_max_lower_bound")
       ->capture_default_str()
       ->check(CLI::Range(1L, 100000000L));
-  app.add_flag("--breakpoints", breakpoints,
+}
+
+// The wire of the cost model (README "The wire").
+void add_wire_options(CLI::App& app, Args& a) {
+  app.add_option("--input-encoding", a.input_encoding,
+                 "bytes of the graph inputs when sent: float32, uint8 or jpeg:RATIO (RATIO: compression vs uint8)")
+      ->check(input_encoding_check())
+      ->capture_default_str();
+  app.add_option("--wire-dtype", a.wire_dtype, "intermediate float tensors on the wire")
+      ->check(dapdee_tools::choice(dapdee::parse_wire_dtype, dapdee::wire_dtype_names()))
+      ->capture_default_str();
+  app.add_option("--result-downlink", a.downlink,
+                 "downlink Mbit/s: report T_down (exit outputs computed on the edge, sent back, plus the delay) "
+                 "and add it to latency_ms (default: not modelled)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            return *end == '\0' && x > 0 && std::isfinite(x) ? std::string() : "'" + v + "' is not a bandwidth > 0 Mbit/s";
+          },
+          "MBPS > 0"));
+}
+
+// What is written and how: format, fields, shards, breakpoints, the online loop.
+void add_output_options(CLI::App& app, Args& a) {
+  app.add_flag("--breakpoints", a.breakpoints,
                "write the bandwidths where the light plan changes (dapdee-breakpoints/1); --bandwidth is then "
                "LO:HI (HI may be inf, default 0.01:inf), with one delay (--delay or one --network)");
-  const auto known = dapdee::plan_field_names();
-  app.add_option("--fields", fields, "JSON/CSV fields, comma list, or 'short' (no node lists) / 'all'")
+  app.add_option("--fields", a.fields,
+                 "JSON/CSV fields, comma list, or 'short' (no node lists) / 'all' (default: the format's set)")
       ->delimiter(',')
-      ->check(CLI::IsMember(known));
-  app.add_option("--shard", shard,
+      ->transform(trim)
+      ->check(CLI::IsMember(dapdee::plan_field_names()));
+  app.add_option("--shard", a.shard,
                  "plan the I-th of N contiguous parts of the sweep (1 <= I <= N); the parts' outputs, "
-                 "concatenated in order, are the whole sweep's (CSV header in part 1 only)")
+                 "concatenated in order, are the whole sweep's (CSV header in part 1 only) (default: 1/1)")
       ->check([](const std::string& v) {
         int i = 0, n = 0;
         char tail = 0;
@@ -94,43 +152,94 @@ int main(int argc, char** argv) {
                    ? std::string()
                    : std::string("--shard takes I/N with 1 <= I <= N");
       });
-  app.add_option("--max-points", job.max_points, "refuse a sweep (or shard) of more points")
+  app.add_option("--max-points", a.job.max_points, "refuse a sweep (or shard) of more points")
       ->capture_default_str()
       ->check(CLI::Range(1L, 2000000000L));
-  app.add_option("--threads", job.threads, "worker threads for sweeps (default: all cores)");
-  app.add_option("--format", format, "json (JSON Lines for sweeps), csv or table")
-      ->check(dapdee_tools::choice(dapdee::parse_format, dapdee::format_names()));
-  app.add_option("-o,--output", out, "output file (default: stdout)");
-  bool follow = false;
-  app.add_flag("--follow", follow, "online: read dapdee-metrics/1 samples on stdin, write one plan line per sample (mode auto)");
+  app.add_option("--threads", a.job.threads, "worker threads for sweeps (0: all cores)")->capture_default_str();
+  app.add_option("--format", a.format,
+                 "json (JSON Lines for sweeps), csv, table, or one plan as a picture: dot (Graphviz) or trace "
+                 "(Chrome trace events; heavy mode draws " +
+                     std::to_string(dapdee::kTraceFrames) + " pipelined frames)")
+      ->check(dapdee_tools::choice(dapdee::parse_format, dapdee::format_names()))
+      ->capture_default_str();
+  app.add_option("-o,--output", a.out, "output file, - for stdout")->capture_default_str();
+  app.add_flag("--follow", a.follow,
+               "online: read dapdee-metrics/1 samples on stdin, write one plan line per sample (mode auto)");
+}
+
+// Usage errors (exit 2) that need more than one option: shards of a table or a picture, a
+// breakpoint range that is not LO:HI, options --breakpoints or --follow have no use for, two stdins.
+void check_usage(const Args& a) {
+  const auto& job = a.job;
+  const bool picture = dapdee::is_picture(*dapdee::parse_format(a.format));
+  if (!a.shard.empty() && (a.format == "table" || picture))
+    dapdee_tools::usage_error("--shard: a " + a.format + " is not shardable (use json or csv)");
+  int stdins = 0;  // --follow reads samples on stdin: follow_job says so for every other '-'
+  for (const std::string* in : {&job.dag_path, &job.device_profile, &job.edge_profile, &job.metrics_path, &job.bandwidth_trace})
+    stdins += *in == "-";
+  for (const auto& n : job.networks) stdins += n == "-";
+  if (stdins > 1) dapdee_tools::usage_error("only one input can be read from '-' (stdin); give the others as files");
+  if (a.follow && (a.input_encoding != "float32" || a.wire_dtype != "float32" || a.downlink > 0))
+    dapdee_tools::usage_error("--follow plans with the float32 wire only (no --input-encoding, --wire-dtype, --result-downlink)");
+  if (!a.breakpoints) return;
+  if (a.format != "json" || !a.fields.empty())
+    dapdee_tools::usage_error("--breakpoints writes dapdee-breakpoints/1 JSON Lines only (no --format, no --fields)");
+  if (!job.bandwidth.empty())
+    if (auto r = dapdee::parse_bandwidth_range(job.bandwidth); !r.ok()) dapdee_tools::usage_error("--bandwidth: " + r.message());
+}
+
+// The body: checks, the job, and what it writes.
+void run(CLI::App& app, Args& a) {
+  auto& job = a.job;
+  check_usage(a);
+  if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !a.breakpoints &&
+      !a.follow)
+    dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
+  std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
+  inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
+  dapdee::check_output_paths(inputs, {a.out});
+  if (app.count("--delay")) job.delay_ms = a.delay;
+  if (!a.shard.empty()) std::sscanf(a.shard.c_str(), "%d/%d", &job.shard_index, &job.shard_count);
+  if (a.breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
+  dapdee::parse_input_encoding(a.input_encoding, job.wire).take("--input-encoding");
+  job.wire.dtype = *dapdee::parse_wire_dtype(a.wire_dtype);
+  if (app.count("--result-downlink")) job.wire.downlink_mbps = a.downlink;
+  const auto fmt_kind = *dapdee::parse_format(a.format);
+  if (a.follow) {
+    if (!app.count("--mode")) job.mode = "auto";
+    if (fmt_kind != dapdee::Format::Json) throw dapdee::Error("--format", "--follow writes JSON lines only");
+    dapdee::run_follow(job, a.out, std::cin, std::cerr);
+    return;
+  }
+  const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
+  for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
+  if (a.breakpoints) {
+    fmt::print(stderr, "dapdee-plan: {} interval(s) from {} minimum cut(s)\n", r.breakpoints.size(), r.breakpoint_cuts);
+    dapdee::write_output_atomic(a.out, dapdee::render_breakpoints(r.dag, r.breakpoints));
+    return;
+  }
+  if (dapdee::is_picture(fmt_kind)) {
+    if (r.points.size() != 1)
+      dapdee_tools::usage_error(fmt::format("--format {} draws one plan; this run planned {} points (a sweep): use "
+                                            "json, csv or table, or give one network, bandwidth and deadline",
+                                            a.format, r.points.size()));
+    dapdee::write_output_atomic(a.out, dapdee::render_picture(r.dag, r.costs, r.points[0], fmt_kind));
+    return;
+  }
+  const auto header = job.shard_index > 1 ? dapdee::CsvHeader::Omit : dapdee::CsvHeader::Write;
+  dapdee::write_output_atomic(a.out, dapdee::render_points(r.dag, r.points, fmt_kind, a.fields, header));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dapdee-plan: choose the exit and the device/edge split of a DNN for a link and a deadline.\n"
+               "Reads a dapdee-dag/1 DAG and two dapdee-profile/1 profiles; writes dapdee-plan/1."};
+  Args a;
+  add_input_options(app, a);
+  add_planner_options(app, a);
+  add_wire_options(app, a);
+  add_output_options(app, a);
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
-  return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] {
-    check_usage(job, breakpoints, format, fields, shard, app.count("--delay") > 0);
-    if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !breakpoints &&
-        !follow)
-      dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
-    std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
-    inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
-    dapdee::check_output_paths(inputs, {out});
-    if (app.count("--delay")) job.delay_ms = delay;
-    if (!shard.empty()) std::sscanf(shard.c_str(), "%d/%d", &job.shard_index, &job.shard_count);
-    if (breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
-    const auto fmt_kind = dapdee::parse_format(format);
-    if (!fmt_kind) throw dapdee::Error("--format", fmt::format("unknown format '{}' (json, csv, table)", format));
-    if (follow) {
-      if (!app.count("--mode")) job.mode = "auto";
-      if (*fmt_kind != dapdee::Format::Json) throw dapdee::Error("--format", "--follow writes JSON lines only");
-      dapdee::run_follow(job, out, std::cin, std::cerr);
-      return;
-    }
-    const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
-    for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
-    if (breakpoints) {
-      fmt::print(stderr, "dapdee-plan: {} interval(s) from {} minimum cut(s)\n", r.breakpoints.size(), r.breakpoint_cuts);
-      dapdee::write_output_atomic(out, dapdee::render_breakpoints(r.dag, r.breakpoints));
-      return;
-    }
-    const auto header = job.shard_index > 1 ? dapdee::CsvHeader::Omit : dapdee::CsvHeader::Write;
-    dapdee::write_output_atomic(out, dapdee::render_points(r.dag, r.points, *fmt_kind, fields, header));
-  });
+  return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] { run(app, a); });
 }
