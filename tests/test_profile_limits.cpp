@@ -2,6 +2,7 @@
 // recorded and checked against the DAG, the swap warning, the noise warnings.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
@@ -135,6 +136,73 @@ TEST_CASE("ORT's Conv+BatchNorm and NCHWc kernels map to their nodes", "[profile
     CHECK(j["unmatched_kernels"].empty());
     CHECK(r.node_sum_ms == Approx(kernel_sum(ks) * 1.01));  // every kernel's time lands on a node
     CHECK(j["kernels"]["ReorderOutput"]["time_to"] == "output_nchwc");
+  }
+}
+
+// input -> Conv -> SiLU (Sigmoid, Mul) -> Conv (squeeze) -> Sigmoid -> output, as efficientnet_b0.
+Builder silu_model() {
+  Builder b(13, "silu");
+  b.input("input", {1, 3, 8, 8});
+  testing_onnx::conv(b, "/f0/Conv", "input", "c", 3, 8);
+  b.node("Sigmoid", {"c"}, {"s"}, "/f0/Sigmoid");
+  b.node("Mul", {"c", "s"}, {"m"}, "/f0/Mul");
+  testing_onnx::conv(b, "/se/fc2/Conv", "m", "c2", 8, 8, 1);
+  b.node("Sigmoid", {"c2"}, {"output"}, "/se/scale_activation/Sigmoid");
+  b.output("output");
+  return b;
+}
+
+// input [1,4,8] -> Transpose -> MatMul(input, transposed) -> output [1,4,4], as vit_b_16's attention.
+Builder transposed_matmul_model() {
+  Builder b(13, "tmm");
+  b.input("input", {1, 4, 8});
+  Builder::attr_ints(b.node("Transpose", {"input"}, {"t"}, "/attn/Transpose_3"), "perm", {0, 2, 1});
+  b.node("MatMul", {"input", "t"}, {"output"}, "/attn/MatMul_1");
+  b.output("output");
+  return b;
+}
+
+TEST_CASE("ORT's QuickGelu, FusedConv, FusedMatMul and token-numbered reorders map to their nodes", "[profile][ort]") {
+  TempDir d;
+  SECTION("extended: QuickGeluFusion (Sigmoid+Mul) and FusedConv (Conv+Sigmoid), names from efficientnet_b0") {
+    const auto dag = dag_of(silu_model(), d, "silu");
+    const std::vector<K> ks = {{"/f0/Conv", "Conv", {1, 8, 8, 8}, 400},
+                               {"/f0/Mul/QuickGeluFusion/", "QuickGelu", {1, 8, 8, 8}, 90},
+                               {"/se/fc2/Conv", "FusedConv", {1, 8, 8, 8}, 60}};
+    const auto r = dapdee::import_ort_trace(trace(ks, 3), "t.json", dag, "dev");
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(r.nodes_timed == r.computing_nodes);
+    CHECK(j["nodes"]["/f0/Sigmoid"]["kernel"] == "/f0/Mul/QuickGeluFusion/");
+    CHECK(j["nodes"]["/f0/Mul"]["kernel"] == "/f0/Mul/QuickGeluFusion/");
+    CHECK(j["nodes"]["/f0/Conv"]["kernel"] == "/f0/Conv");
+    CHECK(j["nodes"]["/se/scale_activation/Sigmoid"]["kernel"] == "/se/fc2/Conv");
+    CHECK(j["kernels"]["/se/fc2/Conv"]["mapped"] == "by name");
+    CHECK(r.node_sum_ms == Approx(kernel_sum(ks) * 1.01));
+  }
+  SECTION("all: NCHWc with ReorderInput_token_N / ReorderOutput_token_N around it") {
+    const auto dag = dag_of(silu_model(), d, "silu");
+    const std::vector<K> ks = {{"ReorderInput_token_3", "ReorderInput", {1, 8, 8, 8}, 20},
+                               {"c_nchwc", "Conv", {1, 8, 8, 8}, 400},
+                               {"ReorderOutput_token_7", "ReorderOutput", {1, 8, 8, 8}, 30},
+                               {"/f0/Mul/QuickGeluFusion/", "QuickGelu", {1, 8, 8, 8}, 90},
+                               {"/se/fc2/Conv", "FusedConv", {1, 8, 8, 8}, 60}};
+    const auto r = dapdee::import_ort_trace(trace(ks, 3), "t.json", dag, "dev");
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(r.nodes_timed == r.computing_nodes);
+    CHECK(j["kernels"]["ReorderOutput_token_7"]["time_to"] == "c_nchwc");
+    CHECK(j["kernels"]["ReorderInput_token_3"]["time_to"] == "c_nchwc");
+    CHECK(j["unmatched_kernels"].empty());
+    CHECK(r.node_sum_ms == Approx(kernel_sum(ks) * 1.01));
+  }
+  SECTION("all: FusedMatMul named after the MatMul with ORT's fusion suffixes, vit_b_16's attention") {
+    const auto dag = dag_of(transposed_matmul_model(), d, "tmm");
+    const std::string k = "/attn/MatMul_1/MatmulTransposeFusion//MatMulScaleFusion//MatmulTransposeFusion/";
+    const std::vector<K> ks = {{k, "FusedMatMul", {1, 4, 4}, 300}};
+    const auto r = dapdee::import_ort_trace(trace(ks, 2), "t.json", dag, "dev");
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(r.nodes_timed == r.computing_nodes);
+    CHECK(j["nodes"]["/attn/MatMul_1"]["kernel"] == k);
+    CHECK(j["nodes"]["/attn/Transpose_3"]["kernel"] == k);
   }
 }
 
@@ -303,8 +371,40 @@ TEST_CASE("the kernel model learns a power law, round-trips and rejects malforme
   auto bad = nlohmann::json::parse(text);
   bad["fallback"]["trees"][0] = nlohmann::json::array({{0, 1.0, 0.0, 0, 0}});  // a split pointing at itself
   CHECK_THROWS_WITH(dapdee::parse_kernel_model(bad.dump(), "k.json"), Catch::Contains("malformed"));
-  CHECK_THROWS_WITH(dapdee::parse_kernel_model("{}", "k.json"), Catch::Contains("not a dapdee-kernel-model/1"));
+  CHECK_THROWS_WITH(dapdee::parse_kernel_model("{}", "k.json"), Catch::Contains("not a dapdee-kernel-model/2"));
   CHECK_THROWS_AS(dapdee::fit_kernel_model({}), dapdee::Error);
+}
+
+TEST_CASE("kernel classes: depthwise, grouped, 1x1, 3x3 stride 1 and other convolutions", "[profile][fit]") {
+  TempDir d;
+  Builder b(13, "classes");
+  b.input("input", {1, 16, 8, 8});
+  testing_onnx::conv(b, "/c3", "input", "a", 16, 16);      // 3x3, stride 1
+  testing_onnx::conv(b, "/c1", "a", "b", 16, 16, 1);       // 1x1
+  b.weight("dw.w", {16, 1, 3, 3});                          // depthwise 3x3
+  auto& dw = b.node("Conv", {"b", "dw.w"}, {"c"}, "/dw");
+  Builder::attr_ints(dw, "kernel_shape", {3, 3});
+  Builder::attr_ints(dw, "pads", {1, 1, 1, 1});
+  Builder::attr_int(dw, "group", 16);
+  b.weight("g.w", {16, 4, 3, 3});                           // 4 groups of 4 channels: reduction 36
+  auto& g = b.node("Conv", {"c", "g.w"}, {"e"}, "/grouped");
+  Builder::attr_ints(g, "kernel_shape", {3, 3});
+  Builder::attr_ints(g, "pads", {1, 1, 1, 1});
+  Builder::attr_int(g, "group", 4);
+  b.weight("s.w", {16, 16, 3, 3});                          // 3x3 stride 2
+  auto& s2 = b.node("Conv", {"e", "s.w"}, {"output"}, "/s2");
+  Builder::attr_ints(s2, "kernel_shape", {3, 3});
+  Builder::attr_ints(s2, "pads", {1, 1, 1, 1});
+  Builder::attr_ints(s2, "strides", {2, 2});
+  b.output("output");
+  const auto dag = dag_of(b, d, "classes");
+  const std::map<std::string, std::string> want = {{"/c3", "Conv/3x3s1"},     {"/c1", "Conv/1x1"}, {"/dw", "Conv/depthwise"},
+                                                   {"/grouped", "Conv/grouped"}, {"/s2", "Conv/kxk"}};
+  for (const auto& [node, cls] : want) {
+    INFO(node);
+    REQUIRE(dag.find(node) >= 0);
+    CHECK(dapdee::kernel_class(dag, dag.find(node)) == cls);
+  }
 }
 
 TEST_CASE("dapdee-plan rejects a profile measured at another input size", "[profile][check][cli]") {

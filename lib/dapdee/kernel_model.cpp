@@ -14,9 +14,9 @@ namespace dapdee {
 
 namespace {
 
-constexpr int kBaseFeatures = 5;  // [1, log FLOP, log in, log out, log weights]
-constexpr int kTrees = 120, kDepth = 3, kMinLeaf = 4;
-constexpr double kRate = 0.1;
+constexpr int kLinear = 4;  // [1, MFLOP, input MB, output MB], latency_features()
+constexpr int kTrees = 40, kDepth = 3, kMinLeaf = 8;
+constexpr double kRate = 0.1, kMinBaseMs = 1e-6;
 
 double lg(double x) { return std::log(std::max(x, 0.0) + 1.0); }
 
@@ -26,31 +26,67 @@ double elements(const TensorInfo& t) {
   return e;
 }
 
-// Solves (X^T X + ridge) w = X^T y for the power-law part.
-std::vector<double> ridge(const std::vector<std::vector<double>>& x, const std::vector<double>& y) {
-  const int n = kBaseFeatures;
-  std::vector<std::vector<double>> a(n, std::vector<double>(n + 1, 0.0));
-  for (size_t s = 0; s < x.size(); ++s)
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j < n; ++j) a[i][j] += x[s][i] * x[s][j];
-      a[i][n] += x[s][i] * y[s];
-    }
-  for (int i = 0; i < n; ++i) a[i][i] += 1e-3 * (1 + a[i][i]);
-  for (int i = 0; i < n; ++i) {
-    int piv = i;
-    for (int r = i + 1; r < n; ++r)
-      if (std::fabs(a[r][i]) > std::fabs(a[piv][i])) piv = r;
-    std::swap(a[i], a[piv]);
-    if (std::fabs(a[i][i]) < 1e-300) continue;
-    for (int r = 0; r < n; ++r) {
-      if (r == i) continue;
-      const double k = a[r][i] / a[i][i];
-      for (int j = i; j <= n; ++j) a[r][j] -= k * a[i][j];
+using Lin = std::array<double, kLinear>;
+
+// Weighted least squares (weights 1/y^2: relative error) over the active columns; the others 0.
+Lin weighted_fit(const std::vector<Lin>& x, const std::vector<double>& y, const std::array<bool, kLinear>& active) {
+  double a[kLinear][kLinear + 1] = {};
+  for (size_t s = 0; s < x.size(); ++s) {
+    const double w = 1.0 / std::max(y[s] * y[s], 1e-12);
+    for (int i = 0; i < kLinear; ++i) {
+      for (int j = 0; j < kLinear; ++j) a[i][j] += w * x[s][i] * x[s][j];
+      a[i][kLinear] += w * x[s][i] * y[s];
     }
   }
-  std::vector<double> w(n, 0.0);
-  for (int i = 0; i < n; ++i) w[i] = std::fabs(a[i][i]) < 1e-300 ? 0 : a[i][n] / a[i][i];
-  return w;
+  for (int i = 0; i < kLinear; ++i) {
+    a[i][i] += 1e-9 * (1 + a[i][i]);
+    if (active[i]) continue;
+    for (int j = 0; j < kLinear; ++j) a[i][j] = a[j][i] = 0;
+    a[i][kLinear] = 0;
+    a[i][i] = 1;
+  }
+  for (int i = 0; i < kLinear; ++i) {
+    int piv = i;
+    for (int r = i + 1; r < kLinear; ++r)
+      if (std::fabs(a[r][i]) > std::fabs(a[piv][i])) piv = r;
+    for (int j = 0; j <= kLinear; ++j) std::swap(a[i][j], a[piv][j]);
+    if (std::fabs(a[i][i]) < 1e-300) continue;
+    for (int r = 0; r < kLinear; ++r) {
+      if (r == i) continue;
+      const double k = a[r][i] / a[i][i];
+      for (int j = i; j <= kLinear; ++j) a[r][j] -= k * a[i][j];
+    }
+  }
+  Lin c{};
+  for (int i = 0; i < kLinear; ++i) c[i] = active[i] && std::fabs(a[i][i]) >= 1e-300 ? a[i][kLinear] / a[i][i] : 0;
+  return c;
+}
+
+// The linear law with coefficients >= 0: negative ones are dropped and the rest refitted.
+Lin fit_linear(const std::vector<Lin>& x, const std::vector<double>& y) {
+  std::array<bool, kLinear> active{};
+  active.fill(true);
+  Lin c{};
+  for (int round = 0; round < kLinear; ++round) {
+    c = weighted_fit(x, y, active);
+    bool negative = false;
+    for (int i = 0; i < kLinear; ++i)
+      if (active[i] && c[i] < 0) active[i] = false, negative = true;
+    if (!negative) break;
+  }
+  for (auto& v : c) v = std::isfinite(v) ? std::max(v, 0.0) : 0.0;
+  if (std::all_of(c.begin(), c.end(), [](double v) { return v == 0; })) {  // nothing left: a constant
+    double logs = 0;
+    for (double v : y) logs += std::log(v);
+    c[0] = std::exp(logs / static_cast<double>(y.size()));
+  }
+  return c;
+}
+
+double base_ms(const Lin& c, const Lin& x) {
+  double ms = 0;
+  for (int i = 0; i < kLinear; ++i) ms += c[i] * x[i];
+  return std::max(ms, kMinBaseMs);
 }
 
 // Grows one regression tree on residuals r over the samples idx (least squares, exact splits).
@@ -93,23 +129,24 @@ int grow(RegressionTree& t, const std::vector<std::vector<double>>& x, const std
   return me;
 }
 
-OpKernelModel fit_op(const std::vector<std::vector<double>>& x, const std::vector<double>& y) {
+OpKernelModel fit_op(const std::vector<std::vector<double>>& x, const std::vector<Lin>& lin, const std::vector<double>& ms) {
   OpKernelModel m;
   m.samples = static_cast<int>(x.size());
   m.learning_rate = kRate;
   if (x.empty()) {
-    m.w.assign(kBaseFeatures, 0.0);
+    m.c.assign(kLinear, 0.0);
     return m;
   }
-  m.w = ridge(x, y);
-  std::vector<double> r(y.size());
-  for (size_t s = 0; s < y.size(); ++s) r[s] = y[s] - m.predict_log_ms(x[s]);
+  const Lin c = fit_linear(lin, ms);
+  m.c.assign(c.begin(), c.end());
+  std::vector<double> r(ms.size());  // log of measured / linear law
+  for (size_t s = 0; s < ms.size(); ++s) r[s] = std::log(ms[s]) - std::log(base_ms(c, lin[s]));
   std::vector<int> all(x.size());
   std::iota(all.begin(), all.end(), 0);
   for (int k = 0; k < kTrees; ++k) {
     RegressionTree t;
     grow(t, x, r, all, kDepth);
-    for (size_t s = 0; s < y.size(); ++s) r[s] -= kRate * t.eval(x[s]);
+    for (size_t s = 0; s < ms.size(); ++s) r[s] -= kRate * t.eval(x[s]);
     m.trees.push_back(std::move(t));
   }
   return m;
@@ -125,31 +162,64 @@ const std::vector<std::string>& kernel_feature_names() {
   return names;
 }
 
-std::vector<double> kernel_features(const Dag& dag, int v) {
+namespace {
+
+// What the DAG tells of a node's kernel: sizes, and for nodes with MACs the reduction length
+// (MACs per output element = k*k*Cin/groups), channels and stride.
+struct KernelShape {
+  double in_bytes = 0, out_bytes = 0, out_el = 0, flop = 0;
+  double reduction = 0, stride = 1, cout = 0, hw = 0, cin = 0;
+  bool depthwise = false, grouped = false;
+};
+
+KernelShape kernel_shape(const Dag& dag, int v) {
   const Node& n = dag.nodes[v];
-  double in_bytes = 0, out_bytes = 0, out_el = 0;
-  for (int u : n.input_ids) in_bytes += static_cast<double>(dag.nodes[u].out_bytes);
+  KernelShape k;
+  for (int u : n.input_ids) k.in_bytes += static_cast<double>(dag.nodes[u].out_bytes);
   for (const auto& t : n.outputs) {
-    out_bytes += static_cast<double>(t.bytes);
-    out_el += elements(t);
+    k.out_bytes += static_cast<double>(t.bytes);
+    k.out_el += elements(t);
   }
-  const double flop = 2.0 * static_cast<double>(n.macs) + static_cast<double>(n.ops);
-  double reduction = 0, stride = 1, dw = 0, area = 0, cout = 0, hw = 0, cin = 0;
+  k.flop = 2.0 * static_cast<double>(n.macs) + static_cast<double>(n.ops);
   const TensorInfo* in = !n.input_ids.empty() && !dag.nodes[n.input_ids[0]].outputs.empty() ? &dag.nodes[n.input_ids[0]].outputs[0] : nullptr;
   const TensorInfo* out = n.outputs.empty() ? nullptr : &n.outputs[0];
-  if (out && out->shape.size() >= 2) cout = static_cast<double>(out->shape[1]);
-  if (in && in->shape.size() >= 2) cin = static_cast<double>(in->shape[1]);
-  if (out && out->shape.size() == 4) hw = static_cast<double>(out->shape[2] * out->shape[3]);
+  if (out && out->shape.size() >= 2) k.cout = static_cast<double>(out->shape[1]);
+  if (in && in->shape.size() >= 2) k.cin = static_cast<double>(in->shape[1]);
+  if (out && out->shape.size() == 4) k.hw = static_cast<double>(out->shape[2] * out->shape[3]);
   if (in && out && in->shape.size() == 4 && out->shape.size() == 4 && out->shape[2] > 0)
-    stride = static_cast<double>(in->shape[2]) / static_cast<double>(out->shape[2]);
-  if (n.macs > 0 && out_el > 0) {
-    reduction = static_cast<double>(n.macs) / out_el;  // k*k*Cin/groups per output
-    dw = cin > 1 && reduction < cin && cin == cout ? 1 : 0;
-    area = dw ? reduction : (cin > 0 ? reduction / cin : 0);
+    k.stride = static_cast<double>(in->shape[2]) / static_cast<double>(out->shape[2]);
+  if (n.macs > 0 && k.out_el > 0) {
+    k.reduction = static_cast<double>(n.macs) / k.out_el;
+    // Depthwise: one k x k filter per channel (k = 3, 5, 7); a grouped conv of 4 channels a
+    // group has a reduction of 36 and stays grouped. A dense conv's reduction is Cin x kernel area.
+    const bool square = k.reduction == 9 || k.reduction == 25 || k.reduction == 49;
+    k.depthwise = k.cin > 1 && k.cin == k.cout && square && k.reduction < k.cin;
+    k.grouped = !k.depthwise && k.cin > 0 && std::fmod(k.reduction, k.cin) != 0;
   }
-  return {1.0,      lg(flop),   lg(in_bytes), lg(out_bytes), lg(static_cast<double>(n.params)), lg(reduction), std::log(std::max(stride, 1e-3)),
-          dw,       lg(area),   lg(cout),     lg(hw),        lg(cin), static_cast<double>(n.input_ids.size()),
-          std::log((in_bytes + out_bytes + static_cast<double>(n.params) + 1) / (flop + 1))};
+  return k;
+}
+
+}  // namespace
+
+std::vector<double> kernel_features(const Dag& dag, int v) {
+  const Node& n = dag.nodes[v];
+  const KernelShape k = kernel_shape(dag, v);
+  const double area = k.depthwise ? k.reduction : (k.cin > 0 ? k.reduction / k.cin : 0);
+  const double w = static_cast<double>(n.params);
+  return {1.0,         lg(k.flop),  lg(k.in_bytes), lg(k.out_bytes), lg(w),     lg(k.reduction), std::log(std::max(k.stride, 1e-3)),
+          k.depthwise ? 1.0 : 0.0, lg(area), lg(k.cout), lg(k.hw), lg(k.cin), static_cast<double>(n.input_ids.size()),
+          std::log((k.in_bytes + k.out_bytes + w + 1) / (k.flop + 1))};
+}
+
+std::string kernel_class(const Dag& dag, int v) {
+  const Node& n = dag.nodes[v];
+  if (n.op != "Conv") return n.op;
+  const KernelShape k = kernel_shape(dag, v);
+  if (k.depthwise) return "Conv/depthwise";
+  if (k.grouped) return "Conv/grouped";
+  if (k.cin > 0 && k.reduction == k.cin) return "Conv/1x1";
+  if (k.cin > 0 && k.reduction == 9 * k.cin && k.stride == 1) return "Conv/3x3s1";
+  return "Conv/kxk";
 }
 
 double RegressionTree::eval(const std::vector<double>& x) const {
@@ -158,18 +228,53 @@ double RegressionTree::eval(const std::vector<double>& x) const {
   return i >= 0 ? nodes[i].value : 0;
 }
 
-double OpKernelModel::predict_log_ms(const std::vector<double>& x) const {
+double OpKernelModel::predict_ms(const std::array<double, 4>& lin, const std::vector<double>& x) const {
+  Lin c{};
+  for (size_t i = 0; i < c.size() && i < this->c.size(); ++i) c[i] = this->c[i];
   double y = 0;
-  for (size_t i = 0; i < w.size() && i < x.size(); ++i) y += w[i] * x[i];
   for (const auto& t : trees) y += learning_rate * t.eval(x);
-  return y;
+  const double ms = base_ms(c, lin) * std::exp(std::clamp(y, -30.0, 30.0));
+  return std::isfinite(ms) ? ms : 0.0;
 }
 
+namespace {
+
+// The training samples of one kernel class (or op, or fallback).
+struct Samples {
+  std::vector<std::vector<double>> x;
+  std::vector<Lin> lin;
+  std::vector<double> ms;
+  void add(const std::vector<double>& f, const Lin& l, double y) {
+    x.push_back(f);
+    lin.push_back(l);
+    ms.push_back(y);
+  }
+};
+
+// The median over the training profiles of whole-model / sum of node medians (1 when unknown).
+double whole_factor_of(const std::vector<ProfiledDag>& data) {
+  std::vector<double> ratios;
+  for (const auto& pd : data) {
+    double sum = 0;
+    for (const auto& [name, ms] : pd.profile.ms) sum += ms;
+    if (sum > 0 && pd.profile.total_ms > 0) ratios.push_back(pd.profile.total_ms / sum);
+  }
+  if (ratios.empty()) return 1;
+  std::sort(ratios.begin(), ratios.end());
+  return ratios[ratios.size() / 2];
+}
+
+const OpKernelModel& model_for(const KernelModel& m, const Dag& dag, int v) {
+  for (const std::string& key : {kernel_class(dag, v), dag.nodes[v].op})
+    if (const auto it = m.per_op.find(key); it != m.per_op.end()) return it->second;
+  return dag.nodes[v].macs > 0 ? m.fallback_macs : m.fallback;
+}
+
+}  // namespace
+
 KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_samples) {
-  std::map<std::string, std::vector<std::vector<double>>> xs;
-  std::map<std::string, std::vector<double>> ys;
-  std::vector<std::vector<double>> mac_x, other_x;
-  std::vector<double> mac_y, other_y;
+  std::map<std::string, Samples> by_key;
+  Samples macs, other;
   KernelModel m;
   for (const auto& pd : data) {
     m.trained_on.push_back(pd.profile.source);
@@ -178,39 +283,27 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
       const Node& n = pd.dag.nodes[v];
       const auto it = pd.profile.ms.find(n.name);
       if (n.op == "Input" || it == pd.profile.ms.end() || !(it->second > 0)) continue;
-      auto f = kernel_features(pd.dag, static_cast<int>(v));
-      const double y = std::log(it->second);
-      (n.macs > 0 ? mac_x : other_x).push_back(f);
-      (n.macs > 0 ? mac_y : other_y).push_back(y);
-      xs[n.op].push_back(std::move(f));
-      ys[n.op].push_back(y);
+      const auto f = kernel_features(pd.dag, static_cast<int>(v));
+      const Lin l = latency_features(pd.dag, static_cast<int>(v));
+      (n.macs > 0 ? macs : other).add(f, l, it->second);
+      const std::string cls = kernel_class(pd.dag, static_cast<int>(v));
+      by_key[cls].add(f, l, it->second);
+      if (cls != n.op) by_key[n.op].add(f, l, it->second);
     }
   }
-  if (mac_x.empty() && other_x.empty()) throw Error("fit", "no timed node to fit on");
-  std::vector<double> ratios;
-  for (const auto& pd : data) {
-    double sum = 0;
-    for (const auto& [name, ms] : pd.profile.ms) sum += ms;
-    if (sum > 0 && pd.profile.total_ms > 0) ratios.push_back(pd.profile.total_ms / sum);
-  }
-  if (!ratios.empty()) {
-    std::sort(ratios.begin(), ratios.end());
-    m.whole_factor = ratios[ratios.size() / 2];
-  }
-  for (auto& [op, x] : xs)
-    if (static_cast<int>(x.size()) >= min_samples) m.per_op[op] = fit_op(x, ys[op]);
-  m.fallback = fit_op(other_x.empty() ? mac_x : other_x, other_x.empty() ? mac_y : other_y);
-  m.fallback_macs = mac_x.empty() ? m.fallback : fit_op(mac_x, mac_y);
+  if (macs.ms.empty() && other.ms.empty()) throw Error("fit", "no timed node to fit on");
+  m.whole_factor = whole_factor_of(data);
+  for (const auto& [key, s] : by_key)
+    if (static_cast<int>(s.ms.size()) >= min_samples) m.per_op[key] = fit_op(s.x, s.lin, s.ms);
+  const Samples& o = other.ms.empty() ? macs : other;
+  m.fallback = fit_op(o.x, o.lin, o.ms);
+  m.fallback_macs = macs.ms.empty() ? m.fallback : fit_op(macs.x, macs.lin, macs.ms);
   return m;
 }
 
 double predict_kernel_ms(const KernelModel& m, const Dag& dag, int v) {
-  const Node& n = dag.nodes[v];
-  if (n.op == "Input") return 0;
-  const auto it = m.per_op.find(n.op);
-  const OpKernelModel& op = it != m.per_op.end() ? it->second : n.macs > 0 ? m.fallback_macs : m.fallback;
-  const double y = op.predict_log_ms(kernel_features(dag, v));
-  return std::isfinite(y) ? std::exp(std::min(y, 30.0)) : 0.0;
+  if (dag.nodes[v].op == "Input") return 0;
+  return model_for(m, dag, v).predict_ms(latency_features(dag, v), kernel_features(dag, v));
 }
 
 namespace {
@@ -222,15 +315,16 @@ nlohmann::json op_to_json(const OpKernelModel& m) {
     for (const auto& s : t.nodes) nodes.push_back({s.feature, s.threshold, s.value, s.left, s.right});
     trees.push_back(std::move(nodes));
   }
-  return {{"samples", m.samples}, {"w", m.w}, {"learning_rate", m.learning_rate}, {"trees", std::move(trees)}};
+  return {{"samples", m.samples}, {"c", m.c}, {"learning_rate", m.learning_rate}, {"trees", std::move(trees)}};
 }
 
 OpKernelModel op_from_json(const nlohmann::json& j, const std::string& where) {
   OpKernelModel m;
   m.samples = j.at("samples").get<int>();
-  m.w = j.at("w").get<std::vector<double>>();
+  m.c = j.at("c").get<std::vector<double>>();
   m.learning_rate = j.at("learning_rate").get<double>();
-  if (m.w.size() != kBaseFeatures) throw Error(where, fmt::format("'w' must hold {} numbers", kBaseFeatures));
+  if (m.c.size() != kLinear || std::any_of(m.c.begin(), m.c.end(), [](double v) { return !(v >= 0 && v < 1e12); }))
+    throw Error(where, fmt::format("'c' must hold {} finite numbers >= 0", kLinear));
   const int nf = static_cast<int>(kernel_feature_names().size());
   for (const auto& tj : j.at("trees")) {
     RegressionTree t;
@@ -258,7 +352,9 @@ std::string kernel_model_to_json(const KernelModel& m) {
   j["format"] = kKernelModelFormat;
   j["device"] = m.device;
   j["features"] = kernel_feature_names();
-  j["target"] = "log(ms) = w . features[0:5] + learning_rate * sum(trees); tree nodes [feature, threshold, value, left, right]";
+  j["target"] =
+      "ms = max(c . [1, MFLOP, input MB, output MB], 1e-6) * exp(learning_rate * sum(trees(features))); per_op keyed by kernel "
+      "class (Conv/depthwise, Conv/grouped, Conv/1x1, Conv/3x3s1, Conv/kxk) or op; tree nodes [feature, threshold, value, left, right]";
   j["trained_on"] = m.trained_on;
   j["whole_factor"] = m.whole_factor;
   nlohmann::ordered_json ops = nlohmann::ordered_json::object();

@@ -13,15 +13,17 @@
 
 namespace dapdee {
 
-namespace {
-
-std::array<double, 4> features(const Dag& dag, int v) {
+std::array<double, 4> latency_features(const Dag& dag, int v) {
   const Node& n = dag.nodes[v];
   double in_bytes = 0, out_bytes = 0;
   for (int u : n.input_ids) in_bytes += static_cast<double>(dag.nodes[u].out_bytes);
   for (const auto& t : n.outputs) out_bytes += static_cast<double>(t.bytes);
   return {1.0, (2.0 * static_cast<double>(n.macs) + static_cast<double>(n.ops)) / 1e6, in_bytes / 1e6, out_bytes / 1e6};
 }
+
+namespace {
+
+std::array<double, 4> features(const Dag& dag, int v) { return latency_features(dag, v); }
 
 // Solves (X^T X + ridge I) c = X^T y by Gaussian elimination, then clamps c >= 0 and refits the
 // intercept so the mean is kept.

@@ -1,6 +1,7 @@
 // Neurosurgeon-style per-op-type latency regression, fitted on measured profiles.
 #pragma once
 
+#include <array>
 #include <functional>
 
 #include <map>
@@ -31,6 +32,9 @@ struct ProfiledDag {
   Dag dag;
   Profile profile;
 };
+
+// The regression's features of one node: [1, MFLOP, input MB, output MB]. Never fails.
+std::array<double, 4> latency_features(const Dag& dag, int node);
 
 // Least-squares fit (ridge 1e-9, coefficients clamped to >= 0); throws Error when there is no
 // sample at all.

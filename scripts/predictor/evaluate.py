@@ -67,7 +67,10 @@ def main():
             run([prof, "fit", "--kind", kind, "-o", fits[kind]] + pairs)
         for m in test:
             truth = load(measured[m])
-            row = {"model": m, "family": fam, "measured_ms": truth["total_ms"], "node_sum_ms": truth.get("sum_node_ms")}
+            row = {"model": m, "family": fam, "measured_ms": truth["total_ms"], "node_sum_ms": truth.get("sum_node_ms"),
+                   "median_node_cv": truth.get("noise", {}).get("median_node_cv")}
+            if a.profiles2 and os.path.exists(os.path.join(a.profiles2, m + ".json")):
+                row["measured2_ms"] = load(os.path.join(a.profiles2, m + ".json"))["total_ms"]
             for kind, args in (("kernel", ["--model", fits["kernel"]]), ("op", ["--model", fits["op"]]),
                                ("roofline", ["--device", a.spec])):
                 out = os.path.join(tmp, f"{m}.{kind}.pred.json")
@@ -96,10 +99,11 @@ def main():
                 band.append(abs(load(p2)["total_ms"] / load(measured[m])["total_ms"] - 1) * 100)
         if band:
             report["noise_band_pct"] = {"median": statistics.median(band), "max": max(band), "models": len(band)}
-    print("model                 family        measured   kernel    op-regr   roofline")
+    print("model                  family        measured   kernel    op-regr   roofline   2nd measurement")
     for r in rows:
-        print(f"{r['model']:<21} {r['family']:<12} {r['measured_ms']:8.2f}  {r['kernel_err_pct']:+7.1f}%  "
-              f"{r['op_err_pct']:+7.1f}%  {r['roofline_err_pct']:+7.1f}%")
+        second = f"{100 * (r['measured2_ms'] / r['measured_ms'] - 1):+7.1f}%" if "measured2_ms" in r else ""
+        print(f"{r['model']:<22} {r['family']:<12} {r['measured_ms']:8.2f}  {r['kernel_err_pct']:+7.1f}%  "
+              f"{r['op_err_pct']:+7.1f}%  {r['roofline_err_pct']:+7.1f}%  {second}")
     for kind, s in report["summary"].items():
         print(f"{kind:<9} within 10%: {100 * s['within_10pct']:.0f}%  within 5%: {100 * s['within_5pct']:.0f}%  "
               f"median |err| {s['median_abs_err_pct']:.1f}%  ({s['models']} models)")

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   fit->add_option("--pair", o.pairs, "DAG.json=PROFILE.json to train on (repeatable)")->required();
   fit->add_option("--test", o.tests, "DAG.json=PROFILE.json held out, to report the error on (repeatable)");
   fit->add_option("-o,--output", o.out, "the model (dapdee-latency-model/1 or dapdee-kernel-model/1)");
-  fit->add_option("--kind", o.kind, "op: per-op-type linear regression; kernel: kernel features, power law + boosted trees")
+  fit->add_option("--kind", o.kind, "op: per-op-type linear regression; kernel: per kernel class a linear law x boosted trees")
       ->check(CLI::IsMember({"op", "kernel"}))
       ->capture_default_str();
   auto* ort = app.add_subcommand("import-ort", "convert an ONNX Runtime profiling trace");
