@@ -180,3 +180,24 @@ TEST_CASE("split rejects lean plan lines naming the missing field", "[split][cli
   CHECK_THAT(r.err, Catch::Contains("lacks 'V_e'"));
   CHECK_FALSE(fs::exists(d / "dev.onnx"));
 }
+
+TEST_CASE("dapdee-split and dapdee-run say so when given a DAG or a profile as the plan", "[split][cli]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  const auto imp = run(tool("dapdee-import") + " " + (d / "chain.onnx") + " -o " + (d / "chain.dag.json"));
+  REQUIRE(imp.code == 0);
+  spit(d / "profile.json", R"({"format":"dapdee-profile/1","model":"chain","device":"x","nodes":{}})");
+  for (const char* given : {"chain.dag.json", "profile.json", "chain.onnx"}) {
+    INFO(given);
+    const auto r = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan " + (d / given) + " --device-out " +
+                       (d / "dev.onnx") + " --edge-out " + (d / "edge.onnx"));
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("not a dapdee-plan/1 file"));
+    CHECK_FALSE(fs::exists(d / "dev.onnx"));
+  }
+#ifdef DAPDEE_HAVE_OPENCV
+  const auto r = run(tool("dapdee-run") + " " + (d / "chain.onnx") + " --plan " + (d / "chain.dag.json") + " --frames 1");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("this is a DAG"));
+#endif
+}

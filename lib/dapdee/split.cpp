@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "dapdee/error.hpp"
+#include "dapdee/file_kind.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
 #include "dapdee/plan_check.hpp"
@@ -150,6 +151,7 @@ nlohmann::json read_single_plan(const std::string& path) {
   const std::string text = read_input(path);
   if (text.find("}\n{") != std::string::npos)
     throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
+  if (const std::string hint = wrong_file_hint(text, "dapdee-plan/1"); !hint.empty()) throw Error(path, hint);
   const nlohmann::json j = parse_json_bounded(text, path);  // depth-bounded, the parser's message on failure
   const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == "dapdee-plan/1";
   if (!plan) throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
