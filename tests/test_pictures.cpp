@@ -250,7 +250,7 @@ TEST_CASE("the wire: the library parses the name tables", "[wire]") {
   CHECK_FALSE(dapdee::parse_wire_dtype("fp16"));
 }
 
-TEST_CASE("the wire: defaults leave the costs untouched; int64 tensors keep their size", "[wire]") {
+TEST_CASE("the wire: defaults leave the costs untouched, int64 tensors keep their size", "[wire]") {
   dapdee::Dag dag;
   dag.nodes.resize(3);
   dag.nodes[0].name = "ids", dag.nodes[0].op = "Input";
@@ -270,7 +270,7 @@ TEST_CASE("the wire: defaults leave the costs untouched; int64 tensors keep thei
   CHECK(costs.bytes == std::vector<double>{1024, 8192, 1024});
 }
 
-TEST_CASE("the table: accuracy column, rounded times; CSV with bytes and tensor names", "[plan][cli]") {
+TEST_CASE("the table: accuracy column, rounded times, and CSV with bytes and tensor names", "[plan][cli]") {
   const auto r = run(ref_plan("ee_alexnet", "--network \"4G, 3G\" --format table"));
   INFO(r.err);
   REQUIRE(r.code == 0);
