@@ -319,3 +319,59 @@ TEST_CASE("a short trace spanning millions of windows is refused before allocati
   spit(d / "long.up", "0\n5\n2900000000\n");
   expect_failure(plan_cmd("--bandwidth-trace " + (d / "long.up")), 1, "more than 1000000 windows");
 }
+
+namespace {
+
+// A model whose shape inference meets constants that lack their values: `dataless` names the
+// constant (an initializer, or a Constant node's value) feeding `op`.
+testing_onnx::Builder model_with_dataless_constant(const std::string& op) {
+  testing_onnx::Builder b;
+  b.input("x", {1, 10}).output("y");
+  b.node("Relu", {"x"}, {"y"}, "relu");
+  if (op == "Range") {  // start: an int64 scalar without its value (as the fuzzer found it)
+    b.ints("start", {0}, true).ints("limit", {5}, true).ints("delta", {1}, true);
+    b.model().mutable_graph()->mutable_initializer(0)->clear_int64_data();
+    b.node("Range", {"start", "limit", "delta"}, {"r"}, "range");
+  } else if (op == "TopK") {  // K: dims [1], no value
+    b.ints("k", {3});
+    b.model().mutable_graph()->mutable_initializer(0)->clear_int64_data();
+    b.node("TopK", {"x", "k"}, {"top", "idx"}, "topk");
+  } else if (op == "ConstantRange") {  // a Constant node whose value holds 0 of 1 values
+    auto& c = b.node("Constant", {}, {"start"}, "const");
+    auto* a = c.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    b.ints("limit", {5}, true).ints("delta", {1}, true);
+    b.node("Range", {"start", "limit", "delta"}, {"r"}, "range");
+  } else if (op == "RawReshape") {  // a shape whose raw_data is 3 bytes short
+    b.ints("shape", {2, 5});
+    auto* t = b.model().mutable_graph()->mutable_initializer(0);
+    t->clear_int64_data();
+    t->set_raw_data(std::string(13, '\1'));
+    b.node("Reshape", {"x", "shape"}, {"rs"}, "reshape");
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("constants without their values do not crash shape inference (fuzz finding)", "[reliability][import][fuzz]") {
+  // libonnx 1.12 indexes the values of constant inputs unchecked: an int64 scalar without data
+  // crashed dapdee-import with SIGSEGV inside InferShapes (fuzz/crashes/onnx/crash-de88b0d9...).
+  TempDir d;
+  for (const std::string op : {"Range", "TopK", "ConstantRange", "RawReshape"}) {
+    const std::string path = d / (op + ".onnx");
+    model_with_dataless_constant(op).save(path);
+    const auto r = run(tool("dapdee-import") + " " + path + " -o " + (d / (op + ".json")));
+    INFO(op << ": exit " << r.code << "\n" << r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.err, !Catch::Contains("internal error"));
+    if (r.code == 0) CHECK_NOTHROW(dapdee::parse_dag(slurp(d / (op + ".json")), op));
+  }
+  const auto r = run(tool("dapdee-import") + " " + repo("fuzz/crashes/onnx/crash-de88b0d95c041d5f88418a334ebde385aa963905") +
+                     " -o " + (d / "found.json"));
+  INFO(r.err);
+  CHECK(r.code == 0);
+}
+
