@@ -1,5 +1,8 @@
 // Reliability (issue 13): one error path per tool, exit statuses, typed JSON access.
 #include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dapdee/csv.hpp"
 #include "dapdee/dag.hpp"
@@ -12,6 +15,10 @@
 #include "dapdee/ort_import.hpp"
 #include "dapdee/predict.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/tensor_wire.hpp"
+#ifdef DAPDEE_HAVE_OPENCV
+#include "dapdee/run_client.hpp"
+#endif
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 
@@ -375,3 +382,65 @@ TEST_CASE("constants without their values do not crash shape inference (fuzz fin
   CHECK(r.code == 0);
 }
 
+TEST_CASE("a tensor frame whose dims multiply past 2^64 is refused, not accepted empty", "[reliability][wire][fuzz]") {
+  // decode_tensor multiplied dims in size_t: 2^31 x 2^31 floats (x 4 bytes) wrapped to 0 bytes and
+  // the resize threw std::length_error; 2^16 x 4 wrapped to 0 elements and was accepted with no
+  // data (fuzz/crashes/wire/dims_product_wraps).
+  onnx::TensorProto p;
+  p.set_name("wrap");
+  p.set_data_type(onnx::TensorProto::FLOAT);
+  p.add_dims(int64_t{1} << 31);
+  p.add_dims(int64_t{1} << 31);
+  const auto big = dapdee::decode_tensor(p.SerializeAsString());
+  REQUIRE_FALSE(big.ok());
+  CHECK_THAT(big.message(), Catch::Contains("more than 2^32 floats"));
+  p.clear_dims();
+  for (int k = 0; k < 4; ++k) p.add_dims(int64_t{1} << 16);
+  CHECK_FALSE(dapdee::decode_tensor(p.SerializeAsString()).ok());
+  // Still accepted: an empty tensor and a scalar.
+  p.clear_dims();
+  p.add_dims(0);
+  p.add_dims(int64_t{1} << 31);
+  CHECK(dapdee::decode_tensor(p.SerializeAsString()).ok());
+  p.clear_dims();
+  p.set_raw_data(std::string(4, '\0'));
+  CHECK(dapdee::decode_tensor(p.SerializeAsString()).ok());
+}
+
+TEST_CASE("a plan-stream line whose format is not a string is an error, not an abort", "[reliability][run][fuzz]") {
+#ifndef DAPDEE_HAVE_OPENCV
+  DAPDEE_SKIP("built without OpenCV: no dapdee-run");
+#else
+  // PlanFeed read `format` with json::value(key, ""), which throws on a number inside the reader
+  // thread: std::terminate (exit 134) instead of "line 1: not a dapdee-plan/1 object".
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // bound, never listening: connecting is refused
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  TempDir d;
+  dapdee::RunOptions o;
+  o.model_path = repo("fuzz/corpus/onnx/fold_shape_ops.onnx");
+  o.connect = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  o.frames = 1;
+  o.warmup = 0;
+  o.verify = dapdee::Verify::Off;
+  for (const auto& [text, what] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"format\":1}\n", "line 1: not a dapdee-plan/1 object"},
+           {"{\"format\":[\"dapdee-plan/1\"]}\n", "line 1: not a dapdee-plan/1 object"},
+           {slurp(repo("fuzz/corpus/plan_stream/one_plan.jsonl")), "connection refused"}}) {
+    spit(d / "plans.jsonl", text);
+    o.plan_stream = d / "plans.jsonl";
+    INFO(text);
+    try {
+      (void)dapdee::run_plan(o);
+      FAIL("the run did not fail");
+    } catch (const dapdee::Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains(what));
+    }
+  }
+  ::close(fd);
+#endif
+}
