@@ -61,7 +61,7 @@ Parsed<HostTensor> decode_tensor(const std::string& payload) {
     return Parsed<HostTensor>::failure(fmt::format("tensor '{}': {} bytes of data for dims of {} floats", t.name,
                                                    p.raw_data().size(), n));
   t.data.resize(n);
-  std::memcpy(t.data.data(), p.raw_data().data(), p.raw_data().size());
+  if (n > 0) std::memcpy(t.data.data(), p.raw_data().data(), p.raw_data().size());  // no null pointer for 0 dims (UBSan)
   return t;
 }
 
