@@ -1,5 +1,6 @@
 // Reliability (issue 13): one error path per tool, exit statuses, typed JSON access.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -443,4 +444,18 @@ TEST_CASE("a plan-stream line whose format is not a string is an error, not an a
   }
   ::close(fd);
 #endif
+}
+
+TEST_CASE("a sweep over the point cap is refused before planning; --max-points moves the cap", "[reliability][values][sweep]") {
+  // 10^7 points (10,000 bandwidths x 1,000 deadlines) against the default cap of 5,000,000.
+  expect_failure(plan_cmd("--network 4G --bandwidth 1:100:10000 --deadline 1:100:1000"), 1,
+                 "10000000 points exceed the cap of 5000000");
+  expect_failure(plan_cmd("--network 4G --bandwidth 1:100:11 --deadline 1:100:10 --max-points 100"), 1,
+                 "110 points exceed the cap of 100");
+  TempDir d;
+  const auto ok = run(plan_cmd("--network 4G --bandwidth 1:100:10 --deadline 1:100:10 --max-points 100 -o " + (d / "p.jsonl")));
+  INFO(ok.err);
+  REQUIRE(ok.code == 0);
+  const std::string lines = slurp(d / "p.jsonl");
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == 100);
 }
