@@ -42,7 +42,7 @@ TEST_CASE("summary statistics", "[profile]") {
   CHECK(s.cv == Approx(std::sqrt(2.5) / 3));
 }
 
-TEST_CASE("weightless models are refilled; integer tensors are untouched", "[profile]") {
+TEST_CASE("weightless models are refilled, integer tensors are untouched", "[profile]") {
   Builder b;
   b.input("input", {1, 3, 4, 4});
   testing_onnx::conv(b, "conv", "input", "c", 3, 8);

@@ -337,7 +337,7 @@ TEST_CASE("dapdee-plan rejects a profile measured at another input size", "[prof
 #ifdef DAPDEE_HAVE_OPENCV
 #include "dapdee/opencv_profiler.hpp"
 
-TEST_CASE("OpenCV profiles record inputs, machine and noise; --budget adapts the repetitions", "[profile][opencv]") {
+TEST_CASE("OpenCV profiles record inputs, machine and noise, and --budget adapts the repetitions", "[profile][opencv]") {
   TempDir d;
   testing_onnx::chain_model().save(d / "chain.onnx");
   dapdee::ProfileOptions opt;

@@ -250,7 +250,7 @@ struct RawClient {
 
 }  // namespace
 
-TEST_CASE("edge server: handshake, plan, frames; bad frames get error replies and it keeps serving", "[run][server]") {
+TEST_CASE("edge server: handshake, plan, frames, and bad frames get error replies while it keeps serving", "[run][server]") {
   TempDir d;
   const std::string model = save_chain(d);
   TestServer ts(model);
@@ -322,6 +322,40 @@ TEST_CASE("edge server: handshake, plan, frames; bad frames get error replies an
   CHECK(after.reply().type == dapdee::MsgType::Ok);
   after.good_frame(0);
   CHECK(ts.server.stats().plans_built == 1);  // built once, served from the cache after
+}
+
+TEST_CASE("edge server: --max-cached-plans bounds the built edge parts, switching plans rebuilds the dropped one", "[run][server]") {
+  TempDir d;
+  const std::string model = save_chain(d);
+  for (const int cap : {1, 2}) {
+    INFO("max_cached_plans " << cap);
+    auto o = TestServer::options(model);
+    o.max_cached_plans = cap;
+    dapdee::EdgeServer server(o);
+    std::thread thread([&] { server.serve(); });
+    {
+      RawClient c(server.port());
+      c.hello(server.model().digest());
+      CHECK(c.reply().type == dapdee::MsgType::Ok);
+      for (int i = 0; i < 4; ++i) {  // plan A (send r1), plan B (send p1), A, B
+        if (i % 2 == 0) {
+          c.plan();
+          CHECK(c.reply().type == dapdee::MsgType::Ok);
+          c.good_frame(i);
+        } else {
+          c.send(dapdee::MsgType::Plan, nlohmann::json{{"exit", "output"}, {"V_e", {"flatten", "fc"}}}.dump());
+          CHECK(c.reply().type == dapdee::MsgType::Ok);
+          c.frame(i, 1);
+          c.send(dapdee::MsgType::Tensor, dapdee::encode_tensor({"p1", {1, 4, 4, 4}, std::vector<float>(64, 0.5f)}));
+          REQUIRE(c.reply().type == dapdee::MsgType::Result);
+          REQUIRE(c.reply().type == dapdee::MsgType::Tensor);
+        }
+      }
+    }
+    server.stop();
+    thread.join();
+    CHECK(server.stats().plans_built == (cap == 1 ? 4u : 2u));
+  }
 }
 
 TEST_CASE("dapdee-run: the halves over the link equal the whole model", "[run][e2e]") {

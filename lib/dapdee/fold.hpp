@@ -42,4 +42,8 @@ void to_tensor(const Value& v, const std::string& name, onnx::TensorProto* out);
 std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node,
                                            const std::vector<const Value*>& inputs, int64_t opset);
 
+// The default-domain ops evaluate() handles (some cases of them may still be refused), sorted.
+// Never fails.
+std::vector<std::string> folded_ops();
+
 }  // namespace dapdee::fold

@@ -78,7 +78,7 @@ LatencyModel fit_latency_model(const std::vector<ProfiledDag>& data, int min_sam
     for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
       const Node& n = pd.dag.nodes[v];
       const auto it = pd.profile.ms.find(n.name);
-      if (n.op == "Input" || it == pd.profile.ms.end()) continue;
+      if (is_input(n) || it == pd.profile.ms.end()) continue;
       const auto f = features(pd.dag, static_cast<int>(v));
       xs[n.op].push_back(f);
       ys[n.op].push_back(it->second);
@@ -95,7 +95,7 @@ LatencyModel fit_latency_model(const std::vector<ProfiledDag>& data, int min_sam
 }
 
 double predict_node_ms(const LatencyModel& m, const Dag& dag, int v) {
-  if (dag.nodes[v].op == "Input") return 0;
+  if (is_input(dag.nodes[v])) return 0;
   const auto it = m.per_op.find(dag.nodes[v].op);
   const LatencyModel::Fit& f =
       it != m.per_op.end() ? it->second : dag.nodes[v].macs > 0 ? m.fallback_macs : m.fallback;

@@ -168,8 +168,11 @@ void ShapedSender::loop() {
       queue_.pop_front();
     }
     lock.unlock();
-    const bool ok = write_all(fd_, batch.data(), batch.size());
+    // The batch is delivered when it is handed to the socket: a timestamp taken after write()
+    // returns also counts this thread being descheduled, which the receiver does not wait for
+    // (it made t_down negative on 2 busy cores).
     const double written = now_ms();
+    const bool ok = write_all(fd_, batch.data(), batch.size());
     lock.lock();
     if (!ok) {
       failure_ = "the connection to the edge server broke while sending";

@@ -63,7 +63,7 @@ class Shaper {
 struct SendTimes {
   double offered_ms = 0;         // the first byte was offered to the link
   double last_scheduled_ms = 0;  // the last packet's scheduled delivery
-  double last_delivered_ms = 0;  // the last packet was actually written to the socket (>= scheduled)
+  double last_delivered_ms = 0;  // the last packet was handed to the socket (>= scheduled)
   size_t bytes = 0;
 };
 

@@ -11,6 +11,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/fold.hpp"
+#include "dapdee/onnx_types.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 
@@ -90,12 +91,12 @@ int fold_constant_nodes(onnx::ModelProto& model, const std::unordered_map<std::s
 
 std::optional<std::vector<float>> floats(const TensorProto& t) {
   if (t.data_type() != TensorProto::FLOAT) return std::nullopt;
-  size_t n = 1;
-  for (auto d : t.dims()) n *= static_cast<size_t>(d);
+  const size_t n = element_count(t.dims());  // checked against the data before anything is allocated
+  const bool raw = t.raw_data().size() % 4 == 0 && t.raw_data().size() / 4 == n;
+  if (!raw && static_cast<size_t>(t.float_data_size()) != n) return std::nullopt;
   std::vector<float> v(n);
-  if (t.raw_data().size() == 4 * n) std::memcpy(v.data(), t.raw_data().data(), 4 * n);
-  else if (static_cast<size_t>(t.float_data_size()) == n) std::copy(t.float_data().begin(), t.float_data().end(), v.begin());
-  else return std::nullopt;
+  if (raw) std::memcpy(v.data(), t.raw_data().data(), 4 * n);
+  else std::copy(t.float_data().begin(), t.float_data().end(), v.begin());
   return v;
 }
 

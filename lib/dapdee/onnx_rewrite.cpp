@@ -1,5 +1,7 @@
 #include "dapdee/onnx_rewrite.hpp"
 
+#include "dapdee/onnx_types.hpp"
+
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -19,11 +21,7 @@ using onnx::TensorProto;
 
 namespace {
 
-size_t numel(const TensorProto& t) {
-  size_t n = 1;
-  for (auto d : t.dims()) n *= static_cast<size_t>(std::max<int64_t>(d, 0));
-  return n;
-}
+size_t numel(const TensorProto& t) { return element_count(t.dims()); }
 
 bool has_inline_data(const TensorProto& t) {
   const size_t n = numel(t);

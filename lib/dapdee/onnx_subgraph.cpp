@@ -261,4 +261,55 @@ std::vector<std::string> suggest_static_outputs(const StaticView& view) {
   return out;
 }
 
+namespace {
+
+// True when `dims` contradicts a dimension the input declares (a value, not a symbol), or its rank.
+bool contradicts(const onnx::ValueInfoProto& in, const std::vector<int64_t>& dims) {
+  if (!in.type().tensor_type().has_shape()) return false;
+  const auto& declared = in.type().tensor_type().shape().dim();
+  if (declared.size() != static_cast<int>(dims.size())) return true;
+  for (int d = 0; d < declared.size(); ++d)
+    if (declared[d].has_dim_value() && declared[d].dim_value() != dims[d]) return true;
+  return false;
+}
+
+// The shapes an exporter recorded for the traced input (graph outputs, value_info), forgotten so
+// that shape inference derives them from a pinned shape that differs (a batch of 2 where the
+// model was traced with 1). Element types stay. Never fails.
+void forget_traced_shapes(onnx::GraphProto& g) {
+  g.clear_value_info();
+  for (auto& o : *g.mutable_output())
+    if (o.type().has_tensor_type()) o.mutable_type()->mutable_tensor_type()->clear_shape();
+}
+
+}  // namespace
+
+void pin_input_shapes(onnx::GraphProto& g, const std::vector<std::pair<std::string, std::vector<int64_t>>>& shapes,
+                      const std::string& where) {
+  std::unordered_set<std::string> initializers;
+  for (const auto& t : g.initializer()) initializers.insert(t.name());
+  std::vector<int> real_inputs;
+  for (int i = 0; i < g.input_size(); ++i)
+    if (!initializers.count(g.input(i).name())) real_inputs.push_back(i);
+  bool contradicted = false;
+  for (const auto& [name, dims] : shapes) {
+    bool found = false;
+    for (int i : real_inputs) {
+      auto* in = g.mutable_input(i);
+      if (in->name() != name) continue;
+      found = true;
+      contradicted = contradicted || contradicts(*in, dims);
+      auto* shape = in->mutable_type()->mutable_tensor_type()->mutable_shape();
+      shape->clear_dim();
+      for (auto d : dims) shape->add_dim()->set_dim_value(d);
+    }
+    if (!found) {
+      std::string names;
+      for (int i : real_inputs) names += (names.empty() ? "" : ", ") + g.input(i).name();
+      throw Error(where, fmt::format("--input-shape: the model has no input '{}' (inputs: {})", name, names));
+    }
+  }
+  if (contradicted) forget_traced_shapes(g);
+}
+
 }  // namespace dapdee

@@ -1,6 +1,7 @@
-// ONNX graph surgery for the import: the subgraph that ends at chosen tensors (`--outputs`), and
-// the tensors of static size to suggest when the import stops on a data-dependent size.
-// Internal to the importer (it includes the ONNX protobuf types).
+// ONNX graph surgery for the import: input-shape pins, the subgraph that ends at chosen tensors
+// (`--outputs`), and the tensors of static size to suggest when the import stops on a
+// data-dependent size.
+// Internal to lib/: the importer and the profiler (it includes the ONNX protobuf types).
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -10,6 +11,14 @@
 #include <vector>
 
 namespace dapdee {
+
+// Gives each named graph input (initializers excluded) its pinned dims (--input-shape); when a pin
+// contradicts a dim the input declares (a batch of 2 where the model was traced with 1), the
+// shapes the exporter recorded (graph outputs, value_info) are forgotten so that shape inference
+// derives them again. Throws Error(where) for a name that is no graph input, listing the inputs.
+void pin_input_shapes(onnx::GraphProto& graph,
+                      const std::vector<std::pair<std::string, std::vector<int64_t>>>& shapes,
+                      const std::string& where);
 
 // All tensors a node reads: its inputs plus what its subgraphs (If/Loop/Scan bodies) read from
 // the enclosing scope. Never fails.

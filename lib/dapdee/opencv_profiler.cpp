@@ -26,6 +26,7 @@
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/model_prep.hpp"
 #include "dapdee/onnx_rewrite.hpp"
+#include "dapdee/onnx_subgraph.hpp"
 #include "dapdee/profile.hpp"
 #include "dapdee/stats.hpp"
 
@@ -163,76 +164,67 @@ ProfileRun profile_with_opencv(const ProfileOptions& options) {
   }
 }
 
-static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name) {
-  const std::string& where = opt.model_path;
-  if (opt.repeat < 1 || opt.warmup < 0 || opt.threads < 1)
-    throw Error("--repeat/--warmup/--threads", "need repeat >= 1, warmup >= 0, threads >= 1");
-  ProfileRun run;
-  // The DAG gives the node names and which ONNX nodes were folded away.
-  ImportOptions iopt;
-  iopt.model_path = where;
-  iopt.model_name = model_name;
-  iopt.input_shapes = opt.input_shapes;
-  const ImportResult imp = import_onnx(iopt);
-  const Dag& dag = imp.dag;
+namespace {
 
+// The model as OpenCV will run it, and what was done to it.
+struct PreparedModel {
   onnx::ModelProto model;
+  std::unordered_set<std::string> init_names;
+  RewriteReport rewrites;
+};
+
+// Parses the model again with its weights, pins the input shapes, gives the graph outputs the
+// import's static shapes (OpenCV wants them), refills absent weights and applies the OpenCV
+// rewrites. Throws Error(where) for an unreadable model or bad external data.
+PreparedModel prepare_for_opencv(const ProfileOptions& opt, const Dag& dag, ProfileRun& run) {
+  const std::string& where = opt.model_path;
+  PreparedModel p;
   {
     const std::string bytes = read_input(where);
-    if (!model.ParseFromString(bytes)) throw Error(where, "not a valid ONNX model");
+    if (!p.model.ParseFromString(bytes)) throw Error(where, "not a valid ONNX model");
   }
-  auto* g = model.mutable_graph();
-  std::unordered_set<std::string> init_names;
-  for (const auto& t : g->initializer()) init_names.insert(t.name());
-  for (const auto& [name, dims] : opt.input_shapes)
-    for (auto& in : *g->mutable_input())
-      if (in.name() == name) {
-        auto* sh = in.mutable_type()->mutable_tensor_type()->mutable_shape();
-        sh->clear_dim();
-        for (auto d : dims) sh->add_dim()->set_dim_value(d);
-      }
-  // OpenCV wants static shapes on the graph outputs; give them the import's.
-  {
-    std::unordered_map<std::string, const TensorInfo*> shapes;
-    for (const auto& n : dag.nodes)
-      for (const auto& t : n.outputs) shapes[t.name] = &t;
-    for (auto& o : *g->mutable_output()) {
-      auto* tt = o.mutable_type()->mutable_tensor_type();
-      const auto it = shapes.find(o.name());
-      if (tt->has_shape() || it == shapes.end() || it->second->shape.empty()) continue;
-      for (auto d : it->second->shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
-    }
+  auto* g = p.model.mutable_graph();
+  for (const auto& t : g->initializer()) p.init_names.insert(t.name());
+  pin_input_shapes(*g, opt.input_shapes, where);  // as the import did (it checked the names)
+  std::unordered_map<std::string, const TensorInfo*> shapes;
+  for (const auto& n : dag.nodes)
+    for (const auto& t : n.outputs) shapes[t.name] = &t;
+  for (auto& o : *g->mutable_output()) {
+    auto* tt = o.mutable_type()->mutable_tensor_type();
+    const auto it = shapes.find(o.name());
+    if (tt->has_shape() || it == shapes.end() || it->second->shape.empty()) continue;
+    for (auto d : it->second->shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
   }
   const std::string dir = where == "-" ? "." : std::filesystem::path(where).parent_path().string();
-  RewriteReport rep = refill_weights(model, dir.empty() ? "." : dir, where);
-  rewrite_for_opencv(model, rep);
-  if (rep.synthetic_weights())
-    run.warnings.push_back(fmt::format("{} weight tensors were absent and refilled with synthetic values", rep.refilled));
+  p.rewrites = refill_weights(p.model, dir.empty() ? "." : dir, where);
+  rewrite_for_opencv(p.model, p.rewrites);
+  if (p.rewrites.synthetic_weights())
+    run.warnings.push_back(
+        fmt::format("{} weight tensors were absent and refilled with synthetic values", p.rewrites.refilled));
+  return p;
+}
 
-  // Tensor -> producing ONNX node, to map layers OpenCV names after a tensor.
-  std::unordered_map<std::string, int> producer;
-  const auto& nodes = model.graph().node();
-  std::unordered_map<std::string, int> onnx_index;  // ONNX name (or derived) -> original index
-  for (size_t i = 0; i < imp.onnx_names.size(); ++i) onnx_index[imp.onnx_names[i]] = static_cast<int>(i);
-  for (int i = 0; i < nodes.size(); ++i) {
-    const auto it = onnx_index.find(nodes[i].name());
-    if (it == onnx_index.end()) continue;
-    for (const auto& o : nodes[i].output()) producer[o] = it->second;
-  }
-
+// Loads the prepared model into OpenCV DNN (CPU backend, fusion disabled, `threads` threads).
+// Throws Error(where) naming the op OpenCV cannot run, or for an empty network.
+cv::dnn::Net load_for_profiling(onnx::ModelProto& model, const Dag& dag, const ProfileOptions& opt,
+                                TransformerRewrites& trep) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // errors come back as exceptions
-  TransformerRewrites trep;
-  cv::dnn::Net net = load_net(model, dag, where, trep);
-  if (net.empty()) throw Error(where, "OpenCV DNN loaded an empty network");
+  cv::dnn::Net net = load_net(model, dag, opt.model_path, trep);
+  if (net.empty()) throw Error(opt.model_path, "OpenCV DNN loaded an empty network");
   net.enableFusion(false);
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
   cv::setNumThreads(opt.threads);
+  return net;
+}
 
+// Sets every graph input to uniform values in [-1, 1] (seeded: the same every run). Throws
+// Error(where) for an input with a dynamic dimension.
+void feed_inputs(cv::dnn::Net& net, const PreparedModel& p, const std::string& where) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1, 1);
-  for (const auto& in : model.graph().input()) {
-    if (init_names.count(in.name())) continue;
+  for (const auto& in : p.model.graph().input()) {
+    if (p.init_names.count(in.name())) continue;
     std::vector<int> dims;
     for (const auto& d : in.type().tensor_type().shape().dim()) {
       if (!d.has_dim_value() || d.dim_value() <= 0)
@@ -243,46 +235,106 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
     for (size_t k = 0; k < blob.total(); ++k) blob.ptr<float>()[k] = u(rng);
     net.setInput(blob, in.name());
   }
-  const std::vector<std::string> out_names = net.getUnconnectedOutLayersNames();
-  const std::vector<std::string> layer_names = net.getLayerNames();
+}
 
-  // Layer -> DAG node (or "" when it belongs to a folded computation or to nothing known).
-  std::vector<std::string> layer_node(layer_names.size());
+// Each OpenCV layer's DAG node: by name, by the ONNX node it comes from or the tensor it is named
+// after ("\x01folded" for a folded computation), or by the longest DAG node name it starts with;
+// the layers mapped to nothing.
+struct LayerMap {
+  std::vector<std::string> layer_node;
   std::vector<std::string> unmapped;
-  auto node_of_onnx = [&](int idx) -> std::string { return idx >= 0 ? imp.onnx_to_dag[idx] : ""; };
+};
+
+constexpr const char* kFoldedLayer = "\x01folded";
+
+// The ONNX side of the layer mapping, taken before OpenCV's own rewrites: ONNX name (or derived)
+// -> original node index, and tensor -> the original index of its producer.
+struct OnnxNames {
+  std::unordered_map<std::string, int> index, producer;
+};
+
+OnnxNames index_onnx_names(const onnx::ModelProto& model, const ImportResult& imp) {
+  OnnxNames o;
+  for (size_t i = 0; i < imp.onnx_names.size(); ++i) o.index[imp.onnx_names[i]] = static_cast<int>(i);
+  for (const auto& node : model.graph().node()) {
+    const auto it = o.index.find(node.name());
+    if (it == o.index.end()) continue;
+    for (const auto& t : node.output()) o.producer[t] = it->second;
+  }
+  return o;
+}
+
+LayerMap map_layers(const std::vector<std::string>& layer_names, const OnnxNames& names, const ImportResult& imp) {
+  const Dag& dag = imp.dag;
+  auto node_of_onnx = [&](int idx) -> std::string {
+    const std::string& n = imp.onnx_to_dag[idx];
+    return n.empty() ? kFoldedLayer : n;
+  };
+  LayerMap m;
+  m.layer_node.resize(layer_names.size());
   for (size_t l = 0; l < layer_names.size(); ++l) {
     std::string name = layer_names[l];
     if (name.rfind("onnx_node!", 0) == 0) name = name.substr(10);
     if (dag.find(name) >= 0) {
-      layer_node[l] = name;
-      continue;
+      m.layer_node[l] = name;
+    } else if (auto it = names.index.find(name); it != names.index.end()) {
+      m.layer_node[l] = node_of_onnx(it->second);
+    } else if (auto pt = names.producer.find(name); pt != names.producer.end()) {
+      m.layer_node[l] = node_of_onnx(pt->second);
+    } else {
+      // Layers OpenCV adds itself are named after the node they come from plus a suffix.
+      std::string best;
+      for (const auto& n : dag.nodes)
+        if (!is_input(n) && name.rfind(n.name, 0) == 0 && n.name.size() > best.size()) best = n.name;
+      if (!best.empty()) m.layer_node[l] = best;
+      else m.unmapped.push_back(layer_names[l]);
     }
-    if (auto it = onnx_index.find(name); it != onnx_index.end()) {
-      layer_node[l] = node_of_onnx(it->second);  // "" for a folded node
-      if (layer_node[l].empty()) layer_node[l] = "\x01folded";
-      continue;
-    }
-    if (auto it = producer.find(name); it != producer.end()) {
-      layer_node[l] = node_of_onnx(it->second);
-      if (layer_node[l].empty()) layer_node[l] = "\x01folded";
-      continue;
-    }
-    // Layers OpenCV adds itself are named after the node they come from plus a suffix.
-    std::string best;
-    for (const auto& n : dag.nodes)
-      if (n.op != "Input" && name.rfind(n.name, 0) == 0 && n.name.size() > best.size()) best = n.name;
-    if (!best.empty()) layer_node[l] = best;
-    else unmapped.push_back(layer_names[l]);
   }
+  return m;
+}
 
-  const double tick_ms = 1000.0 / cv::getTickFrequency();
-  std::vector<std::vector<double>> node_ms(dag.nodes.size());
+// The measured times: per DAG node and run, whole model per run, time of layers mapped to no node.
+struct Timings {
+  std::vector<std::vector<double>> node_ms;
   std::vector<double> total_ms, unattributed_ms;
-  std::unordered_map<std::string, int> dag_index;
-  for (size_t i = 0; i < dag.nodes.size(); ++i) dag_index[dag.nodes[i].name] = static_cast<int>(i);
-  std::vector<char> has_layer(dag.nodes.size(), 0);
-  for (const auto& n : layer_node)
-    if (auto it = dag_index.find(n); it != dag_index.end()) has_layer[it->second] = 1;
+};
+
+// One timed forward pass: the whole-model time and each layer's time added to its node's.
+// Throws Error(where) when OpenCV fails.
+void time_one_run(cv::dnn::Net& net, const std::vector<std::string>& out_names, const std::vector<int>& layer_dag,
+                  const std::string& where, Timings& t, bool record) {
+  std::vector<cv::Mat> outs;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    net.forward(outs, out_names);
+  } catch (const cv::Exception& e) {
+    throw Error(where, explain_cv_error(e.what()));
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  if (!record) return;
+  t.total_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  std::vector<double> ticks;
+  net.getPerfProfile(ticks);
+  const double tick_ms = 1000.0 / cv::getTickFrequency();
+  std::vector<double> per(t.node_ms.size(), 0.0);
+  double lost = 0;
+  // getPerfProfile covers the layers after the input layer, in getLayerNames() order.
+  for (size_t l = 0; l < ticks.size() && l < layer_dag.size(); ++l) {
+    const double ms = ticks[l] * tick_ms;
+    if (layer_dag[l] >= 0) per[layer_dag[l]] += ms;
+    else lost += ms;
+  }
+  for (size_t i = 0; i < per.size(); ++i) t.node_ms[i].push_back(per[i]);
+  t.unattributed_ms.push_back(lost);
+}
+
+// warmup + repeat runs, then (with a budget) more until the medians settle, the budget is spent
+// or 100,000 runs are timed; sets run.stable. Throws Error(where) when OpenCV fails.
+Timings time_layers(cv::dnn::Net& net, const std::vector<int>& layer_dag, const ProfileOptions& opt,
+                    const Dag& dag, ProfileRun& run) {
+  const std::vector<std::string> out_names = net.getUnconnectedOutLayersNames();
+  Timings t;
+  t.node_ms.resize(dag.nodes.size());
   const int steps = opt.warmup + opt.repeat;
   const auto started = std::chrono::steady_clock::now();
   int next_check = opt.repeat;
@@ -291,39 +343,28 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
       if (opt.budget_s <= 0) break;
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       if (r - opt.warmup >= next_check) {
-        run.stable = medians_stable(total_ms, node_ms);
+        run.stable = medians_stable(t.total_ms, t.node_ms);
         if (run.stable) break;
         next_check = r - opt.warmup + std::max(5, (r - opt.warmup) / 4);
       }
       if (elapsed > opt.budget_s || r - opt.warmup >= 100000) break;
     }
-    std::vector<cv::Mat> outs;
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      net.forward(outs, out_names);
-    } catch (const cv::Exception& e) {
-      throw Error(where, explain_cv_error(e.what()));
-    }
-    const auto t1 = std::chrono::steady_clock::now();
+    time_one_run(net, out_names, layer_dag, opt.model_path, t, r >= opt.warmup);
     if (opt.progress == Progress::Bar && r < steps) progress_bar(r + 1, steps, dag.model);
-    if (r < opt.warmup) continue;
-    total_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    std::vector<double> ticks;
-    net.getPerfProfile(ticks);
-    std::vector<double> per(dag.nodes.size(), 0.0);
-    double lost = 0;
-    // getPerfProfile covers the layers after the input layer, in getLayerNames() order.
-    for (size_t l = 0; l < ticks.size() && l < layer_node.size(); ++l) {
-      const double ms = ticks[l] * tick_ms;
-      if (auto it = dag_index.find(layer_node[l]); it != dag_index.end()) per[it->second] += ms;
-      else lost += ms;
-    }
-    for (size_t i = 0; i < per.size(); ++i) node_ms[i].push_back(per[i]);
-    unattributed_ms.push_back(lost);
   }
+  return t;
+}
 
+// The profile's JSON (dapdee-profile/1); adds the noise and budget warnings to `run` and its
+// figures. Throws Error(where) for a node time that is not finite.
+std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, const PreparedModel& p,
+                         const TransformerRewrites& trep, const LayerMap& layers, const std::vector<char>& has_layer,
+                         const Timings& t, ProfileRun& run) {
+  const Dag& dag = imp.dag;
+  const std::string& where = opt.model_path;
+  const RewriteReport& rep = p.rewrites;
   nlohmann::ordered_json j;
-  j["format"] = "dapdee-profile/1";
+  j["format"] = kProfileFormat;
   j["device"] = this_machine().cpu;
   j["model"] = dag.model;
   j["runtime"] = std::string("OpenCV DNN ") + CV_VERSION + " (CPU backend, fusion disabled)";
@@ -334,11 +375,11 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   const Machine machine = this_machine();
   j["host"] = {{"cpu", machine.cpu}, {"cores", machine.cores}, {"threads", opt.threads}};
   j["machine"] = j["host"];
-  j["inputs"] = input_shapes_json(model, init_names);
+  j["inputs"] = input_shapes_json(p.model, p.init_names);
   j["date"] = utc_now();
   j["command"] = opt.command;
   j["warmup"] = opt.warmup;
-  run.runs = static_cast<int>(total_ms.size());
+  run.runs = static_cast<int>(t.total_ms.size());
   j["repeat"] = run.runs;
   if (opt.budget_s > 0) j["adaptive"] = {{"min_repeat", opt.repeat}, {"budget_s", opt.budget_s}, {"runs", run.runs}, {"stable", run.stable}};
   nlohmann::ordered_json jn = nlohmann::ordered_json::object();
@@ -346,8 +387,8 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   std::vector<Summary> timed;
   for (size_t i = 0; i < dag.nodes.size(); ++i) {
     const Node& n = dag.nodes[i];
-    if (n.op == "Input") continue;
-    const Summary s = summarize(node_ms[i]);
+    if (is_input(n)) continue;
+    const Summary s = summarize(t.node_ms[i]);
     check_time(s.median, where, fmt::format("node '{}'", n.name));
     if (has_layer[i]) timed.push_back(s);
     jn[n.name] = {{"ms", s.median}, {"mean", s.mean}, {"p10", s.p10}, {"p90", s.p90}, {"cv", s.cv}};
@@ -360,7 +401,7 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
     }
     run.sum_node_median_ms += s.median;
   }
-  const Summary tot = summarize(total_ms);
+  const Summary tot = summarize(t.total_ms);
   run.total_median_ms = tot.median;
   j["nodes"] = std::move(jn);
   j["total_ms"] = tot.median;
@@ -371,17 +412,50 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   for (auto& w : noise_warnings(noise)) run.warnings.push_back(std::move(w));
   if (opt.budget_s > 0 && !run.stable)
     run.warnings.push_back(fmt::format("the medians did not settle within --budget {} s ({} runs)", opt.budget_s, run.runs));
-  j["unattributed_ms"] = summarize(unattributed_ms).median;
+  j["unattributed_ms"] = summarize(t.unattributed_ms).median;
   j["nodes_without_layer"] = std::move(without);
   nlohmann::ordered_json folded = nlohmann::ordered_json::array();
   for (size_t i = 0; i < imp.onnx_to_dag.size(); ++i)
     if (imp.onnx_to_dag[i].empty()) folded.push_back(imp.onnx_names[i]);
   j["folded_nodes"] = std::move(folded);
-  j["unmapped_layers"] = unmapped;
-  run.json = j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  if (!unmapped.empty())
+  j["unmapped_layers"] = layers.unmapped;
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name) {
+  const std::string& where = opt.model_path;
+  if (opt.repeat < 1 || opt.warmup < 0 || opt.threads < 1)
+    throw Error("--repeat/--warmup/--threads", "need repeat >= 1, warmup >= 0, threads >= 1");
+  ProfileRun run;
+  // The DAG gives the node names and which ONNX nodes were folded away.
+  ImportOptions iopt;
+  iopt.model_path = where;
+  iopt.model_name = model_name;
+  iopt.input_shapes = opt.input_shapes;
+  const ImportResult imp = import_onnx(iopt);
+  const Dag& dag = imp.dag;
+  PreparedModel p = prepare_for_opencv(opt, dag, run);
+  const OnnxNames names = index_onnx_names(p.model, imp);
+  TransformerRewrites trep;
+  cv::dnn::Net net = load_for_profiling(p.model, dag, opt, trep);
+  feed_inputs(net, p, where);
+  const LayerMap layers = map_layers(net.getLayerNames(), names, imp);
+  std::unordered_map<std::string, int> dag_index;
+  for (size_t i = 0; i < dag.nodes.size(); ++i) dag_index[dag.nodes[i].name] = static_cast<int>(i);
+  std::vector<int> layer_dag(layers.layer_node.size(), -1);  // layer -> DAG node index, -1 for none
+  std::vector<char> has_layer(dag.nodes.size(), 0);
+  for (size_t l = 0; l < layers.layer_node.size(); ++l)
+    if (auto it = dag_index.find(layers.layer_node[l]); it != dag_index.end()) {
+      layer_dag[l] = it->second;
+      has_layer[it->second] = 1;
+    }
+  const Timings t = time_layers(net, layer_dag, opt, dag, run);
+  run.json = profile_json(opt, imp, p, trep, layers, has_layer, t, run);
+  if (!layers.unmapped.empty())
     run.warnings.push_back(fmt::format("{} OpenCV layer(s) map to no DAG node (e.g. '{}'); their time is in unattributed_ms",
-                                       unmapped.size(), unmapped.front()));
+                                       layers.unmapped.size(), layers.unmapped.front()));
   return run;
 }
 

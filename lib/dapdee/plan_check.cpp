@@ -21,7 +21,7 @@ void validate_plan_sets(const Dag& dag, const std::unordered_set<int>& v_d, cons
   std::vector<int> both, inputs_on_edge;
   for (int v : v_e) {
     if (v_d.count(v)) both.push_back(v);
-    if (dag.nodes[v].op == "Input") inputs_on_edge.push_back(v);
+    if (is_input(dag.nodes[v])) inputs_on_edge.push_back(v);
   }
   if (!both.empty())
     throw Error(where, fmt::format("V_d and V_e overlap: node '{}' is on both sides ({} in all)", dag.nodes[first_of(both)].name,

@@ -44,7 +44,7 @@ double sum_over_dag(const Dag& dag, const Profile& p) {
 InputShapes dag_input_shapes(const Dag& dag) {
   InputShapes out;
   for (const auto& n : dag.nodes)
-    if (n.op == "Input" && !n.outputs.empty()) out.emplace_back(n.name, n.outputs.front().shape);
+    if (is_input(n) && !n.outputs.empty()) out.emplace_back(n.name, n.outputs.front().shape);
   return out;
 }
 

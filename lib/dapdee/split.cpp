@@ -20,23 +20,17 @@
 #include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/onnx_rewrite.hpp"
+#include "dapdee/onnx_types.hpp"
 
 namespace dapdee {
 
 namespace {
 
 onnx::ValueInfoProto value_info(const TensorInfo& t) {
-  static const std::unordered_map<std::string, int> types = {
-      {"float32", onnx::TensorProto::FLOAT}, {"uint8", onnx::TensorProto::UINT8},   {"int8", onnx::TensorProto::INT8},
-      {"uint16", onnx::TensorProto::UINT16}, {"int16", onnx::TensorProto::INT16},   {"int32", onnx::TensorProto::INT32},
-      {"int64", onnx::TensorProto::INT64},   {"bool", onnx::TensorProto::BOOL},     {"float16", onnx::TensorProto::FLOAT16},
-      {"float64", onnx::TensorProto::DOUBLE}, {"uint32", onnx::TensorProto::UINT32}, {"uint64", onnx::TensorProto::UINT64},
-      {"bfloat16", onnx::TensorProto::BFLOAT16}};
   onnx::ValueInfoProto v;
   v.set_name(t.name);
   auto* tt = v.mutable_type()->mutable_tensor_type();
-  const auto it = types.find(t.dtype);
-  tt->set_elem_type(it == types.end() ? onnx::TensorProto::FLOAT : it->second);
+  tt->set_elem_type(element_code(t.dtype, onnx::TensorProto::FLOAT));
   for (auto d : t.shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
   return v;
 }
@@ -236,7 +230,7 @@ Partition ModelSplitter::complete(const std::string& exit_name, const std::vecto
   const auto anc = ancestors_of(dag, e->node_ids);
   Partition p{exit_name, {}, v_e};
   for (size_t v = 0; v < dag.nodes.size(); ++v)
-    if ((anc[v] || dag.nodes[v].op == "Input") && !edge.count(dag.nodes[v].name)) p.v_d.push_back(dag.nodes[v].name);
+    if ((anc[v] || is_input(dag.nodes[v])) && !edge.count(dag.nodes[v].name)) p.v_d.push_back(dag.nodes[v].name);
   return p;
 }
 
@@ -267,7 +261,7 @@ Resolved resolve(const Dag& dag, const std::string& model_path, const Partition&
   validate_plan_sets(dag, r.vd, r.ve, *r.exit, where);
   for (int v : r.ve) {
     if (r.vd.count(v)) throw Error(where, fmt::format("node '{}' is in both V_d and V_e", dag.nodes[v].name));
-    if (dag.nodes[v].op == "Input") throw Error(where, fmt::format("input '{}' must run on the device", dag.nodes[v].name));
+    if (is_input(dag.nodes[v])) throw Error(where, fmt::format("input '{}' must run on the device", dag.nodes[v].name));
     for (int u : dag.nodes[v].input_ids)
       if (!r.vd.count(u) && !r.ve.count(u))
         throw Error(where, fmt::format("node '{}' reads '{}', which the plan puts nowhere", dag.nodes[v].name, dag.nodes[u].name));
@@ -300,7 +294,7 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
   };
   std::vector<onnx::ValueInfoProto> dev_in, dev_out, edge_in, edge_out;
   for (const auto& in : fg.input())
-    if (const int v = dag.find(in.name()); v >= 0 && dag.nodes[v].op == "Input" && vd.count(v)) {
+    if (const int v = dag.find(in.name()); v >= 0 && is_input(dag.nodes[v]) && vd.count(v)) {
       dev_in.push_back(in);
       r.device_inputs.push_back(in.name());
     }
@@ -312,7 +306,7 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
       const auto pr = m.producer.find(t);
       const bool from_device_node =
           pr != m.producer.end() && !m.folded[pr->second] && vd.count(dag.find(m.imp.onnx_to_dag[pr->second]));
-      const bool graph_input = pr == m.producer.end() && dag.find(t) >= 0 && dag.nodes[dag.find(t)].op == "Input";
+      const bool graph_input = pr == m.producer.end() && dag.find(t) >= 0 && is_input(dag.nodes[dag.find(t)]);
       if ((from_device_node || graph_input) && sent.insert(t).second) r.sent.push_back(t);
     }
   }
@@ -323,7 +317,7 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
     edge_in.push_back(info(t));
   }
   for (int v : vd)
-    if (dag.nodes[v].op != "Input") dev_nodes.push_back(m.onnx_of.at(dag.nodes[v].name));
+    if (!is_input(dag.nodes[v])) dev_nodes.push_back(m.onnx_of.at(dag.nodes[v].name));
   std::sort(dev_nodes.begin(), dev_nodes.end());
   // Every output of the exit, from the side that computes it.
   const std::vector<std::string> outs = exit->outputs.empty() ? std::vector<std::string>{exit->name} : exit->outputs;

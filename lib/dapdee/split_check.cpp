@@ -16,7 +16,7 @@ namespace dapdee {
 std::vector<HostTensor> random_inputs(const ModelSplitter& model, uint64_t seed) {
   std::vector<HostTensor> in;
   for (const auto& n : model.dag().nodes) {
-    if (n.op != "Input") continue;
+    if (!is_input(n)) continue;
     const TensorInfo* t = model.tensor(n.name);
     if (!t || t->shape.empty() || std::any_of(t->shape.begin(), t->shape.end(), [](int64_t d) { return d <= 0; }))
       throw Error(model.path(), fmt::format("input '{}' has no static shape", n.name));

@@ -9,6 +9,7 @@
 #include <map>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 namespace dapdee {
@@ -98,7 +99,11 @@ std::pair<size_t, size_t> shard_range(size_t total, int index, int count) {
   return {at(index - 1), at(index)};
 }
 
-std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
+namespace {
+
+// The (network, link) pairs of the sweep in order: per network its preset link, or each swept
+// bandwidth at the network's (or the given) delay. Throws Error for a bad link.
+std::vector<Pair> sweep_pairs(const SweepSpec& spec) {
   std::vector<Pair> pairs;
   for (const auto& net : spec.networks) {
     const double delay = spec.delay_ms.value_or(net.delay_ms);
@@ -111,78 +116,105 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
     }
   }
   for (const auto& p : pairs) check_link(p.link.bandwidth_mbps, p.link.delay_ms, p.network);
-  for (const auto& d : spec.deadlines)
-    if (d && !(*d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", *d));
-  const size_t nd = spec.deadlines.size();
-  const auto range = shard_range(pairs.size() * nd, spec.shard_index, spec.shard_count);
-  const size_t lo = range.first, hi = range.second;  // plain names: clang-14 cannot capture structured bindings
-  if (hi - lo > static_cast<size_t>(std::max(0L, spec.max_points)))
-    throw Error("sweep", fmt::format("{} points{} exceed the cap of {} (raise it with --max-points, or split the sweep "
-                                     "with --shard I/N)",
-                                     hi - lo, spec.shard_count > 1 ? " in this shard" : "", spec.max_points));
-  std::vector<PlanPoint> points(hi - lo);
-  const size_t pair_lo = lo / nd, pair_hi = (hi + nd - 1) / nd;
-  const int n_exits = static_cast<int>(planner.dag().exits.size());
-  if (spec.fixed_exit >= n_exits) throw Error("--exit", "no such exit");
-  const auto accuracies = exit_accuracies(planner.dag());
-  const auto maps = light_maps(planner, spec, pairs);
-  auto work = [&](size_t i) {
-    const Pair& pr = pairs[i];
-    LoadMetrics m = spec.metrics;
-    m.bandwidth_mbps = pr.link.bandwidth_mbps;
-    m.delay_ms = pr.link.delay_ms;
-    const Mode mode = resolve_mode(spec.mode, m);
-    std::vector<std::optional<Plan>> cache(n_exits);
-    // Heavy dapdee plans depend on the deadline; every other plan is reused across deadlines.
-    const bool per_deadline = mode == Mode::Heavy && spec.method == Method::Dapdee && spec.cut_nodes.empty();
-    std::optional<double> deadline;
-    const auto map_it = mode == Mode::Light ? maps.find(pr.link.delay_ms) : maps.end();
-    auto plan_of = [&](int k) {
-      if (cache[k]) return *cache[k];
-      if (!spec.cut_nodes.empty()) {
-        cache[k] = planner.plan_cut(k, spec.cut_nodes, mode, pr.link);
-      } else if (map_it != maps.end()) {
-        // The light plan read off the exit's breakpoint map (one map per delay and exit).
-        cache[k] = planner.finish(k, spec.method, mode, interval_at(map_it->second[k], pr.link.bandwidth_mbps).on_device,
-                                  pr.link);
-        cache[k]->candidate = cache[k]->v_e.empty() ? Candidacy::DeviceOnly : Candidacy::Light;
-      } else {
-        cache[k] = planner.plan_exit(k, spec.method, mode, pr.link, spec.heavy, deadline);
-      }
-      return *cache[k];
-    };
-    const size_t d_lo = i * nd < lo ? lo - i * nd : 0, d_hi = std::min(nd, hi - i * nd);
-    for (size_t d = d_lo; d < d_hi; ++d) {
-      PlanPoint& pt = points[i * nd + d - lo];
-      deadline = spec.deadlines[d];
-      if (per_deadline && d > d_lo && spec.deadlines[d] != spec.deadlines[d - 1])
-        for (auto& c : cache) c.reset();
-      pt.network = pr.network;
-      pt.link = pr.link;
-      pt.deadline_ms = spec.deadlines[d];
-      pt.trace_time_s = pr.time_s;
-      if (spec.mode == Mode::Auto) pt.load_score = load_score(m);
-      if (spec.fixed_exit >= 0) {
-        pt.plan = plan_of(spec.fixed_exit);
-        pt.plan.meets_deadline = !pt.deadline_ms || pt.plan.latency_ms <= *pt.deadline_ms;
-      } else {
-        pt.plan = choose_exit(spec.method, n_exits, plan_of, pt.deadline_ms, accuracies);
-      }
-    }
-  };
-  int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<size_t>(threads, pair_hi - pair_lo));
-  if (threads <= 1) {
-    for (size_t i = pair_lo; i < pair_hi; ++i) work(i);
-    return points;
+  return pairs;
+}
+
+// What every worker of one sweep reads, and the points it fills (each index by one worker).
+struct SweepContext {
+  SweepContext(const Planner& p, const SweepSpec& s) : planner(p), spec(s) {}
+  const Planner& planner;
+  const SweepSpec& spec;
+  std::vector<Pair> pairs;
+  size_t lo = 0, hi = 0, nd = 0;  // this shard's points [lo, hi) of pairs x deadlines
+  int n_exits = 0;
+  std::vector<std::optional<double>> accuracies;
+  std::map<double, std::vector<std::vector<BandwidthInterval>>> maps;
+  std::vector<PlanPoint> points;
+};
+
+// The plans of one pair, per exit, reused across its deadlines (heavy dapdee plans excepted).
+class PairPlans {
+ public:
+  PairPlans(const SweepContext& c, const Pair& pr, Mode mode)
+      : c_(c), pr_(pr), mode_(mode), cache_(c.n_exits),
+        map_it_(mode == Mode::Light ? c.maps.find(pr.link.delay_ms) : c.maps.end()) {}
+
+  // Heavy dapdee plans depend on the deadline; every other plan is reused across deadlines.
+  bool per_deadline() const {
+    return mode_ == Mode::Heavy && c_.spec.method == Method::Dapdee && c_.spec.cut_nodes.empty();
   }
-  std::atomic<size_t> next{pair_lo};
+  // A new deadline: heavy dapdee plans are planned again when it differs from the last.
+  void set_deadline(std::optional<double> deadline, bool changed) {
+    deadline_ = deadline;
+    if (changed && per_deadline())
+      for (auto& p : cache_) p.reset();
+  }
+  // The plan of exit k (for the deadline in force); throws as the planner.
+  Plan plan(int k) {
+    if (cache_[k]) return *cache_[k];
+    const SweepSpec& spec = c_.spec;
+    if (!spec.cut_nodes.empty()) {
+      cache_[k] = c_.planner.plan_cut(k, spec.cut_nodes, mode_, pr_.link);
+    } else if (map_it_ != c_.maps.end()) {
+      // The light plan read off the exit's breakpoint map (one map per delay and exit).
+      cache_[k] = c_.planner.finish(k, spec.method, mode_,
+                                    interval_at(map_it_->second[k], pr_.link.bandwidth_mbps).on_device, pr_.link);
+      cache_[k]->candidate = cache_[k]->v_e.empty() ? Candidacy::DeviceOnly : Candidacy::Light;
+    } else {
+      cache_[k] = c_.planner.plan_exit(k, spec.method, mode_, pr_.link, spec.heavy, deadline_);
+    }
+    return *cache_[k];
+  }
+ private:
+  const SweepContext& c_;
+  const Pair& pr_;
+  Mode mode_;
+  std::vector<std::optional<Plan>> cache_;
+  std::map<double, std::vector<std::vector<BandwidthInterval>>>::const_iterator map_it_;
+  std::optional<double> deadline_;
+};
+
+// Plans pair i at each of its deadlines inside the shard, into c.points.
+void plan_pair(SweepContext& c, size_t i) {
+  const SweepSpec& spec = c.spec;
+  const Pair& pr = c.pairs[i];
+  LoadMetrics m = spec.metrics;
+  m.bandwidth_mbps = pr.link.bandwidth_mbps;
+  m.delay_ms = pr.link.delay_ms;
+  PairPlans plans(c, pr, resolve_mode(spec.mode, m));
+  const size_t nd = c.nd, d_lo = i * nd < c.lo ? c.lo - i * nd : 0, d_hi = std::min(nd, c.hi - i * nd);
+  for (size_t d = d_lo; d < d_hi; ++d) {
+    PlanPoint& pt = c.points[i * nd + d - c.lo];
+    plans.set_deadline(spec.deadlines[d], d > d_lo && spec.deadlines[d] != spec.deadlines[d - 1]);
+    pt.network = pr.network;
+    pt.link = pr.link;
+    pt.deadline_ms = spec.deadlines[d];
+    pt.trace_time_s = pr.time_s;
+    if (spec.mode == Mode::Auto) pt.load_score = load_score(m);
+    if (spec.fixed_exit >= 0) {
+      pt.plan = plans.plan(spec.fixed_exit);
+      pt.plan.meets_deadline = !pt.deadline_ms || pt.plan.latency_ms <= *pt.deadline_ms;
+    } else {
+      pt.plan = choose_exit(spec.method, c.n_exits, [&](int k) { return plans.plan(k); }, pt.deadline_ms,
+                            c.accuracies);
+    }
+  }
+}
+
+// work(i) for every i in [lo, hi) on `threads` threads (in order on one); the first exception
+// thrown by any call is rethrown after all threads stop.
+void for_each_index(size_t lo, size_t hi, int threads, const std::function<void(size_t)>& work) {
+  if (threads <= 1) {
+    for (size_t i = lo; i < hi; ++i) work(i);
+    return;
+  }
+  std::atomic<size_t> next{lo};
   std::exception_ptr failure;
   std::atomic<bool> failed{false};
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < pair_hi && !failed;) {
+      for (size_t i; (i = next.fetch_add(1)) < hi && !failed;) {
         try {
           work(i);
         } catch (...) {
@@ -192,7 +224,33 @@ std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) 
     });
   for (auto& th : pool) th.join();
   if (failure) std::rethrow_exception(failure);
-  return points;
+}
+
+}  // namespace
+
+std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
+  SweepContext c(planner, spec);
+  c.pairs = sweep_pairs(spec);
+  for (const auto& d : spec.deadlines)
+    if (d && !(*d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", *d));
+  c.nd = spec.deadlines.size();
+  const auto range = shard_range(c.pairs.size() * c.nd, spec.shard_index, spec.shard_count);
+  c.lo = range.first;
+  c.hi = range.second;
+  if (c.hi - c.lo > static_cast<size_t>(std::max(0L, spec.max_points)))
+    throw Error("sweep", fmt::format("{} points{} exceed the cap of {} (raise it with --max-points, or split the sweep "
+                                     "with --shard I/N)",
+                                     c.hi - c.lo, spec.shard_count > 1 ? " in this shard" : "", spec.max_points));
+  c.points.resize(c.hi - c.lo);
+  const size_t pair_lo = c.lo / c.nd, pair_hi = (c.hi + c.nd - 1) / c.nd;
+  c.n_exits = static_cast<int>(planner.dag().exits.size());
+  if (spec.fixed_exit >= c.n_exits) throw Error("--exit", "no such exit");
+  c.accuracies = exit_accuracies(planner.dag());
+  c.maps = light_maps(planner, spec, c.pairs);
+  int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = static_cast<int>(std::min<size_t>(threads, pair_hi - pair_lo));
+  for_each_index(pair_lo, pair_hi, threads, [&](size_t i) { plan_pair(c, i); });
+  return std::move(c.points);
 }
 
 }  // namespace dapdee

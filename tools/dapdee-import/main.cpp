@@ -24,12 +24,11 @@ int main(int argc, char** argv) {
   app.add_option("--format", format, "json (default) or table (the summary on stdout)")
       ->check(CLI::IsMember({"json", "table"}));
   app.set_version_flag("--version", std::string("dapdee-import ") + DAPDEE_VERSION);
-  std::string where = opt.model_path;
   return dapdee_tools::run_tool("dapdee-import", app, argc, argv, [&] {
     dapdee::check_output_paths({opt.model_path, opt.exits_path}, {out});
     for (const auto& s : shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
     const dapdee::ImportResult r = dapdee::import_onnx(opt);
-    for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-import: warning: {}: {}\n", where, w);
+    for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-import: warning: {}: {}\n", opt.model_path, w);
     fmt::print(stderr, "dapdee-import: exits: {}\n", r.exit_rule);
     const std::string summary = dapdee::dag_summary(r.dag);
     if (format == "table") {

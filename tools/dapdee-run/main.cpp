@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
   sv->add_option("--threads", so.threads, "OpenCV threads")->capture_default_str()->check(CLI::Range(1, 256));
   sv->add_option("--max-clients", so.max_clients, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
   sv->add_option("--frame-timeout", so.frame_timeout_s, "seconds a started frame may take to arrive")->capture_default_str();
+  sv->add_option("--max-cached-plans", so.max_cached_plans, "edge parts kept built (the oldest built is dropped first)")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
   double serve_max_mb = 256;
   sv->add_option("--max-frame-mb", serve_max_mb, "largest frame accepted, in MiB")->capture_default_str();
   app.set_version_flag("--version", std::string("dapdee-run ") + DAPDEE_VERSION);
