@@ -446,7 +446,7 @@ TEST_CASE("a plan-stream line whose format is not a string is an error, not an a
 #endif
 }
 
-TEST_CASE("a sweep over the point cap is refused before planning; --max-points moves the cap", "[reliability][values][sweep]") {
+TEST_CASE("a sweep over the point cap is refused before planning and --max-points moves the cap", "[reliability][values][sweep]") {
   // 10^7 points (10,000 bandwidths x 1,000 deadlines) against the default cap of 5,000,000.
   expect_failure(plan_cmd("--network 4G --bandwidth 1:100:10000 --deadline 1:100:1000"), 1,
                  "10000000 points exceed the cap of 5000000");
