@@ -1,5 +1,9 @@
 // Reliability (issue 13): one error path per tool, exit statuses, typed JSON access.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dapdee/csv.hpp"
 #include "dapdee/dag.hpp"
@@ -12,6 +16,10 @@
 #include "dapdee/ort_import.hpp"
 #include "dapdee/predict.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/tensor_wire.hpp"
+#ifdef DAPDEE_HAVE_OPENCV
+#include "dapdee/run_client.hpp"
+#endif
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 
@@ -318,4 +326,136 @@ TEST_CASE("a short trace spanning millions of windows is refused before allocati
   TempDir d;
   spit(d / "long.up", "0\n5\n2900000000\n");
   expect_failure(plan_cmd("--bandwidth-trace " + (d / "long.up")), 1, "more than 1000000 windows");
+}
+
+namespace {
+
+// A model whose shape inference meets constants that lack their values: `dataless` names the
+// constant (an initializer, or a Constant node's value) feeding `op`.
+testing_onnx::Builder model_with_dataless_constant(const std::string& op) {
+  testing_onnx::Builder b;
+  b.input("x", {1, 10}).output("y");
+  b.node("Relu", {"x"}, {"y"}, "relu");
+  if (op == "Range") {  // start: an int64 scalar without its value (as the fuzzer found it)
+    b.ints("start", {0}, true).ints("limit", {5}, true).ints("delta", {1}, true);
+    b.model().mutable_graph()->mutable_initializer(0)->clear_int64_data();
+    b.node("Range", {"start", "limit", "delta"}, {"r"}, "range");
+  } else if (op == "TopK") {  // K: dims [1], no value
+    b.ints("k", {3});
+    b.model().mutable_graph()->mutable_initializer(0)->clear_int64_data();
+    b.node("TopK", {"x", "k"}, {"top", "idx"}, "topk");
+  } else if (op == "ConstantRange") {  // a Constant node whose value holds 0 of 1 values
+    auto& c = b.node("Constant", {}, {"start"}, "const");
+    auto* a = c.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    b.ints("limit", {5}, true).ints("delta", {1}, true);
+    b.node("Range", {"start", "limit", "delta"}, {"r"}, "range");
+  } else if (op == "RawReshape") {  // a shape whose raw_data is 3 bytes short
+    b.ints("shape", {2, 5});
+    auto* t = b.model().mutable_graph()->mutable_initializer(0);
+    t->clear_int64_data();
+    t->set_raw_data(std::string(13, '\1'));
+    b.node("Reshape", {"x", "shape"}, {"rs"}, "reshape");
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("constants without their values do not crash shape inference (fuzz finding)", "[reliability][import][fuzz]") {
+  // libonnx 1.12 indexes the values of constant inputs unchecked: an int64 scalar without data
+  // crashed dapdee-import with SIGSEGV inside InferShapes (fuzz/crashes/onnx/crash-de88b0d9...).
+  TempDir d;
+  for (const std::string op : {"Range", "TopK", "ConstantRange", "RawReshape"}) {
+    const std::string path = d / (op + ".onnx");
+    model_with_dataless_constant(op).save(path);
+    const auto r = run(tool("dapdee-import") + " " + path + " -o " + (d / (op + ".json")));
+    INFO(op << ": exit " << r.code << "\n" << r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.err, !Catch::Contains("internal error"));
+    if (r.code == 0) CHECK_NOTHROW(dapdee::parse_dag(slurp(d / (op + ".json")), op));
+  }
+  const auto r = run(tool("dapdee-import") + " " + repo("fuzz/crashes/onnx/crash-de88b0d95c041d5f88418a334ebde385aa963905") +
+                     " -o " + (d / "found.json"));
+  INFO(r.err);
+  CHECK(r.code == 0);
+}
+
+TEST_CASE("a tensor frame whose dims multiply past 2^64 is refused, not accepted empty", "[reliability][wire][fuzz]") {
+  // decode_tensor multiplied dims in size_t: 2^31 x 2^31 floats (x 4 bytes) wrapped to 0 bytes and
+  // the resize threw std::length_error; 2^16 x 4 wrapped to 0 elements and was accepted with no
+  // data (fuzz/crashes/wire/dims_product_wraps).
+  onnx::TensorProto p;
+  p.set_name("wrap");
+  p.set_data_type(onnx::TensorProto::FLOAT);
+  p.add_dims(int64_t{1} << 31);
+  p.add_dims(int64_t{1} << 31);
+  const auto big = dapdee::decode_tensor(p.SerializeAsString());
+  REQUIRE_FALSE(big.ok());
+  CHECK_THAT(big.message(), Catch::Contains("more than 2^32 floats"));
+  p.clear_dims();
+  for (int k = 0; k < 4; ++k) p.add_dims(int64_t{1} << 16);
+  CHECK_FALSE(dapdee::decode_tensor(p.SerializeAsString()).ok());
+  // Still accepted: an empty tensor and a scalar.
+  p.clear_dims();
+  p.add_dims(0);
+  p.add_dims(int64_t{1} << 31);
+  CHECK(dapdee::decode_tensor(p.SerializeAsString()).ok());
+  p.clear_dims();
+  p.set_raw_data(std::string(4, '\0'));
+  CHECK(dapdee::decode_tensor(p.SerializeAsString()).ok());
+}
+
+TEST_CASE("a plan-stream line whose format is not a string is an error, not an abort", "[reliability][run][fuzz]") {
+#ifndef DAPDEE_HAVE_OPENCV
+  DAPDEE_SKIP("built without OpenCV: no dapdee-run");
+#else
+  // PlanFeed read `format` with json::value(key, ""), which throws on a number inside the reader
+  // thread: std::terminate (exit 134) instead of "line 1: not a dapdee-plan/1 object".
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // bound, never listening: connecting is refused
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  TempDir d;
+  dapdee::RunOptions o;
+  o.model_path = repo("fuzz/corpus/onnx/fold_shape_ops.onnx");
+  o.connect = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  o.frames = 1;
+  o.warmup = 0;
+  o.verify = dapdee::Verify::Off;
+  for (const auto& [text, what] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"format\":1}\n", "line 1: not a dapdee-plan/1 object"},
+           {"{\"format\":[\"dapdee-plan/1\"]}\n", "line 1: not a dapdee-plan/1 object"},
+           {slurp(repo("fuzz/corpus/plan_stream/one_plan.jsonl")), "connection refused"}}) {
+    spit(d / "plans.jsonl", text);
+    o.plan_stream = d / "plans.jsonl";
+    INFO(text);
+    try {
+      (void)dapdee::run_plan(o);
+      FAIL("the run did not fail");
+    } catch (const dapdee::Error& e) {
+      CHECK_THAT(e.what(), Catch::Contains(what));
+    }
+  }
+  ::close(fd);
+#endif
+}
+
+TEST_CASE("a sweep over the point cap is refused before planning and --max-points moves the cap", "[reliability][values][sweep]") {
+  // 10^7 points (10,000 bandwidths x 1,000 deadlines) against the default cap of 5,000,000.
+  expect_failure(plan_cmd("--network 4G --bandwidth 1:100:10000 --deadline 1:100:1000"), 1,
+                 "10000000 points exceed the cap of 5000000");
+  expect_failure(plan_cmd("--network 4G --bandwidth 1:100:11 --deadline 1:100:10 --max-points 100"), 1,
+                 "110 points exceed the cap of 100");
+  TempDir d;
+  const auto ok = run(plan_cmd("--network 4G --bandwidth 1:100:10 --deadline 1:100:10 --max-points 100 -o " + (d / "p.jsonl")));
+  INFO(ok.err);
+  REQUIRE(ok.code == 0);
+  const std::string lines = slurp(d / "p.jsonl");
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == 100);
 }

@@ -231,7 +231,7 @@ class PlanFeed {
     if (text.find_first_not_of(" \t\r") == std::string::npos) return;
     const auto j = nlohmann::json::parse(text, nullptr, false);
     std::lock_guard<std::mutex> lock(mu_);
-    if (j.is_discarded() || !j.is_object() || j.value("format", "") != "dapdee-plan/1") {
+    if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != "dapdee-plan/1") {  // a number is no abort
       failure_ = fmt::format("line {}: not a dapdee-plan/1 object", count_ + 1);
     } else {
       try {

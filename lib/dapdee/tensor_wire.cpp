@@ -48,16 +48,20 @@ Parsed<HostTensor> decode_tensor(const std::string& payload) {
     return Parsed<HostTensor>::failure(fmt::format("tensor '{}' is not float32 (data_type {})", p.name(), p.data_type()));
   HostTensor t;
   t.name = p.name();
+  constexpr size_t kMaxFloats = size_t{1} << 32;  // far above a frame's bound; the product cannot wrap
+  size_t n = 1;
   for (auto d : p.dims()) {
     if (d < 0 || d > (int64_t{1} << 31)) return Parsed<HostTensor>::failure(fmt::format("tensor '{}' has a bad dim {}", t.name, d));
+    if (d != 0 && n > kMaxFloats / static_cast<size_t>(d))
+      return Parsed<HostTensor>::failure(fmt::format("tensor '{}': dims of more than 2^32 floats", t.name));
+    n *= static_cast<size_t>(d);
     t.dims.push_back(d);
   }
-  const size_t n = element_count(t.dims);
   if (p.raw_data().size() != n * sizeof(float))
     return Parsed<HostTensor>::failure(fmt::format("tensor '{}': {} bytes of data for dims of {} floats", t.name,
                                                    p.raw_data().size(), n));
   t.data.resize(n);
-  std::memcpy(t.data.data(), p.raw_data().data(), p.raw_data().size());
+  if (n > 0) std::memcpy(t.data.data(), p.raw_data().data(), p.raw_data().size());  // no null pointer for 0 dims (UBSan)
   return t;
 }
 
