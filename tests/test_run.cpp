@@ -287,6 +287,21 @@ TEST_CASE("edge server: handshake, plan, frames, and bad frames get error replie
     CHECK_THAT(c.error(), Catch::Contains("does not send"));
     c.good_frame(4);  // the same connection still works
   }
+  {  // Client JSON of the wrong types or with invalid UTF-8: error replies, the connection lives on.
+    RawClient c(ts.server.port());
+    c.send(dapdee::MsgType::Hello, R"({"protocol": 7, "digest": "x"})");
+    CHECK_THAT(c.error(), Catch::Contains("hello"));
+    c.send(dapdee::MsgType::Hello, nlohmann::json{{"protocol", "dapdee-run/1"}, {"digest", digest}, {"model", 5}}.dump());
+    CHECK(c.reply().type == dapdee::MsgType::Ok);
+    c.plan();
+    CHECK(c.reply().type == dapdee::MsgType::Ok);
+    c.send(dapdee::MsgType::Frame, R"({"frame": 1, "tensors": 4294967297})");
+    CHECK_THAT(c.error(), Catch::Contains("4294967297 tensors"));
+    c.frame(2, 1);
+    c.send(dapdee::MsgType::Tensor, dapdee::encode_tensor({"r\xff\xfe", {1, 4, 8, 8}, std::vector<float>(256)}));
+    CHECK_THAT(c.error(), Catch::Contains("r"));
+    c.good_frame(3);
+  }
   {  // A length prefix above the limit: an error reply, then the server hangs up on that stream.
     RawClient c(ts.server.port());
     c.send_raw(std::string("\x7f\xff\xff\xff", 4) + "T");

@@ -101,7 +101,9 @@ class Session {
   }
   void error(const std::string& what) {
     ++s_.errors;
-    send(MsgType::Error, nlohmann::json{{"error", what}, {"frame", frame_}}.dump());
+    // Client-given names may be invalid UTF-8: replaced, so the reply itself cannot throw.
+    send(MsgType::Error, nlohmann::json{{"error", what}, {"frame", frame_}}.dump(-1, ' ', false,
+                                                                              nlohmann::json::error_handler_t::replace));
   }
   void on_hello(const std::string& payload);
   void on_plan(const std::string& payload);
@@ -120,15 +122,21 @@ class Session {
   Clock::time_point last_tensor_;
 };
 
+// A string member of a client's JSON object, or `fallback` when absent or of another type.
+std::string string_member(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 void Session::on_hello(const std::string& payload) {
   const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (!j.is_object() || j.value("protocol", "") != kRunProtocol)
+  if (!j.is_object() || string_member(j, "protocol", "") != kRunProtocol)
     return error(fmt::format("not a {} hello", kRunProtocol));
-  const std::string digest = j.value("digest", "");
+  const std::string digest = string_member(j, "digest", "");
   if (digest != s_.model->digest())
     return error(fmt::format("model digest mismatch: the server holds '{}' ({}), the client '{}' ({}); both sides "
                              "must load the same model file",
-                             s_.model->dag().model, s_.model->digest(), j.value("model", "?"), digest));
+                             s_.model->dag().model, s_.model->digest(), string_member(j, "model", "?"), digest));
   hello_ = true;
   send(MsgType::Ok, nlohmann::json{{"model", s_.model->dag().model}, {"digest", s_.model->digest()},
                                    {"max_frame_bytes", s_.opt.max_frame_bytes}}.dump());
@@ -161,8 +169,10 @@ void Session::on_frame(const std::string& payload) {
       !j["tensors"].is_number_integer())
     return error("a frame header needs 'frame' and 'tensors' (integers)");
   if (expected_ > received_ && !frame_bad_) error(fmt::format("frame {} ended after {} of {} tensors", frame_, received_, expected_));
+  const int64_t tensors = j["tensors"].get<int64_t>();
+  if (tensors < 0 || tensors > (1 << 20)) return error(fmt::format("a frame of {} tensors", tensors));
   frame_ = j["frame"].get<int64_t>();
-  expected_ = j["tensors"].get<int>();
+  expected_ = static_cast<int>(tensors);
   received_ = 0;
   frame_bad_ = false;
   pending_.clear();
