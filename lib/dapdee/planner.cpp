@@ -666,32 +666,43 @@ Plan Planner::plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode
   return p;
 }
 
-Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
-                 std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
-  const bool uses_exits = method == Method::Dapdee || method == Method::Edgent;
+ExitChoice choose_exit_index(Method method, int n_exits, const std::function<const Plan&(int)>& plan_of,
+                             std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
   auto meets = [&](const Plan& p) { return !deadline || p.latency_ms <= *deadline; };
-  if (!uses_exits) {
-    Plan p = plan_of(n_exits - 1);
-    p.meets_deadline = meets(p);
-    return p;
-  }
+  if (method != Method::Dapdee && method != Method::Edgent) return {n_exits - 1, meets(plan_of(n_exits - 1))};
   const bool all_known = static_cast<int>(accuracies.size()) == n_exits &&
                          std::all_of(accuracies.begin(), accuracies.end(), [](const auto& a) { return a.has_value(); });
-  std::optional<Plan> fastest, chosen;
+  int chosen = -1, fastest = -1;
+  double fastest_ms = 0;
   for (int k = n_exits - 1; k >= 0; --k) {
     // With known accuracies an exit no more accurate than the one chosen cannot win: skip it.
-    if (chosen && (!all_known || *accuracies[k] <= *accuracies[chosen->exit])) continue;
-    Plan p = plan_of(k);
+    if (chosen >= 0 && (!all_known || *accuracies[k] <= *accuracies[chosen])) continue;
+    const Plan& p = plan_of(k);
     if (meets(p)) {
-      p.meets_deadline = true;
-      chosen = std::move(p);
+      chosen = k;
       continue;
     }
-    if (!fastest || p.latency_ms < fastest->latency_ms) fastest = std::move(p);
+    if (fastest < 0 || p.latency_ms < fastest_ms) {
+      fastest = k;
+      fastest_ms = p.latency_ms;
+    }
   }
-  if (chosen) return std::move(*chosen);
-  fastest->meets_deadline = false;
-  return std::move(*fastest);
+  return chosen >= 0 ? ExitChoice{chosen, true} : ExitChoice{fastest, false};
+}
+
+Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
+                 std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
+  std::vector<std::optional<Plan>> plans(static_cast<size_t>(std::max(n_exits, 0)));
+  const ExitChoice c = choose_exit_index(
+      method, n_exits,
+      [&](int k) -> const Plan& {
+        if (!plans[k]) plans[k] = plan_of(k);
+        return *plans[k];
+      },
+      deadline, accuracies);
+  Plan p = std::move(*plans[c.exit]);
+  p.meets_deadline = c.meets_deadline;
+  return p;
 }
 
 std::vector<std::optional<double>> exit_accuracies(const Dag& dag) {

@@ -173,6 +173,15 @@ class Planner {
 Plan choose_exit(Method method, int n_exits, const std::function<Plan(int)>& plan_of,
                  std::optional<double> deadline_ms, const std::vector<std::optional<double>>& accuracies = {});
 
+// The same choice over plans held by the caller (no plan is copied): the chosen exit and whether
+// its plan meets the deadline. Never throws by itself.
+struct ExitChoice {
+  int exit = 0;
+  bool meets_deadline = true;
+};
+ExitChoice choose_exit_index(Method method, int n_exits, const std::function<const Plan&(int)>& plan_of,
+                             std::optional<double> deadline_ms, const std::vector<std::optional<double>>& accuracies = {});
+
 // The accuracies of a DAG's exits, in exit order.
 std::vector<std::optional<double>> exit_accuracies(const Dag& dag);
 

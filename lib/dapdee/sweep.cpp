@@ -151,8 +151,9 @@ class PairPlans {
     if (changed && per_deadline())
       for (auto& p : cache_) p.reset();
   }
-  // The plan of exit k (for the deadline in force); throws as the planner.
-  Plan plan(int k) {
+  // The plan of exit k (for the deadline in force), valid until the next set_deadline; throws as
+  // the planner.
+  const Plan& plan(int k) {
     if (cache_[k]) return *cache_[k];
     const SweepSpec& spec = c_.spec;
     if (!spec.cut_nodes.empty()) {
@@ -197,8 +198,11 @@ void plan_pair(SweepContext& c, size_t i) {
       pt.plan = plans.plan(spec.fixed_exit);
       pt.plan.meets_deadline = !pt.deadline_ms || pt.plan.latency_ms <= *pt.deadline_ms;
     } else {
-      pt.plan = choose_exit(spec.method, c.n_exits, [&](int k) { return plans.plan(k); }, pt.deadline_ms,
-                            c.accuracies);
+      // The choice reads the cached plans; only the chosen one is copied into the point.
+      const ExitChoice ch = choose_exit_index(
+          spec.method, c.n_exits, [&](int k) -> const Plan& { return plans.plan(k); }, pt.deadline_ms, c.accuracies);
+      pt.plan = plans.plan(ch.exit);
+      pt.plan.meets_deadline = ch.meets_deadline;
     }
   }
 }
