@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <thread>
 
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
@@ -190,4 +191,36 @@ TEST_CASE("dapdee-split refuses invalid plan sets", "[reliability][split]") {
     CHECK_FALSE(fs::exists(f.d / "dev.onnx"));
     CHECK_FALSE(fs::exists(f.d / "edge.onnx"));
   }
+}
+
+TEST_CASE("OutputStream: the file appears only on commit, and writes through a FIFO", "[reliability][io]") {
+  TempDir d;
+  const std::string path = d / "out.csv";
+  {
+    dapdee::OutputStream out(path);
+    out.write("a,b\n");
+    out.write("1,2\n");
+    CHECK_FALSE(fs::exists(path));  // a temporary file beside it until commit
+  }
+  CHECK_FALSE(fs::exists(path));  // not committed: removed
+  for (const auto& e : fs::directory_iterator(d.path)) FAIL("left behind: " << e.path());
+  {
+    dapdee::OutputStream out(path);
+    out.write("a,b\n");
+    out.write("1,2\n");
+    out.commit();
+  }
+  CHECK(slurp(path) == "a,b\n1,2\n");
+  const std::string fifo = d / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string got;
+  std::thread reader([&] { got = slurp(fifo); });
+  {
+    dapdee::OutputStream out(fifo);
+    out.write("x\n");
+    out.commit();
+  }
+  reader.join();
+  CHECK(got == "x\n");
+  CHECK(fs::is_fifo(fifo));
 }

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 
 #include "dapdee/render.hpp"
@@ -69,4 +70,52 @@ TEST_CASE("sweeps reject bad links", "[sweep]") {
     spec.bandwidths = {bad};
     CHECK_THROWS_AS(run_sweep(planner, spec), Error);
   }
+}
+
+TEST_CASE("a sweep in chunks is the whole sweep, in order, for every chunk size and shard", "[sweep]") {
+  std::mt19937_64 rng(11);
+  const Dag dag = fixtures::random_dag(rng, fixtures::Shape::Residual, 30);
+  const Costs costs = fixtures::random_costs(rng, dag);
+  Planner planner(dag, costs);
+  SweepSpec spec;
+  spec.networks = {{"A", 1, 10}, {"B", 5, 20}};
+  spec.bandwidths = parse_values("0.1:100:13log").value();
+  spec.deadlines.clear();
+  for (double d : parse_values("1:2000:7").value()) spec.deadlines.emplace_back(d);
+  for (const int shards : {1, 3}) {
+    for (int s = 1; s <= shards; ++s) {
+      spec.shard_index = s;
+      spec.shard_count = shards;
+      const auto whole = render_points(dag, run_sweep(planner, spec), Format::Csv, {}, CsvHeader::Omit);
+      for (const size_t chunk : {size_t{1}, size_t{7}, size_t{20}, size_t{1000}}) {
+        for (const int threads : {1, 2}) {
+          spec.threads = threads;
+          std::string joined;
+          int calls = 0;
+          size_t biggest = 0;
+          run_sweep_chunks(planner, spec, chunk, [&](std::vector<PlanPoint>& part) {
+            ++calls;
+            biggest = std::max(biggest, part.size());
+            joined += render_points(dag, part, Format::Csv, {}, CsvHeader::Omit);
+          });
+          INFO("shard " << s << "/" << shards << ", chunk " << chunk << ", threads " << threads);
+          CHECK(joined == whole);
+          CHECK(calls >= 1);
+          CHECK(biggest <= std::max<size_t>(chunk, 7));  // at least one pair's 7 deadlines a chunk
+        }
+      }
+    }
+  }
+  // An empty shard still hands over one (empty) chunk, so a writer can finish its output.
+  spec.networks = {{"A", 1, 10}};
+  spec.bandwidths = {5};
+  spec.deadlines = {std::nullopt};
+  spec.shard_index = 1;  // one point over three shards: the first two are empty
+  spec.shard_count = 3;
+  int calls = 0;
+  run_sweep_chunks(planner, spec, 10, [&](std::vector<PlanPoint>& part) {
+    ++calls;
+    CHECK(part.empty());
+  });
+  CHECK(calls == 1);
 }

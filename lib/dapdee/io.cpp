@@ -212,6 +212,63 @@ void write_output_atomic(const std::string& path, const std::string& data) {
   place(t, target, path);
 }
 
+OutputStream::OutputStream(const std::string& path) : path_(path) {
+  if (g_transaction) throw Error(path, "internal: a streamed output inside an output transaction");
+  if (path == "-") return;  // std::cout
+  if (path.empty()) throw Error("output", "the output path is empty");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
+    if (!S_ISREG(st.st_mode) || names_descriptor(path)) {
+      fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (fd_ < 0) throw Error(path, std::string("cannot open for writing: ") + std::strerror(errno));
+      return;
+    }
+  }
+  target_ = rename_target(path);
+  Temp t = write_temp(target_, "", path);  // created empty, kept open again below
+  temp_ = t.path;
+  slot_ = t.slot;
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) {
+    drop(t);
+    throw Error(path, std::string("cannot open for writing: ") + std::strerror(errno));
+  }
+}
+
+OutputStream::~OutputStream() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_ && !temp_.empty()) {
+    Temp t{temp_, slot_};
+    drop(t);
+  }
+}
+
+void OutputStream::write(const std::string& data) {
+  if (path_ == "-") {
+    std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!std::cout) throw Error("-", "cannot write to stdout");
+    return;
+  }
+  write_fd(fd_, data, path_);
+}
+
+void OutputStream::commit() {
+  if (path_ == "-") {
+    std::cout.flush();
+    if (!std::cout) throw Error("-", "cannot write to stdout");
+    committed_ = true;
+    return;
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw Error(path_, std::string("write failed: ") + std::strerror(errno));
+  committed_ = true;
+  if (temp_.empty()) return;
+  Temp t{temp_, slot_};
+  place(t, target_, path_);
+}
+
 OutputTransaction::OutputTransaction() {
   if (g_transaction) throw Error("output", "internal: nested output transactions");
   g_transaction = this;

@@ -46,6 +46,28 @@ class OutputTransaction {
   friend void write_output_atomic(const std::string& path, const std::string& data);
 };
 
+// An output written as it is produced, under write_output_atomic's rules: "-" is stdout, an
+// existing non-regular file is written through, a regular file or new path gets a temporary file
+// beside it that commit() renames into place and the destructor removes when not committed.
+// Throws Error(path, ...) when the file cannot be created or written. Not inside an
+// OutputTransaction.
+class OutputStream {
+ public:
+  explicit OutputStream(const std::string& path);
+  ~OutputStream();
+  OutputStream(const OutputStream&) = delete;
+  OutputStream& operator=(const OutputStream&) = delete;
+  // Appends `data`; throws Error(path, ...) on a write error.
+  void write(const std::string& data);
+  // Finishes the output (the rename for a regular file); throws Error(path, ...) when it cannot.
+  void commit();
+
+ private:
+  std::string path_, target_, temp_;
+  int fd_ = -1, slot_ = -1;
+  bool committed_ = false;
+};
+
 // Refuses output paths that would destroy an input or each other: throws Error(output, ...)
 // when an output is the same file as an input (also through links), or when two outputs are the
 // same regular file or path. "-" and non-regular files (/dev/null) may repeat; empty paths are

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "dapdee/io.hpp"
@@ -216,8 +217,8 @@ void exit_and_cut(const PlanJob& job, const Dag& dag, SweepSpec& spec) {
 
 }  // namespace
 
-PlanJobResult run_plan_job(const PlanJob& job) {
-  PlanJobResult r;
+void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_points,
+                         const std::function<void(std::vector<PlanPoint>&)>& emit) {
   // Check the cheap options first, so a typo fails before any file is read.
   SweepSpec spec = planner_spec(job);
   link_bandwidths(job, spec, r);
@@ -225,16 +226,26 @@ PlanJobResult run_plan_job(const PlanJob& job) {
   Costs costs = load_costs(job, r);
   exit_and_cut(job, r.dag, spec);
   Planner planner(r.dag, std::move(costs), PlannerOptions{job.heavy_exact_limit});
+  r.costs = planner.costs();
   if (job.output == PlanJob::Output::Breakpoints) {
     run_breakpoints(job, spec, planner, r);
-    return r;
+    return;
   }
-  r.points = run_sweep(planner, spec);
-  r.costs = planner.costs();
-  for (auto& pt : r.points) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
-    finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
-    if (pt.deadline_ms && pt.plan.latency_ms > *pt.deadline_ms) pt.plan.meets_deadline = false;
-  }
+  run_sweep_chunks(planner, spec, chunk_points, [&](std::vector<PlanPoint>& chunk) {
+    for (auto& pt : chunk) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
+      finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
+      if (pt.deadline_ms && pt.plan.latency_ms > *pt.deadline_ms) pt.plan.meets_deadline = false;
+    }
+    emit(chunk);
+  });
+}
+
+PlanJobResult run_plan_job(const PlanJob& job) {
+  PlanJobResult r;
+  run_plan_job_chunks(job, r, std::numeric_limits<size_t>::max(), [&](std::vector<PlanPoint>& chunk) {
+    if (r.points.empty()) r.points = std::move(chunk);
+    else r.points.insert(r.points.end(), std::make_move_iterator(chunk.begin()), std::make_move_iterator(chunk.end()));
+  });
   return r;
 }
 

@@ -1,6 +1,7 @@
 // The whole `dapdee-plan` job as a library call: read inputs, plan every point, return results.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,5 +54,11 @@ Parsed<std::pair<double, double>> parse_bandwidth_range(const std::string& spec)
 
 // Runs the job; throws Error naming the file or option at fault.
 PlanJobResult run_plan_job(const PlanJob& job);
+
+// Runs the job with the sweep handed to `emit` in order, in chunks of at most `chunk_points`
+// points, as they are planned (r.points stays empty; r gets the DAG, costs and warnings first,
+// or the breakpoint map, which is not streamed). Throws as run_plan_job, and what `emit` throws.
+void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_points,
+                         const std::function<void(std::vector<PlanPoint>&)>& emit);
 
 }  // namespace dapdee

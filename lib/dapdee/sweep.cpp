@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <cmath>
 #include <cstdlib>
@@ -128,6 +129,7 @@ struct SweepContext {
   const SweepSpec& spec;
   std::vector<Pair> pairs;
   size_t lo = 0, hi = 0, nd = 0;  // this shard's points [lo, hi) of pairs x deadlines
+  size_t base = 0;                // the point index of points[0] (the chunk being planned)
   int n_exits = 0;
   std::vector<std::optional<double>> accuracies;
   std::map<double, std::vector<std::vector<BandwidthInterval>>> maps;
@@ -187,7 +189,7 @@ void plan_pair(SweepContext& c, size_t i) {
   PairPlans plans(c, pr, resolve_mode(spec.mode, m));
   const size_t nd = c.nd, d_lo = i * nd < c.lo ? c.lo - i * nd : 0, d_hi = std::min(nd, c.hi - i * nd);
   for (size_t d = d_lo; d < d_hi; ++d) {
-    PlanPoint& pt = c.points[i * nd + d - c.lo];
+    PlanPoint& pt = c.points[i * nd + d - c.base];
     plans.set_deadline(spec.deadlines[d], d > d_lo && spec.deadlines[d] != spec.deadlines[d - 1]);
     pt.network = pr.network;
     pt.link = pr.link;
@@ -234,29 +236,52 @@ void for_each_index(size_t lo, size_t hi, int threads, const std::function<void(
 
 }  // namespace
 
-std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
+void run_sweep_chunks(const Planner& planner, const SweepSpec& spec, size_t chunk_points,
+                      const std::function<void(std::vector<PlanPoint>&)>& emit) {
   SweepContext c(planner, spec);
-  c.pairs = sweep_pairs(spec);
   for (const auto& d : spec.deadlines)
     if (d && !(*d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", *d));
   c.nd = spec.deadlines.size();
-  const auto range = shard_range(c.pairs.size() * c.nd, spec.shard_index, spec.shard_count);
+  // The size is checked before anything per point or per pair is built.
+  const size_t n_pairs = spec.networks.size() * std::max<size_t>(1, spec.bandwidths.size());
+  const auto range = shard_range(n_pairs * c.nd, spec.shard_index, spec.shard_count);
   c.lo = range.first;
   c.hi = range.second;
   if (c.hi - c.lo > static_cast<size_t>(std::max(0L, spec.max_points)))
     throw Error("sweep", fmt::format("{} points{} exceed the cap of {} (raise it with --max-points, or split the sweep "
                                      "with --shard I/N)",
                                      c.hi - c.lo, spec.shard_count > 1 ? " in this shard" : "", spec.max_points));
-  c.points.resize(c.hi - c.lo);
+  c.pairs = sweep_pairs(spec);
   const size_t pair_lo = c.lo / c.nd, pair_hi = (c.hi + c.nd - 1) / c.nd;
   c.n_exits = static_cast<int>(planner.dag().exits.size());
   if (spec.fixed_exit >= c.n_exits) throw Error("--exit", "no such exit");
   c.accuracies = exit_accuracies(planner.dag());
   c.maps = light_maps(planner, spec, c.pairs);
-  int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(std::min<size_t>(threads, pair_hi - pair_lo));
-  for_each_index(pair_lo, pair_hi, threads, [&](size_t i) { plan_pair(c, i); });
-  return std::move(c.points);
+  const int threads = spec.threads > 0 ? spec.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Chunks of whole pairs: a pair's deadlines share its cached plans.
+  const size_t pairs_per_chunk = std::max<size_t>(1, chunk_points / std::max<size_t>(1, c.nd));
+  bool emitted = false;
+  for (size_t p0 = pair_lo; p0 < pair_hi; p0 += pairs_per_chunk) {
+    const size_t p1 = std::min(pair_hi, p0 + std::min(pairs_per_chunk, pair_hi - p0));
+    c.base = std::max(c.lo, p0 * c.nd);
+    c.points.assign(std::min(c.hi, p1 * c.nd) - c.base, PlanPoint{});
+    for_each_index(p0, p1, static_cast<int>(std::min<size_t>(threads, p1 - p0)), [&](size_t i) { plan_pair(c, i); });
+    emit(c.points);
+    emitted = true;
+  }
+  if (!emitted) {
+    c.points.clear();
+    emit(c.points);
+  }
+}
+
+std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
+  std::vector<PlanPoint> all;
+  run_sweep_chunks(planner, spec, std::numeric_limits<size_t>::max(), [&](std::vector<PlanPoint>& chunk) {
+    if (all.empty()) all = std::move(chunk);
+    else all.insert(all.end(), std::make_move_iterator(chunk.begin()), std::make_move_iterator(chunk.end()));
+  });
+  return all;
 }
 
 }  // namespace dapdee

@@ -1,6 +1,7 @@
 // Sweeps over networks, bandwidths and deadlines, run on all cores with deterministic output.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,5 +55,12 @@ struct SweepSpec {
 // reused across deadlines. Throws Error for an invalid bandwidth or delay, or a shard of more
 // than max_points points.
 std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec);
+
+// The same sweep, handed to `emit` in order as chunks of at most `chunk_points` points (one
+// pair's deadlines at least), so a caller can write it out without holding it all; `emit` is
+// called at least once (with an empty chunk for an empty sweep). Throws as run_sweep, and
+// whatever `emit` throws.
+void run_sweep_chunks(const Planner& planner, const SweepSpec& spec, size_t chunk_points,
+                      const std::function<void(std::vector<PlanPoint>&)>& emit);
 
 }  // namespace dapdee

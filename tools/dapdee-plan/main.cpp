@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "../common/run_tool.hpp"
 #include "dapdee/error.hpp"
@@ -189,6 +190,24 @@ void check_usage(const Args& a) {
 }
 
 // The body: checks, the job, and what it writes.
+// JSON Lines and CSV are written as the sweep is planned, in chunks, so a large sweep is never
+// held whole; the file appears (renamed into place) only when the sweep is complete.
+void write_streamed(const dapdee::PlanJob& job, const Args& a, dapdee::Format format) {
+  constexpr size_t kChunkPoints = 4096;
+  dapdee::PlanJobResult r;
+  std::optional<dapdee::OutputStream> out;
+  auto header = job.shard_index > 1 ? dapdee::CsvHeader::Omit : dapdee::CsvHeader::Write;
+  dapdee::run_plan_job_chunks(job, r, kChunkPoints, [&](std::vector<dapdee::PlanPoint>& chunk) {
+    if (!out) {
+      for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
+      out.emplace(a.out);
+    }
+    out->write(dapdee::render_points(r.dag, chunk, format, a.fields, header));
+    header = dapdee::CsvHeader::Omit;
+  });
+  out->commit();
+}
+
 void run(CLI::App& app, Args& a) {
   auto& job = a.job;
   check_usage(a);
@@ -211,6 +230,8 @@ void run(CLI::App& app, Args& a) {
     dapdee::run_follow(job, a.out, std::cin, std::cerr);
     return;
   }
+  if (!a.breakpoints && (fmt_kind == dapdee::Format::Json || fmt_kind == dapdee::Format::Csv))
+    return write_streamed(job, a, fmt_kind);
   const dapdee::PlanJobResult r = dapdee::run_plan_job(job);
   for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-plan: warning: {}\n", w);
   if (a.breakpoints) {
