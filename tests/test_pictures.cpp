@@ -10,6 +10,7 @@
 
 #include "dapdee/dag.hpp"
 #include "dapdee/file_kind.hpp"
+#include "dapdee/onnx_import.hpp"
 #include "dapdee/planner.hpp"
 #include "dapdee/wire.hpp"
 #include "onnx_builder.hpp"
@@ -196,6 +197,49 @@ TEST_CASE("dapdee-run --trace-out writes the measured frames as the same Chrome 
   const auto usage = run(tool("dapdee-run") + " " + (d / "chain.onnx") + " --plan " + (d / "plan.json") + " --trace-out -");
   CHECK(usage.code == 2);
   CHECK_THAT(usage.err, Catch::Contains("--trace-out - takes stdout"));
+}
+
+TEST_CASE("dapdee-import's summary lists the bottleneck tensors smallest first", "[pictures][import]") {
+  for (const char* model : {"googlenet", "resnet18", "ee_alexnet"}) {
+    INFO(model);
+    const std::string path = source_dir() + "/profiles/dags/" + model + ".dag.json";
+    const dapdee::Dag dag = dapdee::parse_dag(slurp(path), path);
+    const std::string summary = dapdee::dag_summary(dag);
+    check_golden(std::string(model) + ".summary.txt", summary);
+    // Each listed node's tensor alone crosses a cut (oracle: some topological prefix ending at or
+    // after it whose every edge to the rest leaves from it), and the list ascends in bytes.
+    std::map<std::string, int> id;
+    for (size_t v = 0; v < dag.nodes.size(); ++v) id[dag.nodes[v].name] = static_cast<int>(v);
+    std::istringstream in(summary.substr(summary.find("(bottlenecks, candidate cuts):\n")));
+    std::string line;
+    std::getline(in, line);
+    long long prev = -1;
+    int listed = 0;
+    while (std::getline(in, line) && line.rfind("  ", 0) == 0) {
+      std::istringstream f(line);
+      long long bytes = 0;
+      std::string unit, shape, name;
+      f >> bytes >> unit >> shape >> name;
+      REQUIRE(id.count(name) == 1);
+      CHECK(bytes >= prev);
+      prev = bytes;
+      ++listed;
+      const int u = id[name];
+      bool crosses = false;
+      for (size_t i = static_cast<size_t>(u); i + 1 < dag.nodes.size() && !crosses; ++i) {
+        bool only_u = true, any = false;
+        for (size_t v = i + 1; v < dag.nodes.size(); ++v)
+          for (int w : dag.nodes[v].input_ids)
+            if (static_cast<size_t>(w) <= i) {
+              any = true;
+              only_u = only_u && w == u;
+            }
+        crosses = any && only_u;
+      }
+      CHECK(crosses);
+    }
+    CHECK(listed >= 1);
+  }
 }
 
 TEST_CASE("pictures of a sweep are usage errors", "[pictures][cli]") {
