@@ -341,6 +341,13 @@ class RunSession {
       if (is_input(n) && n.name == tensor) return true;
     return false;
   }
+  // As the cost model (dapdee/wire.hpp): the wire's encodings apply to float32 tensors only;
+  // others (int64 indices) go as float32, exact for the values OpenCV hands over.
+  WireEncoding encoding_for(const DevicePlan& p, const std::string& tensor) const {
+    const TensorInfo* info = model_->tensor(tensor);
+    if (info && !info->dtype.empty() && info->dtype != "float32" && info->dtype != "float") return WireEncoding::Float32;
+    return is_graph_input(tensor) ? p.input_encoding : p.tensor_encoding;
+  }
 
   const RunOptions& o_;
   std::shared_ptr<ModelSplitter> model_;
@@ -482,7 +489,7 @@ void RunSession::start_frame(DevicePlan& p, int index, bool measured) {
   }
   std::string bytes = encode_frame(MsgType::Frame, nlohmann::json{{"frame", index}, {"tensors", sent.size()}}.dump(), o_.max_frame_bytes);
   for (const auto& t : sent) {
-    const WireEncoding e = is_graph_input(t.name) ? p.input_encoding : p.tensor_encoding;
+    const WireEncoding e = encoding_for(p, t.name);
     bytes += encode_frame(MsgType::Tensor, encode_tensor(t, e), o_.max_frame_bytes);
     f.timing.payload_bytes += t.data.size() * wire_element_bytes(e);
   }
