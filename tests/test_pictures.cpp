@@ -1,6 +1,7 @@
 // Pictures of plans (--format dot/trace), the wire in the cost model (--input-encoding,
 // --wire-dtype, --result-downlink) and the table people read (issue 15).
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -9,6 +10,7 @@
 
 #include "dapdee/dag.hpp"
 #include "dapdee/file_kind.hpp"
+#include "dapdee/onnx_import.hpp"
 #include "dapdee/planner.hpp"
 #include "dapdee/wire.hpp"
 #include "onnx_builder.hpp"
@@ -151,6 +153,92 @@ TEST_CASE("dapdee-plan --format trace writes a Chrome trace of the pipeline", "[
       if (e["ph"] == "X" && e["tid"] == 4) down_end = e["ts"].get<double>() + e["dur"].get<double>();
     REQUIRE(down_end > 0);
     CHECK(down_end / 1000.0 == Approx(t["otherData"]["latency_ms"].get<double>()));
+  }
+}
+
+TEST_CASE("dapdee-run --trace-out writes the measured frames as the same Chrome trace", "[pictures][trace][run]") {
+  if (!std::ifstream(tool("dapdee-run")).good()) DAPDEE_SKIP("dapdee-run is not built (needs OpenCV DNN)");
+  TempDir d;
+  auto b = testing_onnx::chain_model();
+  b.random_weights(3);
+  auto* o = b.model().mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  o->add_dim()->set_dim_value(1);
+  o->add_dim()->set_dim_value(10);
+  b.save(d / "chain.onnx");
+  spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":20,"delay_ms":2,
+    "V_d":["input","conv1","relu1"],"V_s":["relu1"],"V_e":["pool1","flatten","fc"],"T_d":0.1,"T_t":0.4,"T_e":0.1})");
+  for (const char* mode : {"", " --pipeline"}) {
+    INFO(mode);
+    const auto r = run(tool("dapdee-run") + " " + (d / "chain.onnx") + " --plan " + (d / "plan.json") +
+                       " --frames 4 --warmup 1 --no-verify -o " + (d / "r.json") + " --trace-out " + (d / "t.json") + mode);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    const auto t = nlohmann::json::parse(slurp(d / "t.json"));
+    check_chrome_trace(t);
+    CHECK(t["otherData"]["source"] == "dapdee-run (measured)");
+    CHECK(t["otherData"]["frames"] == 4);
+    std::map<int, int> per_thread;
+    std::set<std::string> thread_names;
+    for (const auto& e : t["traceEvents"]) {
+      if (e["ph"] == "X") ++per_thread[e["tid"].get<int>()];
+      if (e["name"] == "thread_name") thread_names.insert(e["args"]["name"].get<std::string>());
+    }
+    // Device, uplink and edge of every frame, on the threads a plan's trace uses.
+    CHECK(per_thread[1] == 4);
+    CHECK(per_thread[2] == 4);
+    CHECK(per_thread[3] == 4);
+    CHECK(thread_names == std::set<std::string>{"device", "uplink", "edge", "downlink"});
+    // One frame at a time, the uplink slice is the measured t_t: 256 floats and framing at
+    // 20 Mbit/s take over 0.4 ms. (Pipelined, a slice starts when the previous frame's ends.)
+    if (std::string(mode).empty())
+      for (const auto& e : t["traceEvents"])
+        if (e["ph"] == "X" && e["tid"] == 2) CHECK(e["dur"].get<double>() >= 400.0);
+  }
+  const auto usage = run(tool("dapdee-run") + " " + (d / "chain.onnx") + " --plan " + (d / "plan.json") + " --trace-out -");
+  CHECK(usage.code == 2);
+  CHECK_THAT(usage.err, Catch::Contains("--trace-out - takes stdout"));
+}
+
+TEST_CASE("dapdee-import's summary lists the bottleneck tensors smallest first", "[pictures][import]") {
+  for (const char* model : {"googlenet", "resnet18", "ee_alexnet"}) {
+    INFO(model);
+    const std::string path = source_dir() + "/profiles/dags/" + model + ".dag.json";
+    const dapdee::Dag dag = dapdee::parse_dag(slurp(path), path);
+    const std::string summary = dapdee::dag_summary(dag);
+    check_golden(std::string(model) + ".summary.txt", summary);
+    // Each listed node's tensor alone crosses a cut (oracle: some topological prefix ending at or
+    // after it whose every edge to the rest leaves from it), and the list ascends in bytes.
+    std::map<std::string, int> id;
+    for (size_t v = 0; v < dag.nodes.size(); ++v) id[dag.nodes[v].name] = static_cast<int>(v);
+    std::istringstream in(summary.substr(summary.find("(bottlenecks, candidate cuts):\n")));
+    std::string line;
+    std::getline(in, line);
+    long long prev = -1;
+    int listed = 0;
+    while (std::getline(in, line) && line.rfind("  ", 0) == 0) {
+      std::istringstream f(line);
+      long long bytes = 0;
+      std::string unit, shape, name;
+      f >> bytes >> unit >> shape >> name;
+      REQUIRE(id.count(name) == 1);
+      CHECK(bytes >= prev);
+      prev = bytes;
+      ++listed;
+      const int u = id[name];
+      bool crosses = false;
+      for (size_t i = static_cast<size_t>(u); i + 1 < dag.nodes.size() && !crosses; ++i) {
+        bool only_u = true, any = false;
+        for (size_t v = i + 1; v < dag.nodes.size(); ++v)
+          for (int w : dag.nodes[v].input_ids)
+            if (static_cast<size_t>(w) <= i) {
+              any = true;
+              only_u = only_u && w == u;
+            }
+        crosses = any && only_u;
+      }
+      CHECK(crosses);
+    }
+    CHECK(listed >= 1);
   }
 }
 

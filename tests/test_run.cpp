@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -139,6 +142,61 @@ TEST_CASE("wire: frames and tensors round-trip, bad frames are refused without a
   CHECK(dapdee::parse_endpoint("127.0.0.1:80").ok());
   CHECK_FALSE(dapdee::parse_endpoint("localhost").ok());
   CHECK_FALSE(dapdee::parse_endpoint("h:99999").ok());
+}
+
+TEST_CASE("wire: float16, int8 and uint8 tensors decode back to float32 within their step", "[run][wire]") {
+  using dapdee::WireEncoding;
+  // Half floats: exact values, round to nearest even, subnormals, overflow, infinities.
+  CHECK(dapdee::float_to_half(1.0f) == 0x3c00);
+  CHECK(dapdee::float_to_half(-2.0f) == 0xc000);
+  CHECK(dapdee::float_to_half(65504.0f) == 0x7bff);
+  CHECK(dapdee::float_to_half(65520.0f) == 0x7c00);                    // halfway to 2^16: rounds to infinity
+  CHECK(dapdee::float_to_half(1.0f + 1.0f / 2048) == 0x3c00);          // a tie goes to even
+  CHECK(dapdee::float_to_half(1.0f + 3.0f / 2048) == 0x3c02);
+  CHECK(dapdee::float_to_half(std::ldexp(1.0f, -24)) == 0x0001);       // the smallest subnormal
+  CHECK(dapdee::half_to_float(0x0001) == std::ldexp(1.0f, -24));
+  CHECK(std::isinf(dapdee::half_to_float(0xfc00)));
+  CHECK(std::isnan(dapdee::half_to_float(dapdee::float_to_half(NAN))));
+  for (uint32_t h = 0; h < 0x7c00; ++h)  // every finite half survives the round trip
+    REQUIRE(dapdee::float_to_half(dapdee::half_to_float(static_cast<uint16_t>(h))) == h);
+
+  std::vector<float> v;
+  for (int i = 0; i < 1000; ++i) v.push_back(static_cast<float>(std::sin(i * 0.37) * 7.5 + 2.0));
+  const dapdee::HostTensor t{"x", {10, 100}, v};
+  const double lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
+  double amax = 0;
+  for (float x : v) amax = std::max(amax, static_cast<double>(std::fabs(x)));
+  struct Case {
+    WireEncoding e;
+    size_t bytes;
+    double step;  // the largest decoding error: half a quantisation step (half: 2^-11 relative)
+  };
+  for (const Case& c : {Case{WireEncoding::Float32, 4000, 0.0}, Case{WireEncoding::Float16, 2000, amax / 2048},
+                        Case{WireEncoding::Int8, 1000, amax / 127 / 2}, Case{WireEncoding::Uint8, 1000, (hi - lo) / 255 / 2}}) {
+    INFO("encoding " << static_cast<int>(c.e));
+    onnx::TensorProto p;
+    REQUIRE(p.ParseFromString(dapdee::encode_tensor(t, c.e)));
+    CHECK(p.raw_data().size() == c.bytes);
+    CHECK(dapdee::wire_element_bytes(c.e) * 1000 == c.bytes);
+    const auto back = dapdee::decode_tensor(p.SerializeAsString()).take("t");
+    REQUIRE(back.data.size() == v.size());
+    CHECK(back.dims == t.dims);
+    double worst = 0;
+    for (size_t i = 0; i < v.size(); ++i) worst = std::max(worst, std::fabs(static_cast<double>(back.data[i]) - v[i]));
+    CHECK(worst <= c.step * 1.0001 + 1e-7);
+  }
+  CHECK(dapdee::encode_tensor(t) == dapdee::encode_tensor(t, WireEncoding::Float32));
+  // A quantised tensor without its scale, and a type the wire does not carry, are refused.
+  onnx::TensorProto q;
+  REQUIRE(q.ParseFromString(dapdee::encode_tensor(t, WireEncoding::Int8)));
+  q.clear_doc_string();
+  CHECK_THAT(dapdee::decode_tensor(q.SerializeAsString()).message(), Catch::Contains("no dapdee-quant/1 scale"));
+  q.set_data_type(onnx::TensorProto::INT64);
+  CHECK_THAT(dapdee::decode_tensor(q.SerializeAsString()).message(), Catch::Contains("data_type 7"));
+  // A constant tensor quantises without dividing by zero.
+  const dapdee::HostTensor c{"c", {3}, {2.5f, 2.5f, 2.5f}};
+  for (auto e : {WireEncoding::Int8, WireEncoding::Uint8})
+    CHECK(dapdee::decode_tensor(dapdee::encode_tensor(c, e)).take("c").data == std::vector<float>{2.5f, 2.5f, 2.5f});
 }
 
 TEST_CASE("run report: medians, error against the prediction, metrics lines", "[run][report]") {
@@ -413,6 +471,61 @@ TEST_CASE("dapdee-run: the halves over the link equal the whole model", "[run][e
   CHECK(j["check"]["max_abs_diff_vs_whole_model"].get<double>() < 1e-4);
 }
 
+TEST_CASE("dapdee-run sends what the plan says: float16, int8 tensors and a uint8 input", "[run][e2e][wire]") {
+  TempDir d;
+  const std::string model = save_chain(d);
+  const std::string cut = R"("V_d":["input","conv1","relu1"],"V_s":["relu1"],"V_e":["pool1","flatten","fc"])";
+  const std::string edge_only = R"("V_d":["input"],"V_s":["input"],"V_e":["conv1","relu1","pool1","flatten","fc"])";
+  struct Case {
+    std::string name, sets, wire;
+    uint64_t payload;  // the plan's bytes: relu1 is 1x4x8x8 (256 floats), input 1x3x8x8 (192)
+    double tolerance;  // of the halves' output against the whole model's (README, "The wire")
+    std::string sent_as;
+  };
+  const Case cases[] = {
+      {"float32", cut, "", 1024, 1e-4, ""},
+      {"float16", cut, R"(,"wire_dtype":"float16")", 512, 1e-2, "float16"},
+      {"int8", cut, R"(,"wire_dtype":"int8")", 256, 5e-2, "int8 (symmetric, per-tensor scale)"},
+      {"uint8 input", edge_only, R"(,"input_encoding":"uint8","wire_dtype":"float16")", 192, 5e-2, "float16"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":50,"delay_ms":1,)" + c.sets +
+                              R"(,"T_d":0.1,"T_t":0.2,"T_e":0.1)" + c.wire + "}");
+    dapdee::RunOptions o;
+    o.model_path = model;
+    o.plan_path = d / "plan.json";
+    o.frames = 2;
+    o.warmup = 0;
+    o.timeout_s = 10;
+    const auto r = dapdee::run_plan(o);
+    CHECK(r.warnings.empty());
+    const auto j = nlohmann::json::parse(r.report_json);
+    CHECK(j["framing"]["payload_bytes"] == c.payload);
+    REQUIRE(j.contains("check"));
+    const double diff = j["check"]["max_abs_diff_vs_whole_model"].get<double>();
+    CHECK(diff < c.tolerance);
+    if (c.sent_as.empty()) CHECK_FALSE(j["link"].contains("sent_tensors_as"));
+    else CHECK(j["link"]["sent_tensors_as"] == c.sent_as);
+  }
+  // jpeg:RATIO cannot be encoded for real: sent as uint8, with a warning saying so.
+  spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":50,"delay_ms":1,)" +
+                            edge_only + R"(,"T_d":0.1,"T_t":0.2,"T_e":0.1,"input_encoding":"jpeg:10"})");
+  dapdee::RunOptions o;
+  o.model_path = model;
+  o.plan_path = d / "plan.json";
+  o.frames = 1;
+  o.warmup = 0;
+  o.timeout_s = 10;
+  const auto r = dapdee::run_plan(o);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK_THAT(r.warnings[0], Catch::Contains("no JPEG encoder"));
+  CHECK(nlohmann::json::parse(r.report_json)["framing"]["payload_bytes"] == 192);
+  spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":50,)" + cut +
+                            R"(,"wire_dtype":"bfloat16"})");
+  CHECK_THROWS_WITH(dapdee::run_plan(o), Catch::Contains("unknown wire_dtype 'bfloat16'"));
+}
+
 TEST_CASE("dapdee-run: streaming plans switch between frames and metrics lines follow", "[run][stream]") {
   TempDir d;
   const std::string model = save_chain(d);
@@ -576,11 +689,13 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
   CHECK(ok.code == 0);
   CHECK(nlohmann::json::parse(ok.out)["link"]["bandwidth_mbps"] == 10.0);
   CHECK(ok.err.find("on the wire") == std::string::npos);
-  // A plan made for a float16 wire: the run still sends float32 and says so.
+  // A plan made for a float16 wire: the run sends float16 (conv1's 256 floats in 512 bytes), no warning.
   spit(d / "fp16.json", R"({"format":"dapdee-plan/1","exit":"output","V_d":["input","conv1"],"V_e":["relu1","pool1","flatten","fc"],"bandwidth_mbps":10,"wire_dtype":"float16"})");
   const auto fp16 = run(tool("dapdee-run") + " " + model + " --plan " + (d / "fp16.json") + " --frames 1 --warmup 0 --delay 1");
   CHECK(fp16.code == 0);
-  CHECK_THAT(fp16.err, Catch::Contains("warning: the plan assumes wire_dtype float16 on the wire, but dapdee-run sends float32"));
+  CHECK(fp16.err.find("warning") == std::string::npos);
+  CHECK(nlohmann::json::parse(fp16.out)["framing"]["payload_bytes"] == 512);
+  CHECK(nlohmann::json::parse(fp16.out)["link"]["sent_tensors_as"] == "float16");
   // A trace of one opportunity per ms (12 Mbit/s): the sent 1 KiB frame (conv1's output) takes 1-2 ms.
   std::string trace;
   for (int t = 1; t <= 1000; ++t) trace += std::to_string(t) + "\n";

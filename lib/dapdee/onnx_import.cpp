@@ -804,6 +804,36 @@ ImportResult import_onnx(const ImportOptions& opt) {
   return result;
 }
 
+namespace {
+
+// Bottlenecks: nodes whose output alone crosses the cut after some topological prefix (every
+// node after the prefix reads, of the prefix, only that node), smallest tensor first, ties in
+// topological order; nodes of no bytes are left out. These are the good cut candidates.
+std::vector<int> bottleneck_nodes(const Dag& dag) {
+  const size_t n = dag.nodes.size();
+  std::vector<size_t> last_use(n, 0);
+  for (size_t v = 0; v < n; ++v)
+    for (int u : dag.nodes[v].input_ids) last_use[u] = std::max(last_use[u], v);
+  std::vector<std::vector<int>> dies_at(n);
+  for (size_t u = 0; u < n; ++u)
+    if (last_use[u] > u) dies_at[last_use[u]].push_back(static_cast<int>(u));
+  std::vector<int> idx;
+  std::set<int> live;  // nodes of the prefix 0..i read after i
+  std::vector<char> listed(n, 0);
+  for (size_t i = 0; i + 1 < n; ++i) {
+    for (int u : dies_at[i]) live.erase(u);
+    if (last_use[i] > i) live.insert(static_cast<int>(i));
+    if (live.size() != 1) continue;
+    const int u = *live.begin();
+    if (!listed[u] && dag.nodes[u].out_bytes > 0) idx.push_back(u);
+    listed[u] = 1;
+  }
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dag.nodes[a].out_bytes < dag.nodes[b].out_bytes; });
+  return idx;
+}
+
+}  // namespace
+
 std::string dag_summary(const Dag& dag) {
   int64_t macs = 0, ops = 0, params = 0;
   std::map<std::string, int> op_count;
@@ -822,13 +852,10 @@ std::string dag_summary(const Dag& dag) {
   for (size_t k = 0; k < byc.size() && k < 10; ++k)
     ops_line += fmt::format("{}{} x{}", k ? ", " : "", byc[k].second, -byc[k].first);
   s += "ops: " + ops_line + (byc.size() > 10 ? ", ..." : "") + "\n";
-  std::vector<int> idx(dag.nodes.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return dag.nodes[a].out_bytes > dag.nodes[b].out_bytes; });
-  s += "largest tensors sent (candidate cuts):\n";
+  const std::vector<int> idx = bottleneck_nodes(dag);
+  s += "smallest tensors that alone cross a cut (bottlenecks, candidate cuts):\n";
   for (size_t k = 0; k < idx.size() && k < 5; ++k) {
     const Node& n = dag.nodes[idx[k]];
-    if (n.out_bytes == 0) break;
     std::string shape;
     for (const auto& t : n.outputs)
       if (t.consumed) {

@@ -110,18 +110,11 @@ std::string plan_to_dot(const Dag& dag, const Costs& costs, const PlanPoint& pt)
 
 namespace {
 
-struct Slice {
-  const char* name;
-  int tid;
-  double start_ms, dur_ms;
-  int frame;
-};
-
 // Microseconds with three decimals from whole nanoseconds: a slice's end and the next slice's
 // start, equal as doubles, print equal (rounding ts and dur apart could make them overlap).
 std::string micros(long long ns) { return fmt::format("{}.{:03d}", ns / 1000, static_cast<int>(ns % 1000)); }
 
-void trace_event(std::string& out, const Slice& s, bool& first) {
+void trace_event(std::string& out, const TraceSlice& s, bool& first) {
   out += first ? "\n  " : ",\n  ";
   first = false;
   const long long start = std::llround(s.start_ms * 1e6), end = std::llround((s.start_ms + s.dur_ms) * 1e6);
@@ -132,26 +125,34 @@ void trace_event(std::string& out, const Slice& s, bool& first) {
 
 }  // namespace
 
+std::string trace_json(const std::string& other_data, const std::string& process, const std::vector<TraceSlice>& slices,
+                       bool downlink) {
+  std::string out = "{\"displayTimeUnit\":\"ms\",\"otherData\":{" + other_data + "},\"traceEvents\":[";
+  const std::pair<int, const char*> threads[] = {{1, "device"}, {2, "uplink"}, {3, "edge"}, {4, "downlink"}};
+  out += fmt::format(R"(
+  {{"name":"process_name","ph":"M","pid":1,"tid":0,"args":{{"name":{}}}}})", json_quote(process));
+  bool first = false;
+  for (const auto& [tid, name] : threads)
+    if (tid < 4 || downlink)
+      out += fmt::format(",\n  {{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"{}\"}}}}",
+                         tid, name);
+  for (const TraceSlice& s : slices)
+    if (s.dur_ms > 0) trace_event(out, s, first);
+  return out + "\n]}\n";
+}
+
 std::string plan_to_trace(const Dag& dag, const PlanPoint& pt, int frames) {
   const Plan& p = pt.plan;
   const int n = p.mode == Mode::Heavy ? std::max(frames, 1) : 1;
   const bool sends = !p.v_s.empty();
   const double delay = sends ? pt.link.delay_ms : 0.0;
   const double down = p.t_down.value_or(0.0);
-  std::string out = "{\"displayTimeUnit\":\"ms\",\"otherData\":{";
-  out += fmt::format(R"("model":{},"exit":{},"network":{},"mode":"{}","method":"{}","frames":{},)"
-                     R"("T_d":{},"T_t":{},"T_e":{},"latency_ms":{},"T_max":{}}},"traceEvents":[)",
-                     json_quote(dag.model), json_quote(dag.exits[p.exit].name), json_quote(pt.network), mode_name(p.mode), method_name(p.method), n, p.t_d,
-                     p.t_t, p.t_e, p.latency_ms, p.t_max);
-  bool first = true;
-  const std::pair<int, const char*> threads[] = {{1, "device"}, {2, "uplink"}, {3, "edge"}, {4, "downlink"}};
-  out += R"(
-  {"name":"process_name","ph":"M","pid":1,"tid":0,"args":{"name":"DAPDEE plan"}})";
-  first = false;
-  for (const auto& [tid, name] : threads)
-    if (tid < 4 || p.t_down)
-      out += fmt::format(",\n  {{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"{}\"}}}}",
-                         tid, name);
+  const std::string other = fmt::format(R"("model":{},"exit":{},"network":{},"mode":"{}","method":"{}","frames":{},)"
+                                        R"("T_d":{},"T_t":{},"T_e":{},"latency_ms":{},"T_max":{})",
+                                        json_quote(dag.model), json_quote(dag.exits[p.exit].name), json_quote(pt.network),
+                                        mode_name(p.mode), method_name(p.method), n, p.t_d, p.t_t, p.t_e, p.latency_ms,
+                                        p.t_max);
+  std::vector<TraceSlice> slices;
   // Free times of the stages' resources: device, uplink, edge, downlink.
   double free_at[4] = {0, 0, 0, 0};
   for (int f = 0; f < n; ++f) {
@@ -160,11 +161,11 @@ std::string plan_to_trace(const Dag& dag, const PlanPoint& pt, int frames) {
     const double e0 = std::max(u1 + delay, free_at[2]), e1 = e0 + p.t_e;
     const double w0 = std::max(e1, free_at[3]), w1 = w0 + down;
     free_at[0] = d1, free_at[1] = u1, free_at[2] = e1, free_at[3] = w1;
-    for (const Slice& s : {Slice{"device", 1, d0, p.t_d, f}, Slice{"uplink", 2, u0, p.t_t, f},
-                           Slice{"edge", 3, e0, p.t_e, f}, Slice{"downlink", 4, w0, down, f}})
-      if (s.dur_ms > 0) trace_event(out, s, first);
+    for (const TraceSlice& s : {TraceSlice{"device", 1, d0, p.t_d, f}, TraceSlice{"uplink", 2, u0, p.t_t, f},
+                                TraceSlice{"edge", 3, e0, p.t_e, f}, TraceSlice{"downlink", 4, w0, down, f}})
+      slices.push_back(s);
   }
-  return out + "\n]}\n";
+  return trace_json(other, "DAPDEE plan", slices, p.t_down.has_value());
 }
 
 }  // namespace dapdee

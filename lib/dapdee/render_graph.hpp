@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "dapdee/dag.hpp"
 #include "dapdee/planner.hpp"
@@ -24,5 +25,20 @@ std::string plan_to_dot(const Dag& dag, const Costs& costs, const PlanPoint& poi
 // pipelined frames in heavy mode (each stage starts when its frame's previous stage and the
 // previous frame's same stage are done; the uplink's delay precedes the edge). Never fails.
 std::string plan_to_trace(const Dag& dag, const PlanPoint& point, int frames = kTraceFrames);
+
+// One stage of one frame in a trace: thread 1 device, 2 uplink, 3 edge, 4 downlink.
+struct TraceSlice {
+  const char* name;
+  int tid;
+  double start_ms, dur_ms;
+  int frame;
+};
+
+// The Chrome trace-event JSON both --format trace and dapdee-run --trace-out write:
+// `other_data` is the text of otherData's members (a JSON object without braces), `process`
+// the process name; slices of zero duration are left out, the downlink thread is named only
+// when `downlink`. Never fails.
+std::string trace_json(const std::string& other_data, const std::string& process, const std::vector<TraceSlice>& slices,
+                       bool downlink);
 
 }  // namespace dapdee

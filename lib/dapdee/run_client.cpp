@@ -27,6 +27,8 @@
 #include "dapdee/edge_server.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/link_shaper.hpp"
+#include "dapdee/render.hpp"
+#include "dapdee/render_graph.hpp"
 #include "dapdee/run_report.hpp"
 #include "dapdee/split.hpp"
 #include "dapdee/split_check.hpp"
@@ -127,8 +129,42 @@ struct DevicePlan {
   SplitParts parts;
   std::unique_ptr<CvPart> net;  // null when the device part holds no node
   Prediction predicted;
+  WireEncoding input_encoding = WireEncoding::Float32;  // graph inputs sent as they are
+  WireEncoding tensor_encoding = WireEncoding::Float32; // intermediate tensors (wire_dtype)
   bool offloads() const { return !parts.edge.empty(); }
 };
+
+// A plan's wire (dapdee/wire.hpp's names) as the encodings dapdee-run sends: input_encoding
+// uint8 as UINT8, jpeg:RATIO as UINT8 too (no JPEG encoder here: a warning says the bytes
+// exceed the plan's), wire_dtype float16|int8 as FLOAT16|INT8. Throws Error(where) for an
+// unknown name.
+void wire_from_plan(const nlohmann::json& plan, const std::string& where, DevicePlan& d, std::vector<std::string>& warnings) {
+  auto text = [&](const char* key) {
+    return plan.contains(key) && plan[key].is_string() ? plan[key].get<std::string>() : std::string("float32");
+  };
+  const std::string in = text("input_encoding"), dt = text("wire_dtype");
+  if (in == "uint8" || in.rfind("jpeg:", 0) == 0) d.input_encoding = WireEncoding::Uint8;
+  else if (in != "float32") throw Error(where, fmt::format("unknown input_encoding '{}' (float32, uint8, jpeg:RATIO)", in));
+  const std::string jpeg = fmt::format("the plan assumes input_encoding {}, but dapdee-run has no JPEG encoder for arbitrary "
+                                   "tensors: it sends the input as uint8, {} times the plan's bytes, and the measured "
+                                   "T_t will exceed the predicted one", in, in.substr(5));
+  if (in.rfind("jpeg:", 0) == 0 && std::find(warnings.begin(), warnings.end(), jpeg) == warnings.end()) warnings.push_back(jpeg);
+  const std::pair<const char*, WireEncoding> dtypes[] = {
+      {"float32", WireEncoding::Float32}, {"float16", WireEncoding::Float16}, {"int8", WireEncoding::Int8}};
+  const auto it = std::find_if(std::begin(dtypes), std::end(dtypes), [&](const auto& e) { return dt == e.first; });
+  if (it == std::end(dtypes)) throw Error(where, fmt::format("unknown wire_dtype '{}' (float32, float16, int8)", dt));
+  d.tensor_encoding = it->second;
+}
+
+const char* encoding_name(WireEncoding e) {
+  switch (e) {
+    case WireEncoding::Float32: return "float32";
+    case WireEncoding::Float16: return "float16";
+    case WireEncoding::Int8: return "int8 (symmetric, per-tensor scale)";
+    case WireEncoding::Uint8: return "uint8 (per-tensor min/max affine)";
+  }
+  return "?";
+}
 
 std::string plan_key(const Partition& p) {
   std::vector<std::string> ve = p.v_e;
@@ -278,6 +314,7 @@ class PlanFeed {
 struct InFlight {
   FrameTiming timing;
   double t0 = 0, t1 = 0, t2 = 0;
+  double up0 = 0, up1 = 0, edge0 = 0, edge1 = 0;  // on the sender's clock, for --trace-out
   uint64_t ticket = 0;
   bool measured = false;
   std::vector<HostTensor> inputs, device_exit;
@@ -296,7 +333,21 @@ class RunSession {
   void finish_oldest();
   void record(InFlight& f, const std::vector<HostTensor>& edge_out);
   void verify();
+  void trace_frame(const InFlight& f);
+  std::string trace() const;
   std::string where() const { return o_.connect.empty() ? "127.0.0.1 (in-process server)" : o_.connect; }
+  bool is_graph_input(const std::string& tensor) const {
+    for (const auto& n : model_->dag().nodes)
+      if (is_input(n) && n.name == tensor) return true;
+    return false;
+  }
+  // As the cost model (dapdee/wire.hpp): the wire's encodings apply to float32 tensors only;
+  // others (int64 indices) go as float32, exact for the values OpenCV hands over.
+  WireEncoding encoding_for(const DevicePlan& p, const std::string& tensor) const {
+    const TensorInfo* info = model_->tensor(tensor);
+    if (info && !info->dtype.empty() && info->dtype != "float32" && info->dtype != "float") return WireEncoding::Float32;
+    return is_graph_input(tensor) ? p.input_encoding : p.tensor_encoding;
+  }
 
   const RunOptions& o_;
   std::shared_ptr<ModelSplitter> model_;
@@ -319,6 +370,9 @@ class RunSession {
   double delay_ms_ = 0, first_done_ = -1, last_done_ = 0;
   std::optional<double> bw_estimate_;
   std::vector<std::string> warnings_;
+  std::vector<TraceSlice> slices_;  // measured stages, from the first measured frame's start
+  double trace_t0_ = -1;
+  double trace_free_[4] = {0, 0, 0, 0};  // each stage's end so far, in trace time
 
  public:
   ~RunSession() {
@@ -370,12 +424,14 @@ DevicePlan& RunSession::plan_for(const nlohmann::json& plan, int id) {
   if (auto it = plans_.find(key); it != plans_.end()) {
     it->second->id = id;
     it->second->plan = plan;
+    wire_from_plan(plan, where, *it->second, warnings_);
     return *it->second;
   }
   auto d = std::make_unique<DevicePlan>();
   d->id = id;
   d->key = key;
   d->plan = plan;
+  wire_from_plan(plan, where, *d, warnings_);
   d->parts = model_->split(p, where);
   d->partition = std::move(p);
   if (d->parts.device_nodes > 0) d->net = std::make_unique<CvPart>(d->parts.device, model_->path() + " (device part)");
@@ -433,8 +489,9 @@ void RunSession::start_frame(DevicePlan& p, int index, bool measured) {
   }
   std::string bytes = encode_frame(MsgType::Frame, nlohmann::json{{"frame", index}, {"tensors", sent.size()}}.dump(), o_.max_frame_bytes);
   for (const auto& t : sent) {
-    bytes += encode_frame(MsgType::Tensor, encode_tensor(t), o_.max_frame_bytes);
-    f.timing.payload_bytes += t.data.size() * sizeof(float);
+    const WireEncoding e = encoding_for(p, t.name);
+    bytes += encode_frame(MsgType::Tensor, encode_tensor(t, e), o_.max_frame_bytes);
+    f.timing.payload_bytes += t.data.size() * wire_element_bytes(e);
   }
   f.timing.wire_bytes = bytes.size();
   f.timing.offloaded = true;
@@ -464,6 +521,10 @@ void RunSession::finish_oldest() {
     f.timing.latency_ms = st.last_delivered_ms - f.t0 + f.timing.t_server;
     f.timing.t_down = r.at_ms - st.last_delivered_ms - f.timing.t_server;
     f.timing.t_late = st.last_delivered_ms - st.last_scheduled_ms;
+    f.up0 = st.offered_ms;
+    f.up1 = st.last_delivered_ms - delay_ms_;
+    f.edge1 = st.last_delivered_ms + f.timing.t_server;  // the edge's interval placed on the sender's clock
+    f.edge0 = f.edge1 - f.timing.t_e;
     done = r.at_ms;
     edge_out = std::move(r.tensors);
     if (f.timing.t_t > 0.05) bw_estimate_ = static_cast<double>(f.timing.wire_bytes) * 8.0 / (f.timing.t_t * 1000.0);
@@ -477,6 +538,7 @@ void RunSession::record(InFlight& f, const std::vector<HostTensor>& edge_out) {
   if (first_done_ < 0) first_done_ = f.timing.done_ms;
   last_done_ = f.timing.done_ms;
   frames_.push_back(f.timing);
+  trace_frame(f);
   if (metrics_) {
     std::fputs((metrics_line(f.timing, f.timing.done_ms / 1000.0, bw_estimate_, delay_ms_) + "\n").c_str(), metrics_);
     std::fflush(metrics_);
@@ -488,6 +550,35 @@ void RunSession::record(InFlight& f, const std::vector<HostTensor>& edge_out) {
     verify_ = Verified{f.timing.plan, f.inputs, f.device_exit};
     for (const auto& t : edge_out) verify_->outputs.push_back(t);
   }
+}
+
+void RunSession::trace_frame(const InFlight& f) {
+  if (o_.trace_out.empty()) return;
+  if (trace_t0_ < 0) trace_t0_ = f.t0;
+  const int k = static_cast<int>(frames_.size()) - 1;
+  // A stage starts when its resource is free: the FIFO link sends a frame after the previous one,
+  // and the edge's interval (measured on its clock, placed after the last byte) never overlaps.
+  auto add = [&](const char* name, int tid, double start, double end) {
+    start = std::max(start - trace_t0_, trace_free_[tid - 1]);
+    end = std::max(end - trace_t0_, start);
+    slices_.push_back({name, tid, start, end - start, k});
+    trace_free_[tid - 1] = end;
+  };
+  add("device", 1, f.t0, f.t1);
+  if (!f.timing.offloaded) return;
+  add("uplink", 2, f.up0, f.up1);
+  add("edge", 3, f.edge0, f.edge1);
+  add("downlink", 4, f.edge1, f.timing.done_ms);
+}
+
+// The measured frames as the trace dapdee-plan --format trace draws from a plan (same writer).
+std::string RunSession::trace() const {
+  const RunSummary s = summarize_run(frames_, last_done_ - first_done_);
+  const std::string other = fmt::format(R"x("model":{},"source":"dapdee-run (measured)","mode":"{}","frames":{},)x"
+                                        R"("T_d":{},"T_t":{},"T_e":{},"latency_ms":{},"T_down":{})",
+                                        json_quote(model_->dag().model), o_.pipeline == Pipeline::On ? "pipeline" : "sequential",
+                                        frames_.size(), s.T_d, s.T_t, s.T_e, s.latency_ms, s.t_down);
+  return trace_json(other, "DAPDEE run (measured)", slices_, true);
 }
 
 void RunSession::verify() {
@@ -529,10 +620,6 @@ RunOutcome RunSession::run() {
     if (!metrics_) throw Error(o_.metrics_out, std::string("cannot open: ") + std::strerror(errno));
   }
   partition_from_plan(first, o_.plan_stream.empty() ? o_.plan_path : o_.plan_stream);  // names a missing field first
-  for (const char* key : {"input_encoding", "wire_dtype"})  // the plan's wire (dapdee/wire.hpp) is not sent yet
-    if (first.contains(key) && first[key].is_string() && first[key] != "float32")
-      warnings_.push_back(fmt::format("the plan assumes {} {} on the wire, but dapdee-run sends float32 tensors: the "
-                                      "measured T_t will exceed the predicted one", key, first[key].get<std::string>()));
   const LinkSpec link = link_for(o_.link, first);
   delay_ms_ = link.delay_ms;
   connect(link);
@@ -558,6 +645,15 @@ RunOutcome RunSession::run() {
   meta.mode = o_.pipeline == Pipeline::On ? "pipeline" : "sequential";
   meta.plan = first;
   meta.link = link.describe();
+  {  // what the first plan's tensors were sent as (dapdee/tensor_wire.hpp)
+    DevicePlan w;
+    std::vector<std::string> ignored;
+    wire_from_plan(first, o_.plan_path, w, ignored);
+    if (w.input_encoding != WireEncoding::Float32 || w.tensor_encoding != WireEncoding::Float32) {  // default: as before
+      meta.link["sent_input_as"] = encoding_name(w.input_encoding);
+      meta.link["sent_tensors_as"] = encoding_name(w.tensor_encoding);
+    }
+  }
   meta.threads = o_.threads;
   meta.warmup = o_.warmup;
   meta.elapsed_ms = last_done_ - first_done_;
@@ -572,6 +668,7 @@ RunOutcome RunSession::run() {
   RunOutcome out;
   out.report_json = render_run_report(meta, frames_);
   out.warnings = warnings_;
+  if (!o_.trace_out.empty()) out.trace_json = trace();
   const RunSummary s = summarize_run(frames_, meta.elapsed_ms);
   out.summary = fmt::format("{} frames: latency {:.2f} ms (T_d {:.2f}, T_t {:.2f}, T_e {:.2f}){}", frames_.size(), s.latency_ms,
                             s.T_d, s.T_t, s.T_e,

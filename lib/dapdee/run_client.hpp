@@ -30,6 +30,7 @@ struct RunOptions {
   std::string plan_path;      // one dapdee-plan/1 object (FILE or -)
   std::string plan_stream;    // streaming mode: dapdee-plan/1 lines (FILE or -); the latest one runs
   std::string metrics_out;    // streaming mode: one dapdee-metrics/1 line per frame (FILE or -)
+  std::string trace_out;      // --trace-out: when set, RunOutcome::trace_json holds the measured trace
   std::string connect;        // HOST:PORT of `dapdee-run serve`; empty: a server on 127.0.0.1 in-process
   std::optional<int> frames;  // measured frames (default 20; streaming: until the plan stream ends)
   int warmup = 2;             // frames run first and not measured
@@ -48,6 +49,7 @@ struct RunOutcome {
   std::string report_json;              // dapdee-run-report/1
   std::vector<std::string> warnings;
   std::string summary;                  // one line: predicted vs measured
+  std::string trace_json;               // with trace_out: Chrome trace-event JSON of the measured frames
 };
 
 // Runs the plan; throws Error(where, ...) for a bad plan or model, a refused or broken

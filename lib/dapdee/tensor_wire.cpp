@@ -9,7 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <cmath>
 #include <cstring>
 
@@ -32,20 +35,175 @@ std::string encode_frame(MsgType type, const std::string& payload, uint32_t max_
   return f;
 }
 
-std::string encode_tensor(const HostTensor& t) {
+size_t wire_element_bytes(WireEncoding e) {
+  switch (e) {
+    case WireEncoding::Float32: return 4;
+    case WireEncoding::Float16: return 2;
+    case WireEncoding::Int8:
+    case WireEncoding::Uint8: return 1;
+  }
+  return 4;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x = 0;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u, a = x & 0x7fffffffu;
+  if (a >= 0x7f800000u) return static_cast<uint16_t>(sign | (a > 0x7f800000u ? 0x7e00u : 0x7c00u));
+  if (a < 0x38800000u) {  // below 2^-14: a half subnormal (or zero), exactly round(|f| * 2^24)
+    float m = 0;
+    std::memcpy(&m, &a, 4);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(m * 16777216.0f)));
+  }
+  const uint32_t mant = a & 0x7fffffu, rest = mant & 0x1fffu;
+  uint32_t h = ((((a >> 23) - 127 + 15)) << 10) | (mant >> 13);
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is right, up to infinity
+  return static_cast<uint16_t>(sign | std::min(h, 0x7c00u));
+}
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (static_cast<uint32_t>(h) & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0) {
+    const float v = std::ldexp(static_cast<float>(m), -24);
+    return sign ? -v : v;
+  }
+  const uint32_t x = sign | (e == 31 ? 0x7f800000u | (m << 13) : ((e - 15 + 127) << 23) | (m << 13));
+  float f = 0;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+namespace {
+
+constexpr const char* kQuantTag = "dapdee-quant/1";
+
+// The quantisation of one tensor: x = offset + q * scale.
+struct Quant {
+  double scale = 1, offset = 0;
+};
+
+Quant int8_quant(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v)
+    if (std::isfinite(x)) m = std::max(m, static_cast<double>(std::fabs(x)));
+  return {m > 0 ? m / 127.0 : 1.0, 0.0};
+}
+
+Quant uint8_quant(const std::vector<float>& v) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (float x : v)
+    if (std::isfinite(x)) lo = std::min(lo, static_cast<double>(x)), hi = std::max(hi, static_cast<double>(x));
+  if (!(lo <= hi)) return {1.0, 0.0};
+  return {hi > lo ? (hi - lo) / 255.0 : 1.0, lo};
+}
+
+std::string quantise(const std::vector<float>& v, const Quant& q, double lo, double hi) {
+  std::string raw(v.size(), '\0');
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double x = std::isfinite(v[i]) ? (v[i] - q.offset) / q.scale : 0.0;
+    const long k = std::lround(std::clamp(x, lo, hi));
+    raw[i] = static_cast<char>(static_cast<uint8_t>(static_cast<int>(k) & 0xff));
+  }
+  return raw;
+}
+
+std::string half_bytes(const std::vector<float>& v) {
+  std::string raw(v.size() * 2, '\0');
+  for (size_t i = 0; i < v.size(); ++i) {
+    const uint16_t h = float_to_half(v[i]);
+    raw[2 * i] = static_cast<char>(h & 0xff);  // little-endian, as ONNX's raw_data
+    raw[2 * i + 1] = static_cast<char>(h >> 8);
+  }
+  return raw;
+}
+
+void set_quant(onnx::TensorProto& p, const Quant& q) { p.set_doc_string(fmt::format("{} scale={:a} offset={:a}", kQuantTag, q.scale, q.offset)); }
+
+// The dapdee-quant parameters of a quantised TensorProto; nullopt when absent or malformed.
+std::optional<Quant> read_quant(const std::string& doc) {
+  const auto s = doc.find(" scale="), o = doc.find(" offset=");
+  if (doc.rfind(kQuantTag, 0) != 0 || s == std::string::npos || o == std::string::npos) return std::nullopt;
+  Quant q;
+  char* end = nullptr;
+  q.scale = std::strtod(doc.c_str() + s + 7, &end);
+  q.offset = std::strtod(doc.c_str() + o + 8, &end);
+  if (!std::isfinite(q.scale) || !std::isfinite(q.offset) || q.scale <= 0) return std::nullopt;
+  return q;
+}
+
+}  // namespace
+
+std::string encode_tensor(const HostTensor& t, WireEncoding encoding) {
   onnx::TensorProto p;
   p.set_name(t.name);
-  p.set_data_type(onnx::TensorProto::FLOAT);
   for (auto d : t.dims) p.add_dims(d);
-  p.set_raw_data(std::string(reinterpret_cast<const char*>(t.data.data()), t.data.size() * sizeof(float)));
+  switch (encoding) {
+    case WireEncoding::Float32:
+      p.set_data_type(onnx::TensorProto::FLOAT);
+      p.set_raw_data(std::string(reinterpret_cast<const char*>(t.data.data()), t.data.size() * sizeof(float)));
+      break;
+    case WireEncoding::Float16:
+      p.set_data_type(onnx::TensorProto::FLOAT16);
+      p.set_raw_data(half_bytes(t.data));
+      break;
+    case WireEncoding::Int8: {
+      const Quant q = int8_quant(t.data);
+      p.set_data_type(onnx::TensorProto::INT8);
+      p.set_raw_data(quantise(t.data, q, -127, 127));
+      set_quant(p, q);
+      break;
+    }
+    case WireEncoding::Uint8: {
+      const Quant q = uint8_quant(t.data);
+      p.set_data_type(onnx::TensorProto::UINT8);
+      p.set_raw_data(quantise(t.data, q, 0, 255));
+      set_quant(p, q);
+      break;
+    }
+  }
   return p.SerializeAsString();
 }
+
+namespace {
+
+// raw_data of `n` elements -> floats, by data_type (the caller checked the size).
+void decode_raw(const onnx::TensorProto& p, const Quant& q, size_t n, std::vector<float>& out) {
+  const auto* raw = reinterpret_cast<const uint8_t*>(p.raw_data().data());
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    switch (p.data_type()) {
+      case onnx::TensorProto::FLOAT16: out[i] = half_to_float(static_cast<uint16_t>(raw[2 * i] | (raw[2 * i + 1] << 8))); break;
+      case onnx::TensorProto::INT8: out[i] = static_cast<float>(static_cast<int8_t>(raw[i]) * q.scale); break;
+      default: out[i] = static_cast<float>(q.offset + raw[i] * q.scale); break;  // UINT8
+    }
+  }
+}
+
+std::optional<WireEncoding> encoding_of(int32_t data_type) {
+  switch (data_type) {
+    case onnx::TensorProto::FLOAT: return WireEncoding::Float32;
+    case onnx::TensorProto::FLOAT16: return WireEncoding::Float16;
+    case onnx::TensorProto::INT8: return WireEncoding::Int8;
+    case onnx::TensorProto::UINT8: return WireEncoding::Uint8;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
 
 Parsed<HostTensor> decode_tensor(const std::string& payload) {
   onnx::TensorProto p;
   if (!p.ParseFromString(payload)) return Parsed<HostTensor>::failure("not an ONNX TensorProto");
-  if (p.data_type() != onnx::TensorProto::FLOAT)
-    return Parsed<HostTensor>::failure(fmt::format("tensor '{}' is not float32 (data_type {})", p.name(), p.data_type()));
+  const auto enc = encoding_of(p.data_type());
+  if (!enc)
+    return Parsed<HostTensor>::failure(fmt::format("tensor '{}' has data_type {} (the wire carries float32, float16, "
+                                                   "int8, uint8)", p.name(), p.data_type()));
+  Quant q;
+  if (*enc == WireEncoding::Int8 || *enc == WireEncoding::Uint8) {
+    const auto r = read_quant(p.doc_string());
+    if (!r) return Parsed<HostTensor>::failure(fmt::format("tensor '{}' is quantised but has no dapdee-quant/1 scale", p.name()));
+    q = *r;
+  }
   HostTensor t;
   t.name = p.name();
   constexpr size_t kMaxFloats = size_t{1} << 32;  // far above a frame's bound; the product cannot wrap
@@ -57,9 +215,14 @@ Parsed<HostTensor> decode_tensor(const std::string& payload) {
     n *= static_cast<size_t>(d);
     t.dims.push_back(d);
   }
-  if (p.raw_data().size() != n * sizeof(float))
-    return Parsed<HostTensor>::failure(fmt::format("tensor '{}': {} bytes of data for dims of {} floats", t.name,
-                                                   p.raw_data().size(), n));
+  const size_t width = wire_element_bytes(*enc);
+  if (p.raw_data().size() != n * width)
+    return Parsed<HostTensor>::failure(fmt::format("tensor '{}': {} bytes of data for dims of {} elements of {} bytes", t.name,
+                                                   p.raw_data().size(), n, width));
+  if (*enc != WireEncoding::Float32) {
+    decode_raw(p, q, n, t.data);
+    return t;
+  }
   t.data.resize(n);
   if (n > 0) std::memcpy(t.data.data(), p.raw_data().data(), p.raw_data().size());  // no null pointer for 0 dims (UBSan)
   return t;

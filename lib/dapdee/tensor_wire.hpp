@@ -2,7 +2,11 @@
 //
 // A frame is a 4-byte big-endian length L (1 <= L <= the frame limit), then L bytes: one type
 // byte and the payload. Hello/Plan/Ok/Error/Result payloads are JSON objects; a Tensor payload
-// is a serialized onnx.TensorProto (name, dims, data_type FLOAT, raw_data little-endian).
+// is a serialized onnx.TensorProto (name, dims, data_type, raw_data little-endian): FLOAT (1),
+// FLOAT16 (10, IEEE half, round to nearest even), INT8 (3, symmetric: x = q * scale,
+// scale = max|x| / 127) or UINT8 (2, affine: x = offset + q * scale, offset = min,
+// scale = (max - min) / 255). The quantised types carry their parameters in the TensorProto's
+// doc_string as "dapdee-quant/1 scale=<hex float> offset=<hex float>" (exact, C99 %a).
 #pragma once
 
 #include <cstdint>
@@ -43,17 +47,29 @@ struct HostTensor {
   std::vector<float> data;
 };
 
+// How a float32 tensor is encoded on the wire (the plan's wire_dtype / input_encoding).
+enum class WireEncoding { Float32, Float16, Int8, Uint8 };
+
+// Bytes of raw_data per element under an encoding (4, 2, 1, 1). Never fails.
+size_t wire_element_bytes(WireEncoding e);
+
+// IEEE half <-> float (round to nearest even; overflow to infinity, NaN kept). Never fail.
+uint16_t float_to_half(float f);
+float half_to_float(uint16_t h);
+
 // Number of elements of dims (0 for a negative dim). Never fails.
 size_t element_count(const std::vector<int64_t>& dims);
 
 // Encodes one frame (prefix, type, payload); throws Error when the payload exceeds the limit.
 std::string encode_frame(MsgType type, const std::string& payload, uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
 
-// Serializes a tensor as an onnx.TensorProto. Never fails.
-std::string encode_tensor(const HostTensor& t);
+// Serializes a tensor as an onnx.TensorProto in the given encoding (Float32 is byte-identical
+// to the protocol's first version; non-finite values quantise as 0). Never fails.
+std::string encode_tensor(const HostTensor& t, WireEncoding encoding = WireEncoding::Float32);
 
-// Parses an onnx.TensorProto payload; the failure says why (not a TensorProto, not float32,
-// data size not matching the dims).
+// Parses an onnx.TensorProto payload and decodes it to float32; the failure says why (not a
+// TensorProto, a data_type other than FLOAT/FLOAT16/INT8/UINT8, a quantised tensor without its
+// dapdee-quant parameters, data size not matching the dims).
 Parsed<HostTensor> decode_tensor(const std::string& payload);
 
 // How reading a frame ended.

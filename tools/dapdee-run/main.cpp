@@ -35,6 +35,16 @@ int serve(const dapdee::ServeOptions& so) {
   return 0;
 }
 
+// The combinations of the client's options CLI11 cannot express; empty when they are fine.
+std::string usage_problem(const dapdee::RunOptions& o, const std::string& out) {
+  if (o.model_path.empty() || (o.plan_path.empty() == o.plan_stream.empty()))
+    return "give MODEL and one of --plan or --plan-stream (or 'serve MODEL'); see --help";
+  if (o.metrics_out == "-" && out == "-") return "--metrics-out - takes stdout: write the report with -o FILE";
+  if (o.trace_out == "-" && (out == "-" || o.metrics_out == "-")) return "--trace-out - takes stdout: write the report with -o FILE";
+  if (!o.metrics_out.empty() && o.plan_stream.empty()) return "--metrics-out goes with --plan-stream";
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +75,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-frame-mb", max_frame_mb, "largest frame in MiB")->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "seconds to wait for a reply")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-o,--output", out, "the run report (default: stdout)");
+  app.add_option("--trace-out", o.trace_out,
+                 "also write the measured frames as Chrome trace-event JSON (as dapdee-plan --format trace)");
 
   dapdee::ServeOptions so;
   auto* sv = app.add_subcommand("serve", "serve edge parts: hold the whole model, build each client's plan's edge part");
@@ -85,16 +97,8 @@ int main(int argc, char** argv) {
       so.max_frame_bytes = mb(serve_max_mb);
       return serve(so);
     }
-    if (o.model_path.empty() || (o.plan_path.empty() == o.plan_stream.empty())) {
-      fmt::print(stderr, "dapdee-run: error: give MODEL and one of --plan or --plan-stream (or 'serve MODEL'); see --help\n");
-      return 2;
-    }
-    if (o.metrics_out == "-" && out == "-") {
-      fmt::print(stderr, "dapdee-run: error: --metrics-out - takes stdout: write the report with -o FILE\n");
-      return 2;
-    }
-    if (!o.metrics_out.empty() && o.plan_stream.empty()) {
-      fmt::print(stderr, "dapdee-run: error: --metrics-out goes with --plan-stream\n");
+    if (const std::string why = usage_problem(o, out); !why.empty()) {
+      fmt::print(stderr, "dapdee-run: error: {}\n", why);
       return 2;
     }
     if (app.count("--frames")) o.frames = frames;
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
     const dapdee::RunOutcome r = dapdee::run_plan(o);
     for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-run: warning: {}\n", w);
     dapdee::write_output_atomic(out, r.report_json);
+    if (!o.trace_out.empty()) dapdee::write_output_atomic(o.trace_out, r.trace_json);
     fmt::print(stderr, "dapdee-run: {}\n", r.summary);
   } catch (const dapdee::Error& e) {
     fmt::print(stderr, "dapdee-run: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
