@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "dapdee/error.hpp"
@@ -217,4 +218,35 @@ TEST_CASE("mutated models never crash the importer", "[import][robustness]") {
   }
   CHECK(ok + rejected == 600);
   CHECK(rejected > 0);
+}
+
+TEST_CASE("the model name: the file stem, the graph's name from stdin, --model-name over both, the same in every tool", "[import][cli]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "net_v2.onnx");  // its graph is named "chain"
+  const auto model_of = [](const std::string& json) { return nlohmann::json::parse(json)["model"].get<std::string>(); };
+  const auto file = run(tool("dapdee-import") + " " + (d / "net_v2.onnx") + " -o -");
+  REQUIRE(file.code == 0);
+  CHECK(model_of(file.out) == "net_v2");
+  const auto piped = run("cat " + (d / "net_v2.onnx") + " | " + tool("dapdee-import") + " - -o -");
+  REQUIRE(piped.code == 0);
+  CHECK(model_of(piped.out) == "chain");
+  const auto named = run(tool("dapdee-import") + " " + (d / "net_v2.onnx") + " --model-name cam -o -");
+  REQUIRE(named.code == 0);
+  CHECK(model_of(named.out) == "cam");
+  // A predicted profile and a plan of the file's DAG carry the same name; split then sees no mismatch.
+  spit(d / "net_v2.dag.json", file.out);
+  const auto prof = run(tool("dapdee-profile") + " predict " + (d / "net_v2.dag.json") + " --device " + source_dir() +
+                        "/profiles/specs/rpi4.json -o -");
+  REQUIRE(prof.code == 0);
+  CHECK(model_of(prof.out) == "net_v2");
+  spit(d / "p.json", prof.out);
+  const auto plan = run(tool("dapdee-plan") + " " + (d / "net_v2.dag.json") + " --device " + (d / "p.json") + " --edge " +
+                        (d / "p.json") + " --bandwidth 0.01 --delay 5 --cut relu1 -o -");
+  REQUIRE(plan.code == 0);
+  CHECK(model_of(plan.out) == "net_v2");
+  spit(d / "plan.json", plan.out);
+  const auto split = run(tool("dapdee-split") + " " + (d / "net_v2.onnx") + " --plan " + (d / "plan.json") +
+                         " --device-out " + (d / "dev.onnx") + " --edge-out " + (d / "edge.onnx"));
+  CHECK(split.code == 0);
+  CHECK_THAT(split.err, !Catch::Contains("the plan is for model"));
 }
