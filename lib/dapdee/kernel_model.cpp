@@ -9,6 +9,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/predict.hpp"
+#include "dapdee/profile_json.hpp"
 
 namespace dapdee {
 
@@ -384,12 +385,11 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
 }
 
 std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel& m, const std::string& model_path) {
-  auto j = nlohmann::ordered_json::parse(
-      predicted_profile_json(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
-                             {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
-                             [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; }));
-  j["whole_ms"] = j.value("total_ms", 0.0) * m.whole_factor;
-  return j.dump(1) + "\n";
+  ProfileDoc doc = predicted_profile(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
+                                     {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
+                                     [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; });
+  doc.details["whole_ms"] = doc.total_ms * m.whole_factor;
+  return profile_to_json(doc);
 }
 
 ModelError evaluate_kernel_model(const KernelModel& m, const std::vector<ProfiledDag>& test) {

@@ -11,6 +11,7 @@
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/profile_json.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
@@ -430,31 +431,29 @@ OrtImport finish_ort_import(const Dag& dag, const Trace& t, const DagView& g, co
                                        lost_names.size(), lost_names.front(), summarize(lost).median));
   const nlohmann::ordered_json inputs = trace_inputs(dag, t.kernels, g);
   if (inputs.empty()) out.warnings.push_back("the trace shows no input shape: the profile records none");
-  nlohmann::ordered_json p;
-  p["format"] = kProfileFormat;
-  p["device"] = opt.device_name;
-  p["model"] = dag.model;
+  ProfileDoc doc;
+  doc.device = opt.device_name;
+  doc.model = dag.model;
   const std::string provider = t.kernels.empty() ? std::string() : t.kernels.front().provider;
-  p["runtime"] = "ONNX Runtime (profiling trace" + (provider.empty() ? std::string() : ", " + provider) + ")";
-  p["predicted"] = false;
-  p["source_trace"] = where;
-  p["runs"] = t.runs;
-  p["skipped_runs"] = opt.skip_runs;
-  if (!inputs.empty()) p["inputs"] = inputs;
+  doc.runtime = "ONNX Runtime (profiling trace" + (provider.empty() ? std::string() : ", " + provider) + ")";
+  doc.about["source_trace"] = where;
+  doc.about["runs"] = t.runs;
+  doc.about["skipped_runs"] = opt.skip_runs;
+  if (!inputs.empty()) doc.about["inputs"] = inputs;
   int threads = 1;
   for (const auto& k : t.kernels) threads = std::max(threads, k.threads);
-  p["machine"] = {{"cpu", opt.device_name}, {"threads", threads}};
-  p["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
-  p["nodes"] = std::move(jn);
-  p["total_ms"] = out.node_sum_ms;
-  p["run_kernel_ms"] = out.median_run_kernel_ms;
-  p["whole_ms"] = out.whole_ms;
-  p["unattributed_ms"] = summarize(lost).median;
-  p["unmatched_kernels"] = lost_names;
-  p["attached_kernels"] = attached_names;
-  p["nodes_without_kernel"] = missing;
-  p["kernels"] = kernel_table(dag, t.kernels);
-  out.json = p.dump(1) + "\n";
+  doc.about["machine"] = {{"cpu", opt.device_name}, {"threads", threads}};
+  doc.about["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
+  doc.nodes = std::move(jn);
+  doc.total_ms = out.node_sum_ms;
+  doc.details["run_kernel_ms"] = out.median_run_kernel_ms;
+  doc.details["whole_ms"] = out.whole_ms;
+  doc.details["unattributed_ms"] = summarize(lost).median;
+  doc.details["unmatched_kernels"] = lost_names;
+  doc.details["attached_kernels"] = attached_names;
+  doc.details["nodes_without_kernel"] = missing;
+  doc.details["kernels"] = kernel_table(dag, t.kernels);
+  out.json = profile_to_json(doc);
   return out;
 }
 

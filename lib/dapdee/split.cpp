@@ -16,6 +16,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/file_kind.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
 #include "dapdee/plan_check.hpp"
@@ -134,7 +135,7 @@ std::string model_digest(const onnx::ModelProto& m) {
 Partition partition_from_plan(const nlohmann::json& plan, const std::string& where) {
   const JsonField root(plan, where);
   root.expect_object();
-  root.expect_format("dapdee-plan/1");
+  root.expect_format(kPlanFormat);
   for (const char* key : {"exit", "V_d", "V_e"})
     if (!root.has(key))
       throw Error(where, fmt::format("the plan lacks '{}' (a lean line from dapdee-plan --fields? "
@@ -151,9 +152,9 @@ nlohmann::json read_single_plan(const std::string& path) {
   const std::string text = read_input(path);
   if (text.find("}\n{") != std::string::npos)
     throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
-  if (const std::string hint = wrong_file_hint(text, "dapdee-plan/1"); !hint.empty()) throw Error(path, hint);
+  if (const std::string hint = wrong_file_hint(text, kPlanFormat); !hint.empty()) throw Error(path, hint);
   const nlohmann::json j = parse_json_bounded(text, path);  // depth-bounded, the parser's message on failure
-  const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == "dapdee-plan/1";
+  const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == kPlanFormat;
   if (!plan) throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
   return j;
 }
