@@ -283,7 +283,7 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
     for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
       const Node& n = pd.dag.nodes[v];
       const auto it = pd.profile.ms.find(n.name);
-      if (n.op == "Input" || it == pd.profile.ms.end() || !(it->second > 0)) continue;
+      if (is_input(n) || it == pd.profile.ms.end() || !(it->second > 0)) continue;
       const auto f = kernel_features(pd.dag, static_cast<int>(v));
       const Lin l = latency_features(pd.dag, static_cast<int>(v));
       (n.macs > 0 ? macs : other).add(f, l, it->second);
@@ -303,7 +303,7 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
 }
 
 double predict_kernel_ms(const KernelModel& m, const Dag& dag, int v) {
-  if (dag.nodes[v].op == "Input") return 0;
+  if (is_input(dag.nodes[v])) return 0;
   return model_for(m, dag, v).predict_ms(latency_features(dag, v), kernel_features(dag, v));
 }
 
