@@ -24,6 +24,7 @@
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_model.hpp"
 #include "dapdee/model_prep.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/onnx_subgraph.hpp"
@@ -180,10 +181,7 @@ struct PreparedModel {
 PreparedModel prepare_for_opencv(const ProfileOptions& opt, const Dag& dag, ProfileRun& run) {
   const std::string& where = opt.model_path;
   PreparedModel p;
-  {
-    const std::string bytes = read_input(where);
-    if (!p.model.ParseFromString(bytes)) throw Error(where, "not a valid ONNX model");
-  }
+  p.model = load_onnx_model(where);
   auto* g = p.model.mutable_graph();
   for (const auto& t : g->initializer()) p.init_names.insert(t.name());
   pin_input_shapes(*g, opt.input_shapes, where);  // as the import did (it checked the names)

@@ -21,6 +21,7 @@
 #include "dapdee/json_field.hpp"
 #include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_model.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/onnx_types.hpp"
 
@@ -180,7 +181,7 @@ ModelSplitter::ModelSplitter(const std::string& model_path, Weights weights) : i
   ImportOptions iopt;
   iopt.model_path = model_path;
   m.imp = import_onnx(iopt);
-  if (!m.full.ParseFromString(read_input(model_path))) throw Error(model_path, "not a valid ONNX model");
+  m.full = load_onnx_model(model_path);
   const auto& fg = m.full.graph();
   if (static_cast<int>(m.imp.onnx_to_dag.size()) != fg.node_size()) throw Error(model_path, "the import and the model disagree");
   m.folded.assign(fg.node_size(), 0);
