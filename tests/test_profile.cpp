@@ -10,6 +10,8 @@
 #include "dapdee/latency_model.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/ort_import.hpp"
+#include "dapdee/profile.hpp"
+#include "dapdee/profile_json.hpp"
 #include "dapdee/stats.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
@@ -166,6 +168,10 @@ TEST_CASE("ONNX Runtime traces convert to profiles keyed by DAG nodes", "[profil
     CHECK(j["attached_kernels"] == nlohmann::json::array({"ReorderOutput"}));  // its time goes to the kernel before (fc)
     CHECK(j["nodes"]["fc"]["ms"].get<double>() == Approx(4.1 + 5.1));
   }
+  SECTION("a device name of invalid UTF-8 is written replaced (it was an internal error)") {
+    const auto r = dapdee::import_ort_trace(chain_trace(false), "t.json", dag, "dev\xff");
+    CHECK(nlohmann::json::parse(r.json)["device"] == "dev\xef\xbf\xbd");
+  }
   SECTION("a trace for another model, or not a trace, is an error") {
     nlohmann::json other = nlohmann::json::array();
     for (int k = 0; k < 4; ++k) other.push_back({{"cat", "Node"}, {"name", "/x" + std::to_string(k) + "/Conv_kernel_time"}, {"dur", 5}});
@@ -173,6 +179,34 @@ TEST_CASE("ONNX Runtime traces convert to profiles keyed by DAG nodes", "[profil
     CHECK_THROWS_WITH(dapdee::import_ort_trace("{]", "t.json", dag, "dev"), Catch::Contains("not valid JSON"));
     CHECK_THROWS_WITH(dapdee::import_ort_trace("[]", "t.json", dag, "dev"), Catch::Contains("not an ONNX Runtime"));
   }
+}
+
+TEST_CASE("profile_to_json writes the shared fields around each writer's own, and parse_profile reads it back", "[profile]") {
+  dapdee::ProfileDoc doc;
+  doc.device = "dev";
+  doc.model = "m";
+  doc.runtime = "rt";
+  doc.about["inputs"] = nlohmann::ordered_json::array({{{"name", "x"}, {"shape", {1, 3}}}});
+  doc.about["zeta"] = 1;
+  doc.nodes["b"] = {{"ms", 2.5}};
+  doc.nodes["a"] = {{"ms", 0.5}, {"kernel", "k"}};
+  doc.total_ms = 3;
+  doc.details["alpha"] = "last";
+  const std::string text = dapdee::profile_to_json(doc);
+  std::vector<std::string> keys;
+  const auto parsed = nlohmann::ordered_json::parse(text);
+  for (const auto& [k, v] : parsed.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"format", "device", "model", "runtime", "predicted", "inputs", "zeta", "nodes",
+                                         "total_ms", "alpha"});
+  CHECK(text.rfind("{\n \"format\": \"dapdee-profile/1\",\n", 0) == 0);  // indent 1, as every writer wrote it
+  CHECK(text.back() == '\n');
+  const dapdee::Profile p = dapdee::parse_profile(text, "p.json");
+  CHECK(p.device == "dev");
+  CHECK(p.ms.at("a") == 0.5);
+  CHECK(p.ms.at("b") == 2.5);
+  CHECK(p.total_ms == 3);
+  REQUIRE(p.inputs.size() == 1);
+  CHECK(p.inputs[0].second == std::vector<int64_t>{1, 3});
 }
 
 TEST_CASE("the shared googlenet ORT traces convert", "[profile][ort][reference]") {

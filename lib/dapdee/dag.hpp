@@ -7,9 +7,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace dapdee {
+#include "dapdee/formats.hpp"
 
-inline constexpr const char* kDagFormat = "dapdee-dag/1";
+namespace dapdee {
 
 // One output tensor of a node.
 struct TensorInfo {

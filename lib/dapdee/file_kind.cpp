@@ -1,6 +1,7 @@
 #include "dapdee/file_kind.hpp"
 
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 
 namespace dapdee {
 
@@ -13,12 +14,12 @@ struct KindInfo {
 };
 constexpr KindInfo kKinds[] = {
     {FileKind::Onnx, "", "an ONNX model"},
-    {FileKind::Dag, "dapdee-dag/1", "a DAG (dapdee-dag/1)"},
-    {FileKind::Plan, "dapdee-plan/1", "a plan (dapdee-plan/1)"},
-    {FileKind::PlanLines, "dapdee-plan/1", "a sweep (dapdee-plan/1 JSON Lines, one plan a line)"},
-    {FileKind::Profile, "dapdee-profile/1", "a profile (dapdee-profile/1)"},
-    {FileKind::Breakpoints, "dapdee-breakpoints/1", "a breakpoint map (dapdee-breakpoints/1)"},
-    {FileKind::Network, "dapdee-network/1", "a network (dapdee-network/1)"},
+    {FileKind::Dag, kDagFormat, "a DAG (dapdee-dag/1)"},
+    {FileKind::Plan, kPlanFormat, "a plan (dapdee-plan/1)"},
+    {FileKind::PlanLines, kPlanFormat, "a sweep (dapdee-plan/1 JSON Lines, one plan a line)"},
+    {FileKind::Profile, kProfileFormat, "a profile (dapdee-profile/1)"},
+    {FileKind::Breakpoints, kBreakpointsFormat, "a breakpoint map (dapdee-breakpoints/1)"},
+    {FileKind::Network, kNetworkFormat, "a network (dapdee-network/1)"},
 };
 
 // What to run when the given kind comes earlier in the pipeline than the expected format.
@@ -28,11 +29,11 @@ struct Advice {
   const char* run;
 };
 constexpr Advice kAdvice[] = {
-    {FileKind::Onnx, "dapdee-dag/1", "run dapdee-import first"},
-    {FileKind::Onnx, "dapdee-profile/1", "run dapdee-profile on it first"},
-    {FileKind::Onnx, "dapdee-plan/1", "run dapdee-import, then dapdee-plan"},
-    {FileKind::Dag, "dapdee-plan/1", "run dapdee-plan on it first"},
-    {FileKind::PlanLines, "dapdee-plan/1", "pick one line"},
+    {FileKind::Onnx, kDagFormat, "run dapdee-import first"},
+    {FileKind::Onnx, kProfileFormat, "run dapdee-profile on it first"},
+    {FileKind::Onnx, kPlanFormat, "run dapdee-import, then dapdee-plan"},
+    {FileKind::Dag, kPlanFormat, "run dapdee-plan on it first"},
+    {FileKind::PlanLines, kPlanFormat, "pick one line"},
 };
 
 std::string format_of(const std::string& json_text) {
@@ -58,7 +59,7 @@ FileKind sniff_file_kind(const std::string& text) {
     lines = !format.empty();
   }
   if (format.empty()) return FileKind::Unknown;
-  if (format == "dapdee-plan/1") return lines ? FileKind::PlanLines : FileKind::Plan;
+  if (format == kPlanFormat) return lines ? FileKind::PlanLines : FileKind::Plan;
   for (const auto& k : kKinds)
     if (format == k.format) return k.kind;
   return FileKind::Unknown;

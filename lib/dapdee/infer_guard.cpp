@@ -4,6 +4,8 @@
 #include <limits>
 #include <string>
 
+#include "dapdee/onnx_types.hpp"
+
 namespace dapdee {
 
 using onnx::TensorProto;
@@ -18,26 +20,27 @@ struct Layout {
   size_t per_element = 1;  // typed-field entries per element (2 for complex)
 };
 
+// The typed field of each element type (TensorProto's comments); sizes come from onnx_types.hpp.
+struct TypedField {
+  int32_t code;
+  Field field;
+  size_t per_element;
+};
+constexpr TypedField kTypedFields[] = {
+    {TensorProto::FLOAT, Field::Float, 1},      {TensorProto::COMPLEX64, Field::Float, 2},
+    {TensorProto::DOUBLE, Field::Double, 1},    {TensorProto::COMPLEX128, Field::Double, 2},
+    {TensorProto::INT64, Field::Int64, 1},      {TensorProto::UINT32, Field::Uint64, 1},
+    {TensorProto::UINT64, Field::Uint64, 1},    {TensorProto::INT32, Field::Int32, 1},
+    {TensorProto::INT16, Field::Int32, 1},      {TensorProto::UINT16, Field::Int32, 1},
+    {TensorProto::FLOAT16, Field::Int32, 1},    {TensorProto::BFLOAT16, Field::Int32, 1},
+    {TensorProto::INT8, Field::Int32, 1},       {TensorProto::UINT8, Field::Int32, 1},
+    {TensorProto::BOOL, Field::Int32, 1},       {TensorProto::STRING, Field::String, 1},
+};
+
 Layout layout_of(int32_t type) {
-  switch (type) {
-    case TensorProto::FLOAT: return {Field::Float, 4, 1};
-    case TensorProto::COMPLEX64: return {Field::Float, 8, 2};
-    case TensorProto::DOUBLE: return {Field::Double, 8, 1};
-    case TensorProto::COMPLEX128: return {Field::Double, 16, 2};
-    case TensorProto::INT64: return {Field::Int64, 8, 1};
-    case TensorProto::UINT32: return {Field::Uint64, 4, 1};
-    case TensorProto::UINT64: return {Field::Uint64, 8, 1};
-    case TensorProto::INT32: return {Field::Int32, 4, 1};
-    case TensorProto::INT16:
-    case TensorProto::UINT16:
-    case TensorProto::FLOAT16:
-    case TensorProto::BFLOAT16: return {Field::Int32, 2, 1};
-    case TensorProto::INT8:
-    case TensorProto::UINT8:
-    case TensorProto::BOOL: return {Field::Int32, 1, 1};
-    case TensorProto::STRING: return {Field::String, 0, 1};
-    default: return {};
-  }
+  for (const auto& f : kTypedFields)
+    if (f.code == type) return {f.field, static_cast<size_t>(element_type(type).size), f.per_element};
+  return {};
 }
 
 size_t typed_count(const TensorProto& t, Field f) {

@@ -9,6 +9,7 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/predict.hpp"
+#include "dapdee/profile_json.hpp"
 
 namespace dapdee {
 
@@ -282,7 +283,7 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
     for (size_t v = 0; v < pd.dag.nodes.size(); ++v) {
       const Node& n = pd.dag.nodes[v];
       const auto it = pd.profile.ms.find(n.name);
-      if (n.op == "Input" || it == pd.profile.ms.end() || !(it->second > 0)) continue;
+      if (is_input(n) || it == pd.profile.ms.end() || !(it->second > 0)) continue;
       const auto f = kernel_features(pd.dag, static_cast<int>(v));
       const Lin l = latency_features(pd.dag, static_cast<int>(v));
       (n.macs > 0 ? macs : other).add(f, l, it->second);
@@ -302,7 +303,7 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
 }
 
 double predict_kernel_ms(const KernelModel& m, const Dag& dag, int v) {
-  if (dag.nodes[v].op == "Input") return 0;
+  if (is_input(dag.nodes[v])) return 0;
   return model_for(m, dag, v).predict_ms(latency_features(dag, v), kernel_features(dag, v));
 }
 
@@ -384,12 +385,11 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
 }
 
 std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel& m, const std::string& model_path) {
-  auto j = nlohmann::ordered_json::parse(
-      predicted_profile_json(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
-                             {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
-                             [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; }));
-  j["whole_ms"] = j.value("total_ms", 0.0) * m.whole_factor;
-  return j.dump(1) + "\n";
+  ProfileDoc doc = predicted_profile(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
+                                     {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
+                                     [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; });
+  doc.details["whole_ms"] = doc.total_ms * m.whole_factor;
+  return profile_to_json(doc);
 }
 
 ModelError evaluate_kernel_model(const KernelModel& m, const std::vector<ProfiledDag>& test) {

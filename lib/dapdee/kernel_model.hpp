@@ -11,11 +11,10 @@
 #include <vector>
 
 #include "dapdee/dag.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/latency_model.hpp"
 
 namespace dapdee {
-
-inline constexpr const char* kKernelModelFormat = "dapdee-kernel-model/2";
 
 // The features of one node (natural logs of sizes; see docs/PROFILING.md). Never fails.
 std::vector<double> kernel_features(const Dag& dag, int node);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/json_field.hpp"
 #include "dapdee/predict.hpp"
 
@@ -139,7 +140,7 @@ ModelError evaluate_latency_model(const LatencyModel& m, const std::vector<Profi
 
 std::string latency_model_to_json(const LatencyModel& m) {
   nlohmann::ordered_json j;
-  j["format"] = "dapdee-latency-model/1";
+  j["format"] = kLatencyModelFormat;
   j["device"] = m.device;
   j["features"] = {"1", "MFLOP (2 x MACs + other ops)", "input MB", "output MB"};
   j["trained_on"] = m.trained_on;
@@ -157,7 +158,7 @@ std::string latency_model_to_json(const LatencyModel& m) {
 LatencyModel parse_latency_model(const std::string& text, const std::string& where) {
   nlohmann::json storage;
   const JsonField root = parse_json_root(text, where, storage);
-  root.expect_format("dapdee-latency-model/1");
+  root.expect_format(kLatencyModelFormat);
   LatencyModel m;
   m.device = root.str_or("device", "");
   if (const auto t = root.find("trained_on")) m.trained_on = t->strings();

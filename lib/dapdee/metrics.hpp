@@ -7,10 +7,9 @@
 #include <string>
 
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 
 namespace dapdee {
-
-inline constexpr const char* kMetricsFormat = "dapdee-metrics/1";
 
 // One sample (DESIGN.md); every field but `t_s` is optional. The measured fields refer to the
 // plan of the previous output line.

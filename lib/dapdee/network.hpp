@@ -5,10 +5,9 @@
 #include <vector>
 
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 
 namespace dapdee {
-
-inline constexpr const char* kNetworkFormat = "dapdee-network/1";
 
 // One uplink: bandwidth in Mbit/s (10^6 bit/s) and one-way delay in ms.
 struct Network {

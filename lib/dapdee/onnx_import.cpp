@@ -1,4 +1,5 @@
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_model.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -32,10 +33,7 @@ namespace dapdee {
 
 using onnx::TensorProto;
 
-namespace {
-
-// Loads a model without keeping large float weights: parsed from a stream, then stripped.
-onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& warnings) {
+onnx::ModelProto load_onnx_model(const std::string& path) {
   onnx::ModelProto model;
   bool ok = false;
   if (path == "-") {
@@ -68,6 +66,14 @@ onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& w
   if (!ok) throw Error(path, "not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
   if (!model.has_graph() || (model.graph().node_size() == 0 && model.graph().input_size() == 0))
     throw Error(path, "not an ONNX model (no graph)");
+  return model;
+}
+
+namespace {
+
+// Loads a model without keeping large float weights: parsed from a stream, then stripped.
+onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& warnings) {
+  onnx::ModelProto model = load_onnx_model(path);
   // Drop float weights: the DAG needs their dims only.
   const std::filesystem::path dir = path == "-" ? std::filesystem::current_path()
                                                 : std::filesystem::path(path).parent_path();

@@ -24,10 +24,12 @@
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_model.hpp"
 #include "dapdee/model_prep.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/onnx_subgraph.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/profile_json.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
@@ -179,10 +181,7 @@ struct PreparedModel {
 PreparedModel prepare_for_opencv(const ProfileOptions& opt, const Dag& dag, ProfileRun& run) {
   const std::string& where = opt.model_path;
   PreparedModel p;
-  {
-    const std::string bytes = read_input(where);
-    if (!p.model.ParseFromString(bytes)) throw Error(where, "not a valid ONNX model");
-  }
+  p.model = load_onnx_model(where);
   auto* g = p.model.mutable_graph();
   for (const auto& t : g->initializer()) p.init_names.insert(t.name());
   pin_input_shapes(*g, opt.input_shapes, where);  // as the import did (it checked the names)
@@ -355,7 +354,7 @@ Timings time_layers(cv::dnn::Net& net, const std::vector<int>& layer_dag, const 
   return t;
 }
 
-// The profile's JSON (dapdee-profile/1); adds the noise and budget warnings to `run` and its
+// The profile (dapdee-profile/1, written by profile_to_json); adds the noise and budget warnings to `run` and its
 // figures. Throws Error(where) for a node time that is not finite.
 std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, const PreparedModel& p,
                          const TransformerRewrites& trep, const LayerMap& layers, const std::vector<char>& has_layer,
@@ -363,12 +362,11 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   const Dag& dag = imp.dag;
   const std::string& where = opt.model_path;
   const RewriteReport& rep = p.rewrites;
-  nlohmann::ordered_json j;
-  j["format"] = kProfileFormat;
-  j["device"] = this_machine().cpu;
-  j["model"] = dag.model;
-  j["runtime"] = std::string("OpenCV DNN ") + CV_VERSION + " (CPU backend, fusion disabled)";
-  j["predicted"] = false;
+  ProfileDoc doc;
+  doc.device = this_machine().cpu;
+  doc.model = dag.model;
+  doc.runtime = std::string("OpenCV DNN ") + CV_VERSION + " (CPU backend, fusion disabled)";
+  nlohmann::ordered_json& j = doc.about;
   j["synthetic_weights"] = rep.synthetic_weights();
   j["rewrites"] = {{"refilled_weights", rep.refilled}, {"identity", rep.identity_rewrites}, {"clip", rep.clip_rewrites},
                    {"expand", trep.expand}, {"constant_folded", trep.folded}, {"broadcast_constant", trep.broadcast}, {"erf", trep.erf}};
@@ -382,7 +380,7 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   run.runs = static_cast<int>(t.total_ms.size());
   j["repeat"] = run.runs;
   if (opt.budget_s > 0) j["adaptive"] = {{"min_repeat", opt.repeat}, {"budget_s", opt.budget_s}, {"runs", run.runs}, {"stable", run.stable}};
-  nlohmann::ordered_json jn = nlohmann::ordered_json::object();
+  nlohmann::ordered_json& jn = doc.nodes;
   nlohmann::ordered_json without = nlohmann::ordered_json::array();
   std::vector<Summary> timed;
   for (size_t i = 0; i < dag.nodes.size(); ++i) {
@@ -403,23 +401,23 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   }
   const Summary tot = summarize(t.total_ms);
   run.total_median_ms = tot.median;
-  j["nodes"] = std::move(jn);
-  j["total_ms"] = tot.median;
-  j["total"] = {{"ms", tot.median}, {"mean", tot.mean}, {"p10", tot.p10}, {"p90", tot.p90}, {"cv", tot.cv}};
-  j["sum_node_ms"] = run.sum_node_median_ms;
+  doc.total_ms = tot.median;
+  nlohmann::ordered_json& d = doc.details;
+  d["total"] = {{"ms", tot.median}, {"mean", tot.mean}, {"p10", tot.p10}, {"p90", tot.p90}, {"cv", tot.cv}};
+  d["sum_node_ms"] = run.sum_node_median_ms;
   const Noise noise = measure_noise(timed, run.sum_node_median_ms, tot);
-  j["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
+  d["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
   for (auto& w : noise_warnings(noise)) run.warnings.push_back(std::move(w));
   if (opt.budget_s > 0 && !run.stable)
     run.warnings.push_back(fmt::format("the medians did not settle within --budget {} s ({} runs)", opt.budget_s, run.runs));
-  j["unattributed_ms"] = summarize(t.unattributed_ms).median;
-  j["nodes_without_layer"] = std::move(without);
+  d["unattributed_ms"] = summarize(t.unattributed_ms).median;
+  d["nodes_without_layer"] = std::move(without);
   nlohmann::ordered_json folded = nlohmann::ordered_json::array();
   for (size_t i = 0; i < imp.onnx_to_dag.size(); ++i)
     if (imp.onnx_to_dag[i].empty()) folded.push_back(imp.onnx_names[i]);
-  j["folded_nodes"] = std::move(folded);
-  j["unmapped_layers"] = layers.unmapped;
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  d["folded_nodes"] = std::move(folded);
+  d["unmapped_layers"] = layers.unmapped;
+  return profile_to_json(doc);
 }
 
 }  // namespace

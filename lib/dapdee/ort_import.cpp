@@ -11,6 +11,7 @@
 #include "dapdee/error.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/profile.hpp"
+#include "dapdee/profile_json.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
@@ -164,7 +165,7 @@ struct DagView {
       for (int u : d.nodes[i].input_ids) consumers[u].push_back(static_cast<int>(i));
     }
   }
-  bool free(int v) const { return owner[v] < 0 && dag.nodes[v].op != "Input"; }
+  bool free(int v) const { return owner[v] < 0 && !is_input(dag.nodes[v]); }
   void claim(int v, int k, std::vector<Kernel>& ks) {
     owner[v] = k;
     ks[k].group.push_back(v);
@@ -212,7 +213,7 @@ void absorb_inside(DagView& g, std::vector<Kernel>& ks, int k, int from) {
 void anchor_kernels(DagView& g, std::vector<Kernel>& ks) {
   for (size_t k = 0; k < ks.size(); ++k) {
     const int v = anchor_of(g, ks[k].key);
-    if (v < 0 || g.owner[v] >= 0 || g.dag.nodes[v].op == "Input") continue;
+    if (v < 0 || g.owner[v] >= 0 || is_input(g.dag.nodes[v])) continue;
     g.claim(v, static_cast<int>(k), ks);
     ks[k].mapping = Mapping::Anchored;
   }
@@ -343,7 +344,7 @@ std::vector<std::vector<double>> node_times(const Dag& dag, const std::vector<Ke
 nlohmann::ordered_json trace_inputs(const Dag& dag, const std::vector<Kernel>& ks, const DagView& g) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (size_t x = 0; x < dag.nodes.size(); ++x) {
-    if (dag.nodes[x].op != "Input" || dag.nodes[x].outputs.empty()) continue;
+    if (!is_input(dag.nodes[x]) || dag.nodes[x].outputs.empty()) continue;
     const size_t rank = dag.nodes[x].outputs[0].shape.size();
     std::unordered_set<int> readers;
     for (int c : g.consumers[x])
@@ -389,7 +390,7 @@ OrtImport finish_ort_import(const Dag& dag, const Trace& t, const DagView& g, co
   std::vector<std::string> missing;
   std::vector<Summary> summaries;
   for (size_t v = 0; v < dag.nodes.size(); ++v) {
-    if (dag.nodes[v].op == "Input") continue;
+    if (is_input(dag.nodes[v])) continue;
     if (per_node[v].empty()) {
       missing.push_back(dag.nodes[v].name);
       continue;
@@ -430,31 +431,29 @@ OrtImport finish_ort_import(const Dag& dag, const Trace& t, const DagView& g, co
                                        lost_names.size(), lost_names.front(), summarize(lost).median));
   const nlohmann::ordered_json inputs = trace_inputs(dag, t.kernels, g);
   if (inputs.empty()) out.warnings.push_back("the trace shows no input shape: the profile records none");
-  nlohmann::ordered_json p;
-  p["format"] = kProfileFormat;
-  p["device"] = opt.device_name;
-  p["model"] = dag.model;
+  ProfileDoc doc;
+  doc.device = opt.device_name;
+  doc.model = dag.model;
   const std::string provider = t.kernels.empty() ? std::string() : t.kernels.front().provider;
-  p["runtime"] = "ONNX Runtime (profiling trace" + (provider.empty() ? std::string() : ", " + provider) + ")";
-  p["predicted"] = false;
-  p["source_trace"] = where;
-  p["runs"] = t.runs;
-  p["skipped_runs"] = opt.skip_runs;
-  if (!inputs.empty()) p["inputs"] = inputs;
+  doc.runtime = "ONNX Runtime (profiling trace" + (provider.empty() ? std::string() : ", " + provider) + ")";
+  doc.about["source_trace"] = where;
+  doc.about["runs"] = t.runs;
+  doc.about["skipped_runs"] = opt.skip_runs;
+  if (!inputs.empty()) doc.about["inputs"] = inputs;
   int threads = 1;
   for (const auto& k : t.kernels) threads = std::max(threads, k.threads);
-  p["machine"] = {{"cpu", opt.device_name}, {"threads", threads}};
-  p["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
-  p["nodes"] = std::move(jn);
-  p["total_ms"] = out.node_sum_ms;
-  p["run_kernel_ms"] = out.median_run_kernel_ms;
-  p["whole_ms"] = out.whole_ms;
-  p["unattributed_ms"] = summarize(lost).median;
-  p["unmatched_kernels"] = lost_names;
-  p["attached_kernels"] = attached_names;
-  p["nodes_without_kernel"] = missing;
-  p["kernels"] = kernel_table(dag, t.kernels);
-  out.json = p.dump(1) + "\n";
+  doc.about["machine"] = {{"cpu", opt.device_name}, {"threads", threads}};
+  doc.about["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
+  doc.nodes = std::move(jn);
+  doc.total_ms = out.node_sum_ms;
+  doc.details["run_kernel_ms"] = out.median_run_kernel_ms;
+  doc.details["whole_ms"] = out.whole_ms;
+  doc.details["unattributed_ms"] = summarize(lost).median;
+  doc.details["unmatched_kernels"] = lost_names;
+  doc.details["attached_kernels"] = attached_names;
+  doc.details["nodes_without_kernel"] = missing;
+  doc.details["kernels"] = kernel_table(dag, t.kernels);
+  out.json = profile_to_json(doc);
   return out;
 }
 
@@ -478,7 +477,7 @@ OrtImport import_ort_trace(const std::string& text, const std::string& where, co
   out.events = t.events;
   out.runs = t.runs;
   out.kernels = static_cast<int>(t.kernels.size());
-  for (const auto& n : dag.nodes) out.computing_nodes += n.op != "Input";
+  for (const auto& n : dag.nodes) out.computing_nodes += !is_input(n);
   // A trace of another model names (almost) none of the DAG's nodes; a fused trace names few
   // nodes but most of its own kernels.
   int anchored_nodes = 0, anchored = 0, computing_kernels = 0;

@@ -7,15 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
+#include "dapdee/profile_json.hpp"
 
 namespace dapdee {
 
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where) {
   nlohmann::json storage;
   const JsonField root = parse_json_root(text, where, storage);
-  root.expect_format("dapdee-device-spec/1");
+  root.expect_format(kDeviceSpecFormat);
   DeviceSpec s;
   s.name = root.str_or("name", "");
   s.source = root.str_or("source", "");
@@ -28,31 +30,34 @@ DeviceSpec parse_device_spec(const std::string& text, const std::string& where) 
   return s;
 }
 
-std::string predicted_profile_json(const Dag& dag, const std::string& device, const std::string& runtime,
-                                   nlohmann::ordered_json predicted_from,
-                                   const std::function<nlohmann::ordered_json(int)>& node_entry) {
-  nlohmann::ordered_json j;
-  j["format"] = "dapdee-profile/1";
-  j["device"] = device;
-  j["model"] = dag.model;
-  j["runtime"] = runtime;
-  j["predicted"] = true;
-  j["predicted_from"] = std::move(predicted_from);
-  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+ProfileDoc predicted_profile(const Dag& dag, const std::string& device, const std::string& runtime,
+                             nlohmann::ordered_json predicted_from,
+                             const std::function<nlohmann::ordered_json(int)>& node_entry) {
+  ProfileDoc doc;
+  doc.device = device;
+  doc.model = dag.model;
+  doc.runtime = runtime;
+  doc.predicted = true;
+  doc.about["predicted_from"] = std::move(predicted_from);
   double total = 0;
   for (size_t v = 0; v < dag.nodes.size(); ++v) {
-    if (dag.nodes[v].op == "Input") continue;
+    if (is_input(dag.nodes[v])) continue;
     nlohmann::ordered_json entry = node_entry(static_cast<int>(v));
     const double ms = entry["ms"].get<double>();
     if (!std::isfinite(ms) || ms < 0)  // never write "ms": null
       throw Error(fmt::format("node '{}': the predicted time is not a finite number of ms", dag.nodes[v].name));
     total += ms;
-    nodes[dag.nodes[v].name] = std::move(entry);
+    doc.nodes[dag.nodes[v].name] = std::move(entry);
   }
   if (!std::isfinite(total)) throw Error("the predicted total is not a finite number of ms");
-  j["nodes"] = std::move(nodes);
-  j["total_ms"] = total;
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  doc.total_ms = total;
+  return doc;
+}
+
+std::string predicted_profile_json(const Dag& dag, const std::string& device, const std::string& runtime,
+                                   nlohmann::ordered_json predicted_from,
+                                   const std::function<nlohmann::ordered_json(int)>& node_entry) {
+  return profile_to_json(predicted_profile(dag, device, runtime, std::move(predicted_from), node_entry));
 }
 
 std::string predict_profile(const Dag& dag, const DeviceSpec& spec, const std::string& spec_path) {

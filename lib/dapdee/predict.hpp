@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dapdee/dag.hpp"
+#include "dapdee/profile_json.hpp"
 
 namespace dapdee {
 
@@ -22,8 +23,13 @@ struct DeviceSpec {
 // Parses a device spec; throws Error(where, ...) when a figure is missing or not positive.
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where);
 
-// A predicted dapdee-profile/1 JSON text: `node_entry(i)` gives node i's object (with "ms") for
-// every computing node; `total_ms` is their sum. Never fails.
+// A predicted profile: `node_entry(i)` gives node i's object (with "ms") for every computing
+// node; `total_ms` is their sum. Throws Error when a time or the total is not a finite ms >= 0.
+ProfileDoc predicted_profile(const Dag& dag, const std::string& device, const std::string& runtime,
+                             nlohmann::ordered_json predicted_from,
+                             const std::function<nlohmann::ordered_json(int)>& node_entry);
+
+// predicted_profile as dapdee-profile/1 JSON text. Throws as predicted_profile does.
 std::string predicted_profile_json(const Dag& dag, const std::string& device, const std::string& runtime,
                                    nlohmann::ordered_json predicted_from,
                                    const std::function<nlohmann::ordered_json(int)>& node_entry);

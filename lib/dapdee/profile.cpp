@@ -11,6 +11,7 @@
 #include "dapdee/file_kind.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
+#include "dapdee/profile_json.hpp"
 
 namespace dapdee {
 
@@ -104,6 +105,20 @@ Machine this_machine() {
       break;
     }
   return m;
+}
+
+std::string profile_to_json(const ProfileDoc& doc) {
+  nlohmann::ordered_json j;
+  j["format"] = kProfileFormat;
+  j["device"] = doc.device;
+  j["model"] = doc.model;
+  j["runtime"] = doc.runtime;
+  j["predicted"] = doc.predicted;
+  for (const auto& [key, value] : doc.about.items()) j[key] = value;
+  j["nodes"] = doc.nodes;
+  j["total_ms"] = doc.total_ms;
+  for (const auto& [key, value] : doc.details.items()) j[key] = value;
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace dapdee

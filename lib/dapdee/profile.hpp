@@ -8,11 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "dapdee/formats.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
-
-inline constexpr const char* kProfileFormat = "dapdee-profile/1";
 
 // Input dims a profile was measured at (graph input name -> dims).
 using InputShapes = std::vector<std::pair<std::string, std::vector<int64_t>>>;

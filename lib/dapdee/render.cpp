@@ -9,6 +9,7 @@
 
 #include "dapdee/csv.hpp"
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/render_graph.hpp"
 
 namespace dapdee {
@@ -108,7 +109,7 @@ bool put_str(std::string& o, const std::string& x) { return o += json_quote(x), 
 bool put_bool(std::string& o, bool x) { return o += x ? "true" : "false", true; }
 
 const Field kFields[] = {
-    {"format", Kind::String, [](std::string& o, D, P) { return put_str(o, "dapdee-plan/1"); }},
+    {"format", Kind::String, [](std::string& o, D, P) { return put_str(o, kPlanFormat); }},
     {"model", Kind::String, [](std::string& o, D d, P) { return put_str(o, d.model); }},
     {"network", Kind::String, [](std::string& o, D, P pt) { return put_str(o, pt.network); }},
     {"trace_time_s", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.trace_time_s); }},
@@ -260,7 +261,7 @@ std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterv
     }
     for (size_t v = 0; v < dag.nodes.size(); ++v)
       if (sent[v]) v_s.push_back(static_cast<int>(v));
-    out += "{\"format\":\"dapdee-breakpoints/1\",\"exit\":" + json_quote(dag.exits[iv.exit].name);
+    out += std::string("{\"format\":\"") + kBreakpointsFormat + "\",\"exit\":" + json_quote(dag.exits[iv.exit].name);
     out += fmt::format(",\"exit_index\":{},\"bw_lo\":", iv.exit + 1);
     num(out, iv.bw_lo);
     out += ",\"bw_hi\":";

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "dapdee/formats.hpp"
 #include "dapdee/stats.hpp"
 
 namespace dapdee {
@@ -44,7 +45,7 @@ RunSummary summarize_run(const std::vector<FrameTiming>& frames, double elapsed_
 std::string render_run_report(const RunMeta& meta, const std::vector<FrameTiming>& frames) {
   const RunSummary s = summarize_run(frames, meta.elapsed_ms);
   nlohmann::ordered_json j;
-  j["format"] = "dapdee-run-report/1";
+  j["format"] = kRunReportFormat;
   j["model"] = meta.model;
   j["model_digest"] = meta.digest;
   j["plan"] = meta.plan;
@@ -89,7 +90,7 @@ std::string render_run_report(const RunMeta& meta, const std::vector<FrameTiming
 
 std::string metrics_line(const FrameTiming& f, double t_s, std::optional<double> bandwidth_mbps, std::optional<double> delay_ms) {
   nlohmann::ordered_json j;
-  j["format"] = "dapdee-metrics/1";
+  j["format"] = kMetricsFormat;
   j["t_s"] = r3(t_s);
   if (bandwidth_mbps) j["bandwidth_mbps"] = r3(*bandwidth_mbps);
   if (delay_ms) j["delay_ms"] = r3(*delay_ms);

@@ -16,10 +16,12 @@
 
 #include "dapdee/error.hpp"
 #include "dapdee/file_kind.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/json_field.hpp"
 #include "dapdee/plan_check.hpp"
 #include "dapdee/onnx_import.hpp"
+#include "dapdee/onnx_model.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 #include "dapdee/onnx_types.hpp"
 
@@ -134,7 +136,7 @@ std::string model_digest(const onnx::ModelProto& m) {
 Partition partition_from_plan(const nlohmann::json& plan, const std::string& where) {
   const JsonField root(plan, where);
   root.expect_object();
-  root.expect_format("dapdee-plan/1");
+  root.expect_format(kPlanFormat);
   for (const char* key : {"exit", "V_d", "V_e"})
     if (!root.has(key))
       throw Error(where, fmt::format("the plan lacks '{}' (a lean line from dapdee-plan --fields? "
@@ -151,9 +153,9 @@ nlohmann::json read_single_plan(const std::string& path) {
   const std::string text = read_input(path);
   if (text.find("}\n{") != std::string::npos)
     throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
-  if (const std::string hint = wrong_file_hint(text, "dapdee-plan/1"); !hint.empty()) throw Error(path, hint);
+  if (const std::string hint = wrong_file_hint(text, kPlanFormat); !hint.empty()) throw Error(path, hint);
   const nlohmann::json j = parse_json_bounded(text, path);  // depth-bounded, the parser's message on failure
-  const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == "dapdee-plan/1";
+  const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == kPlanFormat;
   if (!plan) throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
   return j;
 }
@@ -179,7 +181,7 @@ ModelSplitter::ModelSplitter(const std::string& model_path, Weights weights) : i
   ImportOptions iopt;
   iopt.model_path = model_path;
   m.imp = import_onnx(iopt);
-  if (!m.full.ParseFromString(read_input(model_path))) throw Error(model_path, "not a valid ONNX model");
+  m.full = load_onnx_model(model_path);
   const auto& fg = m.full.graph();
   if (static_cast<int>(m.imp.onnx_to_dag.size()) != fg.node_size()) throw Error(model_path, "the import and the model disagree");
   m.folded.assign(fg.node_size(), 0);
