@@ -186,22 +186,35 @@ void place(Temp& t, const std::string& target, const std::string& shown) {
 
 }  // namespace
 
+namespace {
+
+// How an output path is written: stdout, through an existing non-regular file (a device, a FIFO,
+// a descriptor's name), or replaced by a renamed temporary file. Throws Error for an empty path
+// or a directory.
+enum class OutputKind { Stdout, Through, Replace };
+OutputKind output_kind(const std::string& path) {
+  if (path == "-") return OutputKind::Stdout;
+  if (path.empty()) throw Error("output", "the output path is empty");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return OutputKind::Replace;
+  if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
+  return !S_ISREG(st.st_mode) || names_descriptor(path) ? OutputKind::Through : OutputKind::Replace;
+}
+
+}  // namespace
+
 void write_output_atomic(const std::string& path, const std::string& data) {
-  if (path == "-") {
+  const OutputKind kind = output_kind(path);
+  if (kind == OutputKind::Stdout) {
     std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
     std::cout.flush();
     if (!std::cout) throw Error("-", "cannot write to stdout");
     return;
   }
-  if (path.empty()) throw Error("output", "the output path is empty");
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
-    if (!S_ISREG(st.st_mode) || names_descriptor(path)) {
-      if (g_transaction) g_transaction->staged_.push_back({path, path, "", data, true, -1});
-      else write_through(path, data);
-      return;
-    }
+  if (kind == OutputKind::Through) {
+    if (g_transaction) g_transaction->staged_.push_back({path, path, "", data, true, -1});
+    else write_through(path, data);
+    return;
   }
   const std::string target = rename_target(path);
   Temp t = write_temp(target, data, path);
@@ -214,16 +227,12 @@ void write_output_atomic(const std::string& path, const std::string& data) {
 
 OutputStream::OutputStream(const std::string& path) : path_(path) {
   if (g_transaction) throw Error(path, "internal: a streamed output inside an output transaction");
-  if (path == "-") return;  // std::cout
-  if (path.empty()) throw Error("output", "the output path is empty");
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
-    if (!S_ISREG(st.st_mode) || names_descriptor(path)) {
-      fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-      if (fd_ < 0) throw Error(path, std::string("cannot open for writing: ") + std::strerror(errno));
-      return;
-    }
+  const OutputKind kind = output_kind(path);
+  if (kind == OutputKind::Stdout) return;  // std::cout
+  if (kind == OutputKind::Through) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd_ < 0) throw Error(path, std::string("cannot open for writing: ") + std::strerror(errno));
+    return;
   }
   target_ = rename_target(path);
   Temp t = write_temp(target_, "", path);  // created empty, kept open again below

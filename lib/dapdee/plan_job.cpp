@@ -242,10 +242,9 @@ void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_poin
 
 PlanJobResult run_plan_job(const PlanJob& job) {
   PlanJobResult r;
-  run_plan_job_chunks(job, r, std::numeric_limits<size_t>::max(), [&](std::vector<PlanPoint>& chunk) {
-    if (r.points.empty()) r.points = std::move(chunk);
-    else r.points.insert(r.points.end(), std::make_move_iterator(chunk.begin()), std::make_move_iterator(chunk.end()));
-  });
+  // One chunk holds the whole sweep.
+  run_plan_job_chunks(job, r, std::numeric_limits<size_t>::max(),
+                      [&](std::vector<PlanPoint>& chunk) { r.points = std::move(chunk); });
   return r;
 }
 

@@ -276,11 +276,9 @@ void run_sweep_chunks(const Planner& planner, const SweepSpec& spec, size_t chun
 }
 
 std::vector<PlanPoint> run_sweep(const Planner& planner, const SweepSpec& spec) {
-  std::vector<PlanPoint> all;
-  run_sweep_chunks(planner, spec, std::numeric_limits<size_t>::max(), [&](std::vector<PlanPoint>& chunk) {
-    if (all.empty()) all = std::move(chunk);
-    else all.insert(all.end(), std::make_move_iterator(chunk.begin()), std::make_move_iterator(chunk.end()));
-  });
+  std::vector<PlanPoint> all;  // one chunk holds the whole shard
+  run_sweep_chunks(planner, spec, std::numeric_limits<size_t>::max(),
+                   [&](std::vector<PlanPoint>& chunk) { all = std::move(chunk); });
   return all;
 }
 
