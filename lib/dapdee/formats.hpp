@@ -15,4 +15,8 @@ inline constexpr const char* kLatencyModelFormat = "dapdee-latency-model/1"; // 
 inline constexpr const char* kKernelModelFormat = "dapdee-kernel-model/2";   // dapdee-profile fit --kind kernel
 inline constexpr const char* kRunReportFormat = "dapdee-run-report/1";       // dapdee-run
 
+// Names on the wire rather than in files.
+inline constexpr const char* kRunProtocol = "dapdee-run/1";   // dapdee-run's hello (device to edge)
+inline constexpr const char* kQuantTag = "dapdee-quant/1";    // a quantised tensor's doc_string
+
 }  // namespace dapdee

@@ -25,6 +25,7 @@
 
 #include "dapdee/cv_engine.hpp"
 #include "dapdee/edge_server.hpp"
+#include "dapdee/formats.hpp"
 #include "dapdee/io.hpp"
 #include "dapdee/link_shaper.hpp"
 #include "dapdee/render.hpp"
@@ -267,8 +268,8 @@ class PlanFeed {
     if (text.find_first_not_of(" \t\r") == std::string::npos) return;
     const auto j = nlohmann::json::parse(text, nullptr, false);
     std::lock_guard<std::mutex> lock(mu_);
-    if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != "dapdee-plan/1") {  // a number is no abort
-      failure_ = fmt::format("line {}: not a dapdee-plan/1 object", count_ + 1);
+    if (j.is_discarded() || !j.is_object() || !j.contains("format") || j["format"] != kPlanFormat) {  // a number is no abort
+      failure_ = fmt::format("line {}: not a {} object", count_ + 1, kPlanFormat);
     } else {
       try {
         partition_from_plan(j, path_);

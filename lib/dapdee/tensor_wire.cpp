@@ -75,8 +75,6 @@ float half_to_float(uint16_t h) {
 
 namespace {
 
-constexpr const char* kQuantTag = "dapdee-quant/1";
-
 // The quantisation of one tensor: x = offset + q * scale.
 struct Quant {
   double scale = 1, offset = 0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dapdee/error.hpp"
+#include "dapdee/formats.hpp"
 
 namespace dapdee {
 
@@ -21,7 +22,6 @@ namespace dapdee {
 inline constexpr uint32_t kDefaultMaxFrameBytes = 256u << 20;
 // Bytes of the length prefix and the type byte that precede every payload.
 inline constexpr size_t kFrameHeaderBytes = 5;
-inline constexpr const char* kRunProtocol = "dapdee-run/1";
 
 // The frame types.
 enum class MsgType : uint8_t {
