@@ -285,6 +285,18 @@ TEST_CASE("noise warnings: node sum vs whole and the median CV", "[profile][nois
     REQUIRE(w.size() == 1);
     CHECK_THAT(w[0], Catch::Contains("coefficient of variation is 25.0%"));
   }
+  SECTION("a machine that changes speed: whole-model p90 over p10") {
+    dapdee::Summary bimodal = s(10, 0.02);
+    bimodal.p10 = 8;
+    bimodal.p90 = 12;
+    const auto n = dapdee::measure_noise({s(4, 0.03), s(5, 0.05)}, 9.5, bimodal);
+    CHECK(n.whole_spread() == Approx(1.5));
+    const auto w = dapdee::noise_warnings(n);
+    REQUIRE(w.size() == 1);
+    CHECK_THAT(w[0], Catch::Contains("1.50x the fastest"));
+    bimodal.p90 = 8.7;  // 1.0875: within the tolerance
+    CHECK(dapdee::noise_warnings(dapdee::measure_noise({s(4, 0.03), s(5, 0.05)}, 9.5, bimodal)).empty());
+  }
   SECTION("zero-time nodes do not count in the CVs") {
     const auto n = dapdee::measure_noise({s(0, 0), s(0, 0), s(2, 0.04)}, 10.0, whole);
     CHECK(n.median_cv == Approx(0.04));

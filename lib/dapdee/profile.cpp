@@ -69,6 +69,8 @@ Noise measure_noise(const std::vector<Summary>& timed_nodes, double node_sum_ms,
   n.node_sum_ms = node_sum_ms;
   n.whole_ms = whole.median;
   n.whole_cv = whole.cv;
+  n.whole_p10 = whole.p10;
+  n.whole_p90 = whole.p90;
   return n;
 }
 
@@ -83,6 +85,11 @@ std::vector<std::string> noise_warnings(const Noise& n) {
     w.push_back(fmt::format("the median per-node coefficient of variation is {:.1f}% (above {:.0f}%): the medians are "
                             "unstable; measure again on a quieter machine or with more --repeat",
                             100 * n.median_cv, 100 * kNoisyMedianCv));
+  if (n.whole_spread() > kWholeSpreadTolerance)
+    w.push_back(fmt::format("the slowest runs of the whole model took {:.2f}x the fastest (p90 {:.3f} ms, p10 {:.3f} ms; "
+                            "above {:.2f}x): the machine changed speed during the measurement (a shared host); "
+                            "measure again when scripts/predictor/quiet-check passes",
+                            n.whole_spread(), n.whole_p90, n.whole_p10, kWholeSpreadTolerance));
   return w;
 }
 
@@ -90,7 +97,8 @@ std::string noise_json(const Noise& n) {
   nlohmann::ordered_json j = {{"median_node_cv", n.median_cv},       {"p90_node_cv", n.p90_cv},
                               {"node_sum_ms", n.node_sum_ms},        {"whole_ms", n.whole_ms},
                               {"whole_cv", n.whole_cv},              {"sum_vs_whole_pct", n.sum_vs_whole_pct()},
-                              {"noisy_median_cv", kNoisyMedianCv},   {"sum_vs_whole_tolerance_pct", 100 * kSumVsWholeTolerance}};
+                              {"noisy_median_cv", kNoisyMedianCv},   {"sum_vs_whole_tolerance_pct", 100 * kSumVsWholeTolerance},
+                              {"whole_p90_over_p10", n.whole_spread()}, {"whole_spread_tolerance", kWholeSpreadTolerance}};
   return j.dump();
 }
 

@@ -38,21 +38,27 @@ Profile load_profile(const std::string& path);
 inline constexpr double kNoisyMedianCv = 0.15;
 // Relative gap between the sum of node medians and the whole-model median that is warned about.
 inline constexpr double kSumVsWholeTolerance = 0.10;
+// p90 / p10 of the whole-model runs above which the machine is said to have changed speed during
+// the measurement (a shared host's memory bandwidth: docs/PROFILING.md).
+inline constexpr double kWholeSpreadTolerance = 1.10;
 
 // The noise a measurement carries: per-node CV and node sum vs the whole model.
 struct Noise {
   double median_cv = 0, p90_cv = 0;  // over the timed nodes
   double node_sum_ms = 0, whole_ms = 0;
   double whole_cv = 0;
+  double whole_p10 = 0, whole_p90 = 0;  // over the whole-model runs
   // (node_sum / whole - 1) * 100; 0 when whole is 0.
   double sum_vs_whole_pct() const { return whole_ms > 0 ? 100.0 * (node_sum_ms / whole_ms - 1.0) : 0.0; }
+  // p90 / p10 of the whole-model runs; 1 when p10 is 0 (no runs, or a summary without them).
+  double whole_spread() const { return whole_p10 > 0 ? whole_p90 / whole_p10 : 1.0; }
 };
 
 // Noise of per-node summaries (nodes with a zero median are left out of the CVs). Never fails.
 Noise measure_noise(const std::vector<Summary>& timed_nodes, double node_sum_ms, const Summary& whole);
 
 // The warnings a profile's noise deserves (sum vs whole beyond 10%, median CV beyond the
-// threshold), as sentences. Never fails.
+// threshold, whole-model p90/p10 beyond 1.10), as sentences. Never fails.
 std::vector<std::string> noise_warnings(const Noise& n);
 
 // The "noise" object written into profiles. Never fails.
