@@ -192,3 +192,19 @@ TEST_CASE("dapdee-split reads the model from stdin once: the parts equal those o
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Catch::StartsWith("dapdee-split: error: -: "));
 }
+
+TEST_CASE("dapdee-profile refill reads the model with the importer's checks", "[profile][onnx_model][cli]") {
+  TempDir d;
+  big_weights_model().save(d / "bigw.onnx");
+  const auto file = run(tool("dapdee-profile") + " refill " + (d / "bigw.onnx") + " -o " + (d / "a.onnx"));
+  REQUIRE(file.code == 0);
+  const auto piped =
+      run("cat " + (d / "bigw.onnx") + " | " + tool("dapdee-profile") + " refill - -o " + (d / "b.onnx"));
+  REQUIRE(piped.code == 0);
+  CHECK(slurp(d / "a.onnx") == slurp(d / "b.onnx"));
+  spit(d / "empty.onnx", "");
+  const auto empty = run(tool("dapdee-profile") + " refill " + (d / "empty.onnx") + " -o " + (d / "c.onnx"));
+  CHECK(empty.code == 1);
+  CHECK_THAT(empty.err, Catch::Contains("empty file: not an ONNX model"));
+  CHECK_FALSE(fs::exists(d / "c.onnx"));
+}
