@@ -64,6 +64,32 @@ Builder big_weights_model() {
   return b;
 }
 
+// A length-delimited protobuf field: tag, length, bytes.
+std::string field(int number, const std::string& bytes) {
+  std::string out;
+  auto varint = [&](uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    out.push_back(static_cast<char>(v));
+  };
+  varint((static_cast<uint64_t>(number) << 3) | 2);
+  varint(bytes.size());
+  return out + bytes;
+}
+
+// big_weights_model with one more initializer "odd" whose fields come in the order given (each
+// part a serialized TensorProto, merged on parsing), read by an Add after the output.
+std::string model_with_odd_tensor(const std::vector<onnx::TensorProto>& parts) {
+  Builder b = big_weights_model();
+  b.node("Add", {"output", "odd"}, {"odd_out"}, "add_odd");
+  onnx::ModelProto m = b.model();
+  onnx::GraphProto g = m.graph();
+  m.clear_graph();
+  std::string tensor;
+  for (const auto& t : parts) tensor += t.SerializeAsString();
+  const std::string graph = g.SerializeAsString() + field(onnx::GraphProto::kInitializerFieldNumber, tensor);
+  return m.SerializeAsString() + field(onnx::ModelProto::kGraphFieldNumber, graph);
+}
+
 }  // namespace
 
 TEST_CASE("OnnxModel: weights kept or stripped, the import is the same and folds nothing through a weight",
@@ -207,4 +233,40 @@ TEST_CASE("dapdee-profile refill reads the model with the importer's checks", "[
   CHECK(empty.code == 1);
   CHECK_THAT(empty.err, Catch::Contains("empty file: not an ONNX model"));
   CHECK_FALSE(fs::exists(d / "c.onnx"));
+}
+
+TEST_CASE("OnnxModel: streaming past the weights gives the model that stripping after parsing gives",
+          "[import][onnx_model]") {
+  TempDir d;
+  onnx::TensorProto name, data, dims, external;
+  name.set_name("odd");
+  name.set_data_type(onnx::TensorProto::FLOAT);
+  data.set_raw_data(std::string(5000 * 4, '\1'));
+  dims.add_dims(5000);
+  external.set_data_location(onnx::TensorProto::EXTERNAL);
+  const std::vector<std::pair<std::string, std::vector<onnx::TensorProto>>> cases{
+      {"canonical", {name, dims, data}},                 // dims before the data: skipped while reading
+      {"dims_late", {name, data, dims}},                 // a weight known only after its data: stripped after
+      {"external_late", {name, dims, data, external}}};  // skipped, then no weight after all: read again
+  for (const auto& [label, parts] : cases) {
+    INFO(label);
+    const std::string path = d / (label + ".onnx");
+    spit(path, model_with_odd_tensor(parts));
+    onnx::ModelProto whole;
+    REQUIRE(whole.ParseFromString(slurp(path)));
+    const dapdee::OnnxModel kept(path, dapdee::FloatWeights::Keep), stripped(path, dapdee::FloatWeights::Strip);
+    CHECK(kept.weightless().SerializeAsString() == stripped.weightless().SerializeAsString());
+    CHECK(dapdee::OnnxModel(path, dapdee::FloatWeights::Keep).release().SerializeAsString() ==
+          whole.SerializeAsString());
+    CHECK(import_text(dapdee::import_model(kept, {})) == import_text(dapdee::import_model(stripped, {})));
+  }
+  for (const std::string& dir : {shared_dir() + "/models", source_dir() + "/models"}) {
+    if (!fs::is_directory(dir)) continue;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().extension() != ".onnx") continue;
+      INFO(e.path());
+      CHECK(dapdee::OnnxModel(e.path(), dapdee::FloatWeights::Keep).weightless().SerializeAsString() ==
+            dapdee::OnnxModel(e.path(), dapdee::FloatWeights::Strip).weightless().SerializeAsString());
+    }
+  }
 }

@@ -18,7 +18,7 @@ namespace dapdee {
 // What an OnnxModel keeps of its float weights.
 enum class FloatWeights {
   Keep,   // every initializer's values, given back by release() (split, the OpenCV profiler)
-  Strip,  // weights lose their values when read (the plain import: keeps memory low on big models)
+  Strip,  // weights lose their values (the plain import: a regular file's weights are never held in memory)
 };
 
 // Float initializers over this many elements are weights: the import sees their type and shape only.
