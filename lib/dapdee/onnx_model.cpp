@@ -147,6 +147,7 @@ bool skip_data(CodedInputStream& in, uint32_t tag) {
   if ((tag & 7) != 2) return size == 0 ? in.ReadVarint64(&v) : in.Skip(size);
   if (!in.ReadVarint32(&len) || len > INT_MAX) return false;
   if (size > 0) return len % static_cast<uint32_t>(size) == 0 && in.Skip(static_cast<int>(len));
+  if (in.BytesUntilLimit() >= 0 && static_cast<int>(len) > in.BytesUntilLimit()) return false;  // past its message
   const auto limit = in.PushLimit(static_cast<int>(len));
   while (in.BytesUntilLimit() > 0)
     if (!in.ReadVarint64(&v)) return false;
@@ -176,7 +177,7 @@ bool copy_tensor(CodedInputStream& in, uint32_t len, std::string& out) {
     if (!copy_field(in, tag, t)) return false;
     changed = changed || !data;
   }
-  if (!in.ConsumedEntireMessage()) return false;
+  if (!in.ConsumedEntireMessage() || in.BytesUntilLimit() != 0) return false;  // not cut short by the end of file
   in.PopLimit(limit);
   TensorProto head;
   if (skipped && !(head.ParseFromString(t) && is_weight(head))) return false;  // not a weight after all
@@ -196,7 +197,7 @@ bool copy_graph(CodedInputStream& in, uint32_t len, std::string& out) {
     const bool initializer = tag == ((onnx::GraphProto::kInitializerFieldNumber << 3) | 2u);
     if (initializer ? !(in.ReadVarint32(&n) && copy_tensor(in, n, g)) : !copy_field(in, tag, g)) return false;
   }
-  if (!in.ConsumedEntireMessage()) return false;
+  if (!in.ConsumedEntireMessage() || in.BytesUntilLimit() != 0) return false;  // not cut short by the end of file
   in.PopLimit(limit);
   append_varint(out, (onnx::ModelProto::kGraphFieldNumber << 3) | 2u);
   append_varint(out, g.size());
