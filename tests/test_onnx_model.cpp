@@ -325,3 +325,25 @@ TEST_CASE("OnnxModel: on damaged files the streamed strip agrees with parse-then
   }
   CHECK(errors > 0);
 }
+
+#ifdef DAPDEE_HAVE_OPENCV
+TEST_CASE("dapdee-profile reads a model from stdin once and pins its batch once",
+          "[profile][opencv][onnx_model][cli]") {
+  TempDir d;
+  Builder b = testing_onnx::reshape_shape_model();  // a dynamic batch, a Reshape target computed from the shape
+  b.random_weights(2);
+  b.save(d / "r.onnx");
+  const auto r = run("cat " + (d / "r.onnx") + " | " + tool("dapdee-profile") +
+                     " - --input-shape input=2x4x6x6 --warmup 0 --repeat 1 -o " + (d / "p.json"));
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(slurp(d / "p.json"));
+  CHECK(j["model"] == "stdin");
+  CHECK(j["inputs"][0]["shape"] == nlohmann::json::array({2, 4, 6, 6}));
+  CHECK(j["nodes"].contains("matmul"));
+  const auto bad =
+      run("cat " + (d / "r.onnx") + " | " + tool("dapdee-profile") + " - --input-shape nope=1x4x6x6 --repeat 1");
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Catch::StartsWith("dapdee-profile: error: -: --input-shape: the model has no input 'nope'"));
+}
+#endif
