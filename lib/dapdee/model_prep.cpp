@@ -13,13 +13,13 @@
 #include "dapdee/fold.hpp"
 #include "dapdee/onnx_types.hpp"
 #include "dapdee/io.hpp"
+#include "dapdee/onnx_model.hpp"
 #include "dapdee/onnx_rewrite.hpp"
 
 namespace dapdee {
 
 std::string refilled_model_bytes(const std::string& path, int& refilled) {
-  onnx::ModelProto model;
-  if (!model.ParseFromString(read_input(path))) throw Error(path, "not a valid ONNX model");
+  onnx::ModelProto model = OnnxModel(path, FloatWeights::Keep).release();  // the importer's checks
   const std::string dir = path == "-" ? "." : std::filesystem::path(path).parent_path().string();
   const RewriteReport rep = refill_weights(model, dir.empty() ? "." : dir, path);
   refilled = rep.refilled;

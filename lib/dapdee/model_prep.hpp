@@ -15,7 +15,8 @@ namespace dapdee {
 
 // The model at `path` with every absent float weight refilled (as dapdee-profile does before
 // measuring) and present external data inlined, serialised. Throws Error(path, ...) when the
-// file is not an ONNX model or an external file is short; `refilled` counts refilled tensors.
+// file is not an ONNX model (OnnxModel's checks) or an external file is short; `refilled` counts
+// refilled tensors.
 std::string refilled_model_bytes(const std::string& path, int& refilled);
 
 }  // namespace dapdee

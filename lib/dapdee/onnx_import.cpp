@@ -1,19 +1,15 @@
 #include "dapdee/onnx_import.hpp"
 #include "dapdee/onnx_model.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <set>
@@ -33,71 +29,7 @@ namespace dapdee {
 
 using onnx::TensorProto;
 
-onnx::ModelProto load_onnx_model(const std::string& path) {
-  onnx::ModelProto model;
-  bool ok = false;
-  if (path == "-") {
-    std::string data = read_input(path);
-    if (data.empty()) throw Error(path, "empty input: not an ONNX model");
-    google::protobuf::io::ArrayInputStream raw(data.data(), static_cast<int>(std::min<size_t>(data.size(), INT_MAX)));
-    google::protobuf::io::CodedInputStream coded(&raw);
-    coded.SetTotalBytesLimit(INT_MAX);
-    ok = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
-  } else {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw Error(path, "is a directory");
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) throw Error(path, fmt::format("cannot open: {}", std::strerror(errno)));
-    const auto size = std::filesystem::file_size(path, ec);
-    if (!ec && size == 0) {
-      ::close(fd);
-      throw Error(path, "empty file: not an ONNX model");
-    }
-    if (!ec && size > static_cast<uintmax_t>(INT_MAX))
-      throw Error(path, "file over 2 GiB: protobuf cannot hold it; save the model with external data");
-    {
-      google::protobuf::io::FileInputStream raw(fd, 1 << 20);
-      google::protobuf::io::CodedInputStream coded(&raw);
-      coded.SetTotalBytesLimit(INT_MAX);
-      ok = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
-    }
-    ::close(fd);
-  }
-  if (!ok) throw Error(path, "not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
-  if (!model.has_graph() || (model.graph().node_size() == 0 && model.graph().input_size() == 0))
-    throw Error(path, "not an ONNX model (no graph)");
-  return model;
-}
-
 namespace {
-
-// Loads a model without keeping large float weights: parsed from a stream, then stripped.
-onnx::ModelProto load_model(const std::string& path, std::vector<std::string>& warnings) {
-  onnx::ModelProto model = load_onnx_model(path);
-  // Drop float weights: the DAG needs their dims only.
-  const std::filesystem::path dir = path == "-" ? std::filesystem::current_path()
-                                                : std::filesystem::path(path).parent_path();
-  std::set<std::string> missing;
-  for (auto& t : *model.mutable_graph()->mutable_initializer()) {
-    if (t.data_location() == TensorProto::EXTERNAL) {
-      for (const auto& kv : t.external_data())
-        if (kv.key() == "location") {
-          std::error_code ec;
-          if (!std::filesystem::exists(dir / kv.value(), ec)) missing.insert(kv.value());
-        }
-      continue;
-    }
-    if (!is_float_element(t.data_type())) continue;
-    if (element_count(t.dims()) <= 4096) continue;
-    t.clear_raw_data();
-    t.clear_float_data();
-    t.clear_double_data();
-    t.clear_int32_data();
-  }
-  for (const auto& m : missing)
-    warnings.push_back(fmt::format("external data file '{}' is missing; importing without weights", m));
-  return model;
-}
 
 struct Meta {
   int32_t type = 0;
@@ -327,20 +259,20 @@ std::vector<int> topological_order(const onnx::GraphProto& g, const std::vector<
   return order;
 }
 
-// Pins the input shapes, applies --outputs, and indexes what remains; throws as the phases above
-// and as restrict_to_outputs.
-GraphIndex index_graph(onnx::ModelProto& model, const ImportOptions& opt, ImportResult& result) {
+// Applies --outputs to a copy of the model (`cut`) and indexes what remains (the input shapes are
+// pinned already: OnnxModel); throws as the phases above and as restrict_to_outputs.
+GraphIndex index_graph(const onnx::ModelProto& whole, const ImportOptions& opt, ImportResult& result,
+                       std::optional<onnx::ModelProto>& cut) {
   const std::string& where = opt.model_path;
-  onnx::GraphProto& g = *model.mutable_graph();
   GraphIndex ix;
-  for (const auto& t : g.initializer()) ix.initializers.insert(t.name());
-  ix.real_inputs = real_input_indices(g, ix.initializers);
-  pin_input_shapes(g, opt.input_shapes, where);
+  for (const auto& t : whole.graph().initializer()) ix.initializers.insert(t.name());
   if (!opt.outputs.empty()) {  // the subgraph that ends at the named tensors
-    for (const auto& d : restrict_to_outputs(model, opt.outputs, where))
+    cut = whole;
+    for (const auto& d : restrict_to_outputs(*cut, opt.outputs, where))
       result.warnings.push_back(fmt::format("--outputs: input '{}' is not needed for these outputs; left out", d));
-    ix.real_inputs = real_input_indices(g, ix.initializers);
   }
+  const onnx::GraphProto& g = cut ? cut->graph() : whole.graph();
+  ix.real_inputs = real_input_indices(g, ix.initializers);
   const auto producer = index_producers(g, ix, where);
   std::vector<std::vector<int>> succ;
   std::vector<int> indeg;
@@ -518,17 +450,15 @@ FoldState fold_to_fixed_point(const onnx::ModelProto& model, const GraphIndex& i
 }
 
 // The count of folded nodes and the evaluated outputs of folded nodes (16-bit floats left out).
-void record_folded(const onnx::GraphProto& g, const FoldState& st, ImportResult& result) {
+void record_folded(const onnx::GraphProto& g, const FoldState& st, ModelImport& out) {
   for (int i = 0; i < g.node_size(); ++i) {
-    result.folded_nodes += st.folded[i];
+    out.result.folded_nodes += st.folded[i];
     if (!st.folded[i]) continue;
     for (const auto& o : g.node(i).output()) {
       const auto it = st.values.find(o);
       if (o.empty() || it == st.values.end()) continue;
       if (it->second.type == TensorProto::FLOAT16 || it->second.type == TensorProto::BFLOAT16) continue;
-      TensorProto t;
-      fold::to_tensor(it->second, o, &t);
-      result.folded_values.emplace_back(o, t.SerializeAsString());
+      fold::to_tensor(it->second, o, &out.folded[o]);
     }
   }
 }
@@ -796,18 +726,44 @@ void attach_exits(const onnx::ModelProto& model, const FoldState& st, const DagI
 
 }  // namespace
 
-ImportResult import_onnx(const ImportOptions& opt) {
+namespace {
+
+// The options of an import of `model`: its path and pins; throws Error(path) when the options
+// name another file or other pins.
+ImportOptions options_for(const OnnxModel& model, const ImportOptions& options) {
+  ImportOptions opt = options;
+  if (!opt.model_path.empty() && opt.model_path != model.path())
+    throw Error(model.path(), fmt::format("internal: an import of this model with options for '{}'", opt.model_path));
+  if (!opt.input_shapes.empty() && opt.input_shapes != model.pins())
+    throw Error(model.path(), "internal: an import with other --input-shape pins than the model's");
+  opt.model_path = model.path();
+  opt.input_shapes = model.pins();
+  return opt;
+}
+
+}  // namespace
+
+ModelImport import_model(const OnnxModel& model, const ImportOptions& options) {
+  const ImportOptions opt = options_for(model, options);
   const std::string& where = opt.model_path;
-  ImportResult result;
-  onnx::ModelProto model = load_model(where, result.warnings);
-  const int64_t opset = default_opset(model, where);
-  const GraphIndex ix = index_graph(model, opt, result);
-  const FoldState st = fold_to_fixed_point(model, ix, opset, result, where);
-  record_folded(model.graph(), st, result);
-  const DagIndex di = build_nodes(model.graph(), ix, st, opt, result);
-  annotate_sizes_and_costs(model.graph(), ix, st, di, opset, result.dag, where);
-  attach_exits(model, st, di, opt, result);
-  return result;
+  ModelImport out;
+  ImportResult& result = out.result;
+  result.warnings = model.warnings();
+  const int64_t opset = default_opset(model.weightless(), where);
+  std::optional<onnx::ModelProto> cut;  // --outputs: the subgraph
+  const GraphIndex ix = index_graph(model.weightless(), opt, result, cut);
+  const onnx::ModelProto& m = cut ? *cut : model.weightless();
+  const FoldState st = fold_to_fixed_point(m, ix, opset, result, where);
+  record_folded(m.graph(), st, out);
+  const DagIndex di = build_nodes(m.graph(), ix, st, opt, result);
+  annotate_sizes_and_costs(m.graph(), ix, st, di, opset, result.dag, where);
+  attach_exits(m, st, di, opt, result);
+  return out;
+}
+
+ImportResult import_onnx(const ImportOptions& opt) {
+  const OnnxModel model(opt.model_path, FloatWeights::Strip, opt.input_shapes);
+  return import_model(model, opt).result;
 }
 
 namespace {

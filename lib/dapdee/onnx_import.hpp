@@ -1,4 +1,5 @@
-// ONNX model -> DAG: parsing without weights, shape inference plus constant folding, MAC counts.
+// ONNX model -> DAG: the model read without weights (OnnxModel, onnx_model.hpp), shape inference
+// plus constant folding, MAC counts.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +31,6 @@ struct ImportResult {
   std::vector<std::string> onnx_to_dag;  // per ONNX node index: its DAG node name, "" when folded
   std::vector<std::string> onnx_names;   // per ONNX node index: ONNX name (or derived), op
   std::vector<std::string> onnx_ops;
-  // Evaluated outputs of folded nodes: tensor name -> serialized onnx::TensorProto.
-  std::vector<std::pair<std::string, std::string>> folded_values;
 };
 
 // Imports an ONNX model; throws Error(model_path, ...) for unreadable, malformed or unsupported

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +26,6 @@
 #include "dapdee/onnx_model.hpp"
 #include "dapdee/model_prep.hpp"
 #include "dapdee/onnx_rewrite.hpp"
-#include "dapdee/onnx_subgraph.hpp"
 #include "dapdee/profile.hpp"
 #include "dapdee/profile_json.hpp"
 #include "dapdee/stats.hpp"
@@ -112,27 +110,6 @@ bool medians_stable(const std::vector<double>& total, const std::vector<std::vec
 
 }  // namespace
 
-namespace {
-// A model read from stdin is kept in a temporary file, as the model is read twice.
-struct StdinCopy {
-  std::string path;
-  explicit StdinCopy(const std::string& model) {
-    if (model != "-") return;
-    const std::string data = read_input("-");
-    std::string tmpl = (std::filesystem::temp_directory_path() / "dapdee-profile-XXXXXX").string();
-    const int fd = ::mkstemp(tmpl.data());
-    if (fd < 0) throw Error("-", "cannot create a temporary file for the model");
-    const bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-    ::close(fd);
-    path = tmpl;
-    if (!ok) throw Error("-", "cannot write a temporary copy of the model");
-  }
-  ~StdinCopy() {
-    if (!path.empty()) std::remove(path.c_str());
-  }
-};
-}  // namespace
-
 static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name);
 
 // readNetFromONNX on the model; when OpenCV refuses it, once more after the transformer
@@ -154,16 +131,7 @@ static cv::dnn::Net load_net(onnx::ModelProto& model, const Dag& dag, const std:
 }
 
 ProfileRun profile_with_opencv(const ProfileOptions& options) {
-  const StdinCopy stdin_copy(options.model_path);
-  if (stdin_copy.path.empty()) return profile_file(options, "");
-  ProfileOptions opt = options;
-  opt.model_path = stdin_copy.path;
-  try {
-    return profile_file(opt, "stdin");
-  } catch (const Error& e) {
-    if (e.where() == stdin_copy.path) throw Error("-", e.what());
-    throw;
-  }
+  return profile_file(options, options.model_path == "-" ? "stdin" : "");
 }
 
 namespace {
@@ -175,16 +143,15 @@ struct PreparedModel {
   RewriteReport rewrites;
 };
 
-// Parses the model again with its weights, pins the input shapes, gives the graph outputs the
-// import's static shapes (OpenCV wants them), refills absent weights and applies the OpenCV
-// rewrites. Throws Error(where) for an unreadable model or bad external data.
-PreparedModel prepare_for_opencv(const ProfileOptions& opt, const Dag& dag, ProfileRun& run) {
+// The model read with its weights (input shapes pinned), its graph outputs given the import's
+// static shapes (OpenCV wants them), absent weights refilled and the OpenCV rewrites applied.
+// Throws Error(where) for bad external data.
+PreparedModel prepare_for_opencv(const ProfileOptions& opt, onnx::ModelProto model, const Dag& dag, ProfileRun& run) {
   const std::string& where = opt.model_path;
   PreparedModel p;
-  p.model = load_onnx_model(where);
+  p.model = std::move(model);
   auto* g = p.model.mutable_graph();
   for (const auto& t : g->initializer()) p.init_names.insert(t.name());
-  pin_input_shapes(*g, opt.input_shapes, where);  // as the import did (it checked the names)
   std::unordered_map<std::string, const TensorInfo*> shapes;
   for (const auto& n : dag.nodes)
     for (const auto& t : n.outputs) shapes[t.name] = &t;
@@ -427,14 +394,13 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   if (opt.repeat < 1 || opt.warmup < 0 || opt.threads < 1)
     throw Error("--repeat/--warmup/--threads", "need repeat >= 1, warmup >= 0, threads >= 1");
   ProfileRun run;
-  // The DAG gives the node names and which ONNX nodes were folded away.
+  // Read once, weights kept; the DAG gives the node names and which ONNX nodes were folded away.
+  OnnxModel model(where, FloatWeights::Keep, opt.input_shapes);
   ImportOptions iopt;
-  iopt.model_path = where;
   iopt.model_name = model_name;
-  iopt.input_shapes = opt.input_shapes;
-  const ImportResult imp = import_onnx(iopt);
+  const ImportResult imp = import_model(model, iopt).result;
   const Dag& dag = imp.dag;
-  PreparedModel p = prepare_for_opencv(opt, dag, run);
+  PreparedModel p = prepare_for_opencv(opt, std::move(model).release(), dag, run);
   const OnnxNames names = index_onnx_names(p.model, imp);
   TransformerRewrites trep;
   cv::dnn::Net net = load_for_profiling(p.model, dag, opt, trep);

@@ -40,8 +40,9 @@ onnx::ValueInfoProto value_info(const TensorInfo& t) {
 
 // Builds one part: the given ONNX nodes plus the constants they need, with inputs and outputs.
 onnx::ModelProto make_part(const onnx::ModelProto& full, const std::vector<int>& nodes,
-                           const std::vector<onnx::ValueInfoProto>& inputs, const std::vector<onnx::ValueInfoProto>& outputs,
-                           const std::unordered_map<std::string, const onnx::TensorProto*>& folded_values,
+                           const std::vector<onnx::ValueInfoProto>& inputs,
+                           const std::vector<onnx::ValueInfoProto>& outputs,
+                           const std::unordered_map<std::string, onnx::TensorProto>& folded_values,
                            const std::vector<char>& folded, const std::unordered_map<std::string, int>& producer,
                            const std::string& graph_name) {
   onnx::ModelProto part;
@@ -68,7 +69,7 @@ onnx::ModelProto make_part(const onnx::ModelProto& full, const std::vector<int>&
     stack.pop_back();
     if (t.empty() || available.count(t) || added_inits.count(t)) continue;
     if (auto it = folded_values.find(t); it != folded_values.end()) {
-      *g->add_initializer() = *it->second;
+      *g->add_initializer() = it->second;
       added_inits.insert(t);
       continue;
     }
@@ -167,8 +168,7 @@ struct ModelSplitter::Impl {
   std::vector<char> folded;
   std::unordered_map<std::string, int> onnx_of;   // DAG name -> ONNX node index
   std::unordered_map<std::string, int> producer;  // tensor -> ONNX node index
-  std::vector<onnx::TensorProto> folded_storage;
-  std::unordered_map<std::string, const onnx::TensorProto*> folded_values;
+  std::unordered_map<std::string, onnx::TensorProto> folded_values;  // evaluated outputs of folded nodes
   std::unordered_map<std::string, const TensorInfo*> tensor_info;
   int refilled = 0;
   bool external = false;
@@ -178,10 +178,11 @@ struct ModelSplitter::Impl {
 ModelSplitter::ModelSplitter(const std::string& model_path, Weights weights) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = model_path;
-  ImportOptions iopt;
-  iopt.model_path = model_path;
-  m.imp = import_onnx(iopt);
-  m.full = load_onnx_model(model_path);
+  OnnxModel model(model_path, FloatWeights::Keep);  // read once: the import sees it without weights
+  ModelImport mi = import_model(model, {});
+  m.imp = std::move(mi.result);
+  m.folded_values = std::move(mi.folded);
+  m.full = std::move(model).release();
   const auto& fg = m.full.graph();
   if (static_cast<int>(m.imp.onnx_to_dag.size()) != fg.node_size()) throw Error(model_path, "the import and the model disagree");
   m.folded.assign(fg.node_size(), 0);
@@ -191,11 +192,6 @@ ModelSplitter::ModelSplitter(const std::string& model_path, Weights weights) : i
   }
   for (int i = 0; i < fg.node_size(); ++i)
     for (const auto& o : fg.node(i).output()) m.producer[o] = i;
-  m.folded_storage.resize(m.imp.folded_values.size());
-  for (size_t k = 0; k < m.imp.folded_values.size(); ++k) {
-    m.folded_storage[k].ParseFromString(m.imp.folded_values[k].second);
-    m.folded_values[m.imp.folded_values[k].first] = &m.folded_storage[k];
-  }
   for (const auto& n : m.imp.dag.nodes)
     for (const auto& t : n.outputs) m.tensor_info[t.name] = &t;
   for (const auto& t : fg.initializer()) m.external = m.external || t.data_location() == onnx::TensorProto::EXTERNAL;
@@ -347,12 +343,12 @@ SplitParts ModelSplitter::split(const Partition& p, const std::string& where) co
   return r;
 }
 
-SplitResult split_model(const SplitOptions& opt) {
+namespace {
+
+// The split of `splitter`'s model along the plan read from opt.plan_path, written.
+SplitResult split_along(const SplitOptions& opt, const nlohmann::json& plan, const Partition& p,
+                        const ModelSplitter& splitter) {
   SplitResult r;
-  if (opt.device_out.empty() || opt.edge_out.empty()) throw Error("--device-out/--edge-out", "both output files are needed");
-  const nlohmann::json plan = read_single_plan(opt.plan_path);
-  const Partition p = partition_from_plan(plan, opt.plan_path);
-  const ModelSplitter splitter(opt.model_path);
   const std::string plan_model =
       plan.contains("model") && plan["model"].is_string() ? plan["model"].get<std::string>() : splitter.dag().model;
   if (plan_model != splitter.dag().model)
@@ -371,6 +367,24 @@ SplitResult split_model(const SplitOptions& opt) {
   if (splitter.external_weights())
     r.warnings.push_back("the model keeps weights in an external data file; the parts refer to it by the same relative path");
   return r;
+}
+
+}  // namespace
+
+SplitResult split_model(const SplitOptions& opt) {
+  if (opt.device_out.empty() || opt.edge_out.empty())
+    throw Error("--device-out/--edge-out", "both output files are needed");
+  const nlohmann::json plan = read_single_plan(opt.plan_path);
+  const Partition p = partition_from_plan(plan, opt.plan_path);
+  const ModelSplitter splitter(opt.model_path);
+  return split_along(opt, plan, p, splitter);
+}
+
+SplitResult split_model(const SplitOptions& opt, const ModelSplitter& splitter) {
+  if (opt.device_out.empty() || opt.edge_out.empty())
+    throw Error("--device-out/--edge-out", "both output files are needed");
+  const nlohmann::json plan = read_single_plan(opt.plan_path);
+  return split_along(opt, plan, partition_from_plan(plan, opt.plan_path), splitter);
 }
 
 }  // namespace dapdee

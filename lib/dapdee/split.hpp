@@ -46,7 +46,7 @@ struct SplitParts {
 // A loaded model that splits along any partition of any exit (the server caches one per plan).
 class ModelSplitter {
  public:
-  // Imports and parses the model; with Weights::Refill absent weights get the name-seeded
+  // Reads the model once ("-": stdin) and imports it; with Weights::Refill absent weights get the name-seeded
   // synthetic values and external data is loaded inline. Throws Error(model_path, ...).
   explicit ModelSplitter(const std::string& model_path, Weights weights = Weights::AsIs);
   ~ModelSplitter();
@@ -97,6 +97,10 @@ struct SplitResult {
   std::vector<std::string> warnings;
   bool edge_written = false;
 };
+
+// As split_model(options), with the model already read (splitter.path() is options.model_path):
+// dapdee-split reads it once for the parts and --check. Throws as split_model(options).
+SplitResult split_model(const SplitOptions& options, const ModelSplitter& splitter);
 
 // Splits the model: the device part runs V_d and outputs every tensor of V_s that V_e reads (and
 // the exit outputs that run on the device); the edge part takes those tensors as inputs and

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "../common/run_tool.hpp"
 #include "dapdee/error.hpp"
@@ -14,11 +15,10 @@
 namespace {
 
 // --check: the parts against the whole model on random input; prints the max abs difference.
-int check(const dapdee::SplitOptions& opt, double tolerance) {
+int check(const dapdee::SplitOptions& opt, double tolerance, const dapdee::ModelSplitter& model) {
 #ifdef DAPDEE_HAVE_OPENCV
   const auto plan = dapdee::read_single_plan(opt.plan_path);
   const auto p = dapdee::partition_from_plan(plan, opt.plan_path);
-  const dapdee::ModelSplitter model(opt.model_path);
   const auto parts = model.split(p, opt.plan_path);
   const auto c = dapdee::check_split(model, p, parts);
   for (const auto& [name, d] : c.outputs) fmt::print("{}\t{:.3g}\n", name, d);
@@ -31,8 +31,22 @@ int check(const dapdee::SplitOptions& opt, double tolerance) {
 #else
   (void)opt;
   (void)tolerance;
+  (void)model;
   throw dapdee::Error("--check", "this dapdee-split was built without OpenCV DNN");
 #endif
+}
+
+// Writes both parts (or neither) and says what was written; `model`: the model read already, or
+// nullptr to read it after the plan. Throws as split_model.
+void write_parts(const dapdee::SplitOptions& opt, const dapdee::ModelSplitter* model) {
+  dapdee::OutputTransaction outputs;  // both parts or neither
+  const dapdee::SplitResult r = model ? dapdee::split_model(opt, *model) : dapdee::split_model(opt);
+  outputs.commit();
+  for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-split: warning: {}\n", w);
+  std::string sent;
+  for (const auto& t : r.sent) sent += (sent.empty() ? "" : ", ") + t;
+  fmt::print(stderr, "device part {} ({} nodes), edge part {} ({} nodes); sent: {}\n", opt.device_out, r.device_nodes,
+             r.edge_written ? opt.edge_out : "not written", r.edge_nodes, sent.empty() ? "nothing" : sent);
 }
 
 }  // namespace
@@ -43,7 +57,7 @@ int main(int argc, char** argv) {
   dapdee::SplitOptions opt;
   bool do_check = false;
   double tolerance = 1e-4;
-  app.add_option("MODEL", opt.model_path, "the ONNX model the plan was made for")->required();
+  app.add_option("MODEL", opt.model_path, "the ONNX model the plan was made for (- for stdin)")->required();
   app.add_option("--plan", opt.plan_path, "one dapdee-plan/1 object (- for stdin)")->required();
   app.add_option("--device-out", opt.device_out, "the device part (ONNX)");
   app.add_option("--edge-out", opt.edge_out, "the edge part (ONNX)");
@@ -55,17 +69,11 @@ int main(int argc, char** argv) {
   return dapdee_tools::run_tool("dapdee-split", app, argc, argv, [&] {
     if (!do_check && (opt.device_out.empty() || opt.edge_out.empty()))
       dapdee_tools::usage_error("--device-out and --edge-out are required (or --check)");
-    if (!opt.device_out.empty() || !opt.edge_out.empty()) {
-      dapdee::check_output_paths({opt.model_path, opt.plan_path}, {opt.device_out, opt.edge_out});
-      dapdee::OutputTransaction outputs;  // both parts or neither
-      const dapdee::SplitResult r = dapdee::split_model(opt);
-      outputs.commit();
-      for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-split: warning: {}\n", w);
-      std::string sent;
-      for (const auto& t : r.sent) sent += (sent.empty() ? "" : ", ") + t;
-      fmt::print(stderr, "device part {} ({} nodes), edge part {} ({} nodes); sent: {}\n", opt.device_out, r.device_nodes,
-                 r.edge_written ? opt.edge_out : "not written", r.edge_nodes, sent.empty() ? "nothing" : sent);
-    }
-    if (do_check) check(opt, tolerance);
+    const bool parts = !opt.device_out.empty() || !opt.edge_out.empty();
+    if (parts) dapdee::check_output_paths({opt.model_path, opt.plan_path}, {opt.device_out, opt.edge_out});
+    std::optional<dapdee::ModelSplitter> model;  // with --check: read once for the parts and the check
+    if (do_check) model.emplace(opt.model_path);
+    if (parts) write_parts(opt, model ? &*model : nullptr);
+    if (do_check) check(opt, tolerance, *model);
   });
 }
