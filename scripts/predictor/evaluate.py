@@ -2,7 +2,7 @@
 """Held-out-by-family evaluation of the latency predictors on measured profiles.
 
     /usr/bin/python3 scripts/predictor/evaluate.py --models DIR --profiles DIR [--profiles2 DIR]
-        [--bin build/tools] [--spec profiles/specs/xeon-2300-1t.json] [--json OUT]
+        [--truth DIR] [--bin build/tools] [--spec profiles/specs/xeon-2300-1t.json] [--json OUT]
 
 DIR/families.json maps each model to its family (scripts/predictor/export_torchvision.py). For
 each family F: the kernel predictor (`dapdee-profile fit --kind kernel`) and the per-op
@@ -11,7 +11,9 @@ predict each model of F; the roofline (`predict --device SPEC`) needs no trainin
 the measured whole-model median (`total_ms`). Reports, per predictor, the share of held-out
 models within +-10% and +-5%, and the MAPE per op over held-out nodes (measured ms > 0).
 --profiles2 (a second measurement of the same models in the same sitting) gives the noise band:
-the whole-model difference between the two measurements. Standard library only.
+the whole-model difference between the two measurements. --truth DIR takes the ground truth from
+another measurement than the training profiles (train on one pass, judge on the next).
+Standard library only.
 """
 import argparse
 import json
@@ -39,6 +41,7 @@ def main():
     ap.add_argument("--models", required=True)
     ap.add_argument("--profiles", required=True)
     ap.add_argument("--profiles2")
+    ap.add_argument("--truth", help="ground truth from these profiles instead of --profiles (an independent measurement)")
     ap.add_argument("--bin", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "tools"))
     ap.add_argument("--spec", default=os.path.join(os.path.dirname(__file__), "..", "..", "profiles", "specs",
                                                    "xeon-2300-1t.json"))
@@ -66,7 +69,11 @@ def main():
             fits[kind] = os.path.join(tmp, f"{fam}.{kind}.json")
             run([prof, "fit", "--kind", kind, "-o", fits[kind]] + pairs)
         for m in test:
-            truth = load(measured[m])
+            tp = os.path.join(a.truth, m + ".json") if a.truth else measured[m]
+            if not os.path.exists(tp):
+                print(f"evaluate: {m}: no profile in {a.truth}, left out", file=sys.stderr)
+                continue
+            truth = load(tp)
             row = {"model": m, "family": fam, "measured_ms": truth["total_ms"], "node_sum_ms": truth.get("sum_node_ms"),
                    "median_node_cv": truth.get("noise", {}).get("median_node_cv")}
             if a.profiles2 and os.path.exists(os.path.join(a.profiles2, m + ".json")):
