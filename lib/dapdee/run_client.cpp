@@ -559,11 +559,13 @@ void RunSession::trace_frame(const InFlight& f) {
   const int k = static_cast<int>(frames_.size()) - 1;
   // A stage starts when its resource is free: the FIFO link sends a frame after the previous one,
   // and the edge's interval (measured on its clock, placed after the last byte) never overlaps.
+  // A slice that must wait is shifted with its measured duration, never cut (cutting could leave
+  // a zero-length slice, which the trace leaves out: a pipelined frame without its edge stage).
   auto add = [&](const char* name, int tid, double start, double end) {
+    const double dur = std::max(end - start, 0.0);
     start = std::max(start - trace_t0_, trace_free_[tid - 1]);
-    end = std::max(end - trace_t0_, start);
-    slices_.push_back({name, tid, start, end - start, k});
-    trace_free_[tid - 1] = end;
+    slices_.push_back({name, tid, start, dur, k});
+    trace_free_[tid - 1] = start + dur;
   };
   add("device", 1, f.t0, f.t1);
   if (!f.timing.offloaded) return;
