@@ -371,20 +371,23 @@ SplitResult split_along(const SplitOptions& opt, const nlohmann::json& plan, con
 
 }  // namespace
 
-SplitResult split_model(const SplitOptions& opt) {
+namespace {
+
+// The plan of opt.plan_path and its partition, after checking that both outputs are named; the
+// model (`splitter`, or read here after the plan when null) split along it.
+SplitResult split_with(const SplitOptions& opt, const ModelSplitter* splitter) {
   if (opt.device_out.empty() || opt.edge_out.empty())
     throw Error("--device-out/--edge-out", "both output files are needed");
   const nlohmann::json plan = read_single_plan(opt.plan_path);
   const Partition p = partition_from_plan(plan, opt.plan_path);
-  const ModelSplitter splitter(opt.model_path);
-  return split_along(opt, plan, p, splitter);
+  if (splitter) return split_along(opt, plan, p, *splitter);
+  return split_along(opt, plan, p, ModelSplitter(opt.model_path));
 }
 
-SplitResult split_model(const SplitOptions& opt, const ModelSplitter& splitter) {
-  if (opt.device_out.empty() || opt.edge_out.empty())
-    throw Error("--device-out/--edge-out", "both output files are needed");
-  const nlohmann::json plan = read_single_plan(opt.plan_path);
-  return split_along(opt, plan, partition_from_plan(plan, opt.plan_path), splitter);
-}
+}  // namespace
+
+SplitResult split_model(const SplitOptions& opt) { return split_with(opt, nullptr); }
+
+SplitResult split_model(const SplitOptions& opt, const ModelSplitter& splitter) { return split_with(opt, &splitter); }
 
 }  // namespace dapdee
