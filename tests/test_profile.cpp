@@ -288,6 +288,72 @@ TEST_CASE("dapdee-profile reads the model from stdin", "[profile][opencv][cli]")
   CHECK_THAT(bad.err, Catch::StartsWith("dapdee-profile: error: -: "));
 }
 
+TEST_CASE("dapdee-profile --reference gives times relative to a reference model run alongside", "[profile][opencv][cli]") {
+  TempDir d;
+  testing_onnx::chain_model().save(d / "chain.onnx");
+  dapdee::ProfileOptions opt;
+  opt.model_path = d / "chain.onnx";
+  opt.warmup = 1;
+  opt.repeat = 5;
+  opt.reference_path = opt.model_path;  // the model against itself: every ratio is about 1
+  SECTION("scaled to --reference-ms") {
+    opt.reference_ms = 1000;  // far from the model's raw time (well under a millisecond)
+    const auto r = dapdee::profile_with_opencv(opt);
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(j["reference"]["model"] == opt.model_path);
+    CHECK(j["reference"]["scale_ms"] == 1000.0);
+    CHECK(j["reference"]["scale_from"] == "--reference-ms");
+    CHECK(j["reference"]["raw_total_ms"].get<double>() < 100);
+    CHECK(j["reference"]["ms"].get<double>() == Approx(r.reference_median_ms));
+    CHECK(j["total_ms"].get<double>() > 200);
+    CHECK(j["total_ms"].get<double>() < 5000);
+    CHECK(j["nodes"]["conv1"]["ms"].get<double>() > 1);  // node times are scaled too
+  }
+  SECTION("scaled to the reference's own median") {
+    const auto r = dapdee::profile_with_opencv(opt);
+    const auto j = nlohmann::json::parse(r.json);
+    CHECK(j["reference"]["scale_ms"].get<double>() == Approx(j["reference"]["ms"].get<double>()));
+    CHECK(j["total_ms"].get<double>() > 0.2 * r.reference_median_ms);
+    CHECK(j["total_ms"].get<double>() < 5 * r.reference_median_ms);
+  }
+  SECTION("a reference that cannot be read is an error naming it") {
+    opt.reference_path = d / "absent.onnx";
+    try {
+      dapdee::profile_with_opencv(opt);
+      FAIL("no error");
+    } catch (const dapdee::Error& e) {
+      CHECK(e.where() == opt.reference_path);
+    }
+  }
+  SECTION("--reference-ms without a reference is refused") {
+    opt.reference_path.clear();
+    opt.reference_ms = 10;
+    try {
+      dapdee::profile_with_opencv(opt);
+      FAIL("no error");
+    } catch (const dapdee::Error& e) {
+      CHECK(e.where() == "--reference-ms");
+    }
+  }
+  SECTION("the command line") {
+    const std::string out = d / "p.json";
+    auto r = run(tool("dapdee-profile") + " " + opt.model_path + " --repeat 2 --reference " + opt.model_path +
+                 " --reference-ms 50 -o " + out);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.err, Catch::Contains("times relative to"));
+    CHECK(nlohmann::json::parse(slurp(out))["reference"]["scale_ms"] == 50.0);
+    fs::remove(out);
+    CHECK(run(tool("dapdee-profile") + " " + opt.model_path + " --reference-ms 50 -o " + out).code == 2);
+    CHECK(run(tool("dapdee-profile") + " " + opt.model_path + " --reference " + opt.model_path + " --reference-ms 0 -o " + out).code == 2);
+    CHECK(run(tool("dapdee-profile") + " - --reference - -o " + out + " < " + opt.model_path).code == 2);
+    r = run(tool("dapdee-profile") + " " + opt.model_path + " --reference " + (d / "absent.onnx") + " -o " + out);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::StartsWith("dapdee-profile: error: " + (d / "absent.onnx") + ": "));
+    CHECK_FALSE(fs::exists(out));
+  }
+}
+
 TEST_CASE("an op OpenCV lacks is a clear error naming op and node", "[profile][opencv][cli]") {
   TempDir d;
   Builder b(13);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -15,6 +16,7 @@
 #include <opencv2/core/utility.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -146,8 +148,7 @@ struct PreparedModel {
 // The model read with its weights (input shapes pinned), its graph outputs given the import's
 // static shapes (OpenCV wants them), absent weights refilled and the OpenCV rewrites applied.
 // Throws Error(where) for bad external data.
-PreparedModel prepare_for_opencv(const ProfileOptions& opt, onnx::ModelProto model, const Dag& dag, ProfileRun& run) {
-  const std::string& where = opt.model_path;
+PreparedModel prepare_for_opencv(const std::string& where, onnx::ModelProto model, const Dag& dag, ProfileRun& run) {
   PreparedModel p;
   p.model = std::move(model);
   auto* g = p.model.mutable_graph();
@@ -172,15 +173,15 @@ PreparedModel prepare_for_opencv(const ProfileOptions& opt, onnx::ModelProto mod
 
 // Loads the prepared model into OpenCV DNN (CPU backend, fusion disabled, `threads` threads).
 // Throws Error(where) naming the op OpenCV cannot run, or for an empty network.
-cv::dnn::Net load_for_profiling(onnx::ModelProto& model, const Dag& dag, const ProfileOptions& opt,
+cv::dnn::Net load_for_profiling(onnx::ModelProto& model, const Dag& dag, const std::string& where, int threads,
                                 TransformerRewrites& trep) {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // errors come back as exceptions
-  cv::dnn::Net net = load_net(model, dag, opt.model_path, trep);
-  if (net.empty()) throw Error(opt.model_path, "OpenCV DNN loaded an empty network");
+  cv::dnn::Net net = load_net(model, dag, where, trep);
+  if (net.empty()) throw Error(where, "OpenCV DNN loaded an empty network");
   net.enableFusion(false);
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  cv::setNumThreads(opt.threads);
+  cv::setNumThreads(threads);
   return net;
 }
 
@@ -260,15 +261,24 @@ LayerMap map_layers(const std::vector<std::string>& layer_names, const OnnxNames
 }
 
 // The measured times: per DAG node and run, whole model per run, time of layers mapped to no node.
+// With a reference, node_ms, total_ms and unattributed_ms are in the reference's units (see
+// scale_to_reference) and raw_total_ms / reference_ms keep the clock's times.
 struct Timings {
   std::vector<std::vector<double>> node_ms;
   std::vector<double> total_ms, unattributed_ms;
+  std::vector<double> raw_total_ms, reference_ms;
+  double reference_scale_ms = 0;
 };
 
-// One timed forward pass: the whole-model time and each layer's time added to its node's.
-// Throws Error(where) when OpenCV fails.
-void time_one_run(cv::dnn::Net& net, const std::vector<std::string>& out_names, const std::vector<int>& layer_dag,
-                  const std::string& where, Timings& t, bool record) {
+// The reference model of a normalised measurement, loaded and fed, and its name.
+struct ReferenceNet {
+  cv::dnn::Net net;
+  std::vector<std::string> out_names;
+  std::string name;
+};
+
+// One forward pass of `net`; its wall time in ms. Throws Error(where) when OpenCV fails.
+double timed_forward(cv::dnn::Net& net, const std::vector<std::string>& out_names, const std::string& where) {
   std::vector<cv::Mat> outs;
   const auto t0 = std::chrono::steady_clock::now();
   try {
@@ -276,12 +286,25 @@ void time_one_run(cv::dnn::Net& net, const std::vector<std::string>& out_names, 
   } catch (const cv::Exception& e) {
     throw Error(where, explain_cv_error(e.what()));
   }
-  const auto t1 = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One timed forward pass: the whole-model time and each layer's time added to its node's.
+// Throws Error(where) when OpenCV fails.
+// With a reference, the reference runs first and every time of the model is divided by its time
+// (a ratio until scale_to_reference). Throws Error(where or the reference's path) when OpenCV fails.
+void time_one_run(cv::dnn::Net& net, const std::vector<std::string>& out_names, const std::vector<int>& layer_dag,
+                  const std::string& where, ReferenceNet* ref, Timings& t, bool record) {
+  const double ref_ms = ref ? timed_forward(ref->net, ref->out_names, ref->name) : 1.0;
+  const double whole = timed_forward(net, out_names, where);
   if (!record) return;
-  t.total_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  const double divisor = ref_ms > 0 ? ref_ms : 1e-6;
+  t.raw_total_ms.push_back(whole);
+  if (ref) t.reference_ms.push_back(ref_ms);
+  t.total_ms.push_back(whole / divisor);
   std::vector<double> ticks;
   net.getPerfProfile(ticks);
-  const double tick_ms = 1000.0 / cv::getTickFrequency();
+  const double tick_ms = 1000.0 / cv::getTickFrequency() / divisor;
   std::vector<double> per(t.node_ms.size(), 0.0);
   double lost = 0;
   // getPerfProfile covers the layers after the input layer, in getLayerNames() order.
@@ -297,7 +320,7 @@ void time_one_run(cv::dnn::Net& net, const std::vector<std::string>& out_names, 
 // warmup + repeat runs, then (with a budget) more until the medians settle, the budget is spent
 // or 100,000 runs are timed; sets run.stable. Throws Error(where) when OpenCV fails.
 Timings time_layers(cv::dnn::Net& net, const std::vector<int>& layer_dag, const ProfileOptions& opt,
-                    const Dag& dag, ProfileRun& run) {
+                    const Dag& dag, ReferenceNet* ref, ProfileRun& run) {
   const std::vector<std::string> out_names = net.getUnconnectedOutLayersNames();
   Timings t;
   t.node_ms.resize(dag.nodes.size());
@@ -315,10 +338,39 @@ Timings time_layers(cv::dnn::Net& net, const std::vector<int>& layer_dag, const 
       }
       if (elapsed > opt.budget_s || r - opt.warmup >= 100000) break;
     }
-    time_one_run(net, out_names, layer_dag, opt.model_path, t, r >= opt.warmup);
+    time_one_run(net, out_names, layer_dag, opt.model_path, ref, t, r >= opt.warmup);
     if (opt.progress == Progress::Bar && r < steps) progress_bar(r + 1, steps, dag.model);
   }
   return t;
+}
+
+// With a reference: multiplies the ratios time_one_run recorded by --reference-ms, or by the
+// reference's median time when none was given. Never fails.
+void scale_to_reference(Timings& t, const ProfileOptions& opt) {
+  if (t.reference_ms.empty()) return;
+  t.reference_scale_ms = opt.reference_ms > 0 ? opt.reference_ms : summarize(t.reference_ms).median;
+  const double k = t.reference_scale_ms;
+  for (auto& v : t.node_ms)
+    for (auto& x : v) x *= k;
+  for (auto& x : t.total_ms) x *= k;
+  for (auto& x : t.unattributed_ms) x *= k;
+}
+
+// The record of a normalised measurement: the reference, its times here, the scale and the
+// model's own median before scaling; sets run's figures. Never fails.
+nlohmann::ordered_json reference_json(const ProfileOptions& opt, const Timings& t, ProfileRun& run) {
+  run.raw_total_median_ms = summarize(t.raw_total_ms).median;
+  if (t.reference_ms.empty()) return nullptr;
+  const Summary rs = summarize(t.reference_ms);
+  run.reference_median_ms = rs.median;
+  return {{"model", opt.reference_path},
+          {"ms", rs.median},
+          {"p10", rs.p10},
+          {"p90", rs.p90},
+          {"scale_ms", t.reference_scale_ms},
+          {"scale_from", opt.reference_ms > 0 ? "--reference-ms" : "the reference's median in this measurement"},
+          {"raw_total_ms", run.raw_total_median_ms},
+          {"units", "every ms here is the model's time divided by the reference's in the same round, times scale_ms"}};
 }
 
 // The profile (dapdee-profile/1, written by profile_to_json); adds the noise and budget warnings to `run` and its
@@ -347,6 +399,7 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   run.runs = static_cast<int>(t.total_ms.size());
   j["repeat"] = run.runs;
   if (opt.budget_s > 0) j["adaptive"] = {{"min_repeat", opt.repeat}, {"budget_s", opt.budget_s}, {"runs", run.runs}, {"stable", run.stable}};
+  if (auto r = reference_json(opt, t, run); !r.is_null()) j["reference"] = std::move(r);
   nlohmann::ordered_json& jn = doc.nodes;
   nlohmann::ordered_json without = nlohmann::ordered_json::array();
   std::vector<Summary> timed;
@@ -387,12 +440,33 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   return profile_to_json(doc);
 }
 
+// The reference model loaded as the measured one is (weights refilled, OpenCV's rewrites), with
+// its inputs fed. Throws Error(reference path, ...) as profile_with_opencv does for the model.
+ReferenceNet load_reference(const ProfileOptions& opt) {
+  const std::string& where = opt.reference_path;
+  OnnxModel model(where, FloatWeights::Keep, {});
+  ImportOptions iopt;
+  iopt.model_name = where == "-" ? "stdin" : "";
+  const ImportResult imp = import_model(model, iopt).result;
+  ProfileRun ignored;  // the reference's refill warning says nothing about the model measured
+  PreparedModel p = prepare_for_opencv(where, std::move(model).release(), imp.dag, ignored);
+  TransformerRewrites trep;
+  ReferenceNet r;
+  r.net = load_for_profiling(p.model, imp.dag, where, opt.threads, trep);
+  feed_inputs(r.net, p, where);
+  r.out_names = r.net.getUnconnectedOutLayersNames();
+  r.name = where;
+  return r;
+}
+
 }  // namespace
 
 static ProfileRun profile_file(const ProfileOptions& opt, const std::string& model_name) {
   const std::string& where = opt.model_path;
   if (opt.repeat < 1 || opt.warmup < 0 || opt.threads < 1)
     throw Error("--repeat/--warmup/--threads", "need repeat >= 1, warmup >= 0, threads >= 1");
+  if (opt.reference_ms < 0 || !std::isfinite(opt.reference_ms) || (opt.reference_ms > 0 && opt.reference_path.empty()))
+    throw Error("--reference-ms", "needs --reference and a positive number of ms");
   ProfileRun run;
   // Read once, weights kept; the DAG gives the node names and which ONNX nodes were folded away.
   OnnxModel model(where, FloatWeights::Keep, opt.input_shapes);
@@ -400,10 +474,10 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   iopt.model_name = model_name;
   const ImportResult imp = import_model(model, iopt).result;
   const Dag& dag = imp.dag;
-  PreparedModel p = prepare_for_opencv(opt, std::move(model).release(), dag, run);
+  PreparedModel p = prepare_for_opencv(where, std::move(model).release(), dag, run);
   const OnnxNames names = index_onnx_names(p.model, imp);
   TransformerRewrites trep;
-  cv::dnn::Net net = load_for_profiling(p.model, dag, opt, trep);
+  cv::dnn::Net net = load_for_profiling(p.model, dag, where, opt.threads, trep);
   feed_inputs(net, p, where);
   const LayerMap layers = map_layers(net.getLayerNames(), names, imp);
   std::unordered_map<std::string, int> dag_index;
@@ -415,7 +489,10 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
       layer_dag[l] = it->second;
       has_layer[it->second] = 1;
     }
-  const Timings t = time_layers(net, layer_dag, opt, dag, run);
+  std::optional<ReferenceNet> ref;
+  if (!opt.reference_path.empty()) ref = load_reference(opt);
+  Timings t = time_layers(net, layer_dag, opt, dag, ref ? &*ref : nullptr, run);
+  scale_to_reference(t, opt);
   run.json = profile_json(opt, imp, p, trep, layers, has_layer, t, run);
   if (!layers.unmapped.empty())
     run.warnings.push_back(fmt::format("{} OpenCV layer(s) map to no DAG node (e.g. '{}'); their time is in unattributed_ms",

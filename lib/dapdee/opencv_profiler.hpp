@@ -19,6 +19,8 @@ struct ProfileOptions {
   double budget_s = 0;              // > 0: after `repeat` runs, repeat until stable or this many s
   std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
   std::string command;              // recorded in the profile
+  std::string reference_path;       // non-empty: alternate every run with this model and normalise by it
+  double reference_ms = 0;          // with a reference: its time in the profile's units (0: its median here)
   Progress progress = Progress::Off;
 };
 
@@ -31,13 +33,18 @@ struct ProfileRun {
   int nodes_timed = 0, nodes_without_layer = 0;
   int runs = 0;                     // timed runs done (more than `repeat` when adaptive)
   bool stable = true;               // adaptive: the medians settled before the budget ran out
+  double reference_median_ms = 0;   // with a reference: its measured median, and the model's before scaling
+  double raw_total_median_ms = 0;
 };
 
 // Loads the model (refilling absent weights, rewriting known quirks), runs it `warmup + repeat`
 // times (more, within `budget_s`, until the whole-model and node-sum medians of the two halves of
-// the runs agree within 1%) with fusion disabled and maps every OpenCV layer back to its DAG node. Throws Error
-// (model path, ...) when the model cannot be read or OpenCV cannot run one of its ops (naming
-// the op and the node).
+// the runs agree within 1%) with fusion disabled and maps every OpenCV layer back to its DAG node.
+// With a reference model, each run of the model follows one of the reference, each run's times
+// are divided by that reference run's time and multiplied by `reference_ms` (or the reference's
+// median), so that a shared host's fast and slow periods cancel. Throws Error (model or reference
+// path, ...) when a model cannot be read or OpenCV cannot run one of its ops (naming the op and
+// the node).
 ProfileRun profile_with_opencv(const ProfileOptions& options);
 
 }  // namespace dapdee

@@ -22,10 +22,10 @@ namespace {
 
 struct Options {
   std::string model, out = "-", dag_path, spec_path, trace_path, device_name = "onnxruntime target", fit_path;
-  std::string kind = "op", refill_model, command;
+  std::string kind = "op", refill_model, command, reference;
   std::vector<std::string> shapes, pairs, tests;
   int warmup = 3, repeat = 20, threads = 1, skip_runs = 0;
-  double budget_s = 0;
+  double budget_s = 0, reference_ms = 0;
 };
 
 std::vector<dapdee::ProfiledDag> load_pairs(const std::vector<std::string>& specs) {
@@ -108,6 +108,9 @@ void run_measure(const Options& o) {
   opt.repeat = o.repeat;
   opt.threads = o.threads;
   opt.budget_s = o.budget_s;
+  opt.reference_path = o.reference;
+  opt.reference_ms = o.reference_ms;
+  if (o.model == "-" && o.reference == "-") dapdee_tools::usage_error("MODEL and --reference cannot both be stdin");
   for (const auto& s : o.shapes) opt.input_shapes.push_back(dapdee::parse_input_shape(s).take("--input-shape"));
   opt.command = o.command;
   opt.progress = ::isatty(2) ? dapdee::Progress::Bar : dapdee::Progress::Off;
@@ -118,6 +121,9 @@ void run_measure(const Options& o) {
              o.model, r.total_median_ms, r.runs, r.sum_node_median_ms,
              r.total_median_ms > 0 ? 100.0 * (r.sum_node_median_ms / r.total_median_ms - 1) : 0.0, r.nodes_timed,
              r.nodes_without_layer);
+  if (!o.reference.empty())
+    fmt::print(stderr, "{}: times relative to {}: its median here {:.3f} ms, the model's {:.3f} ms before scaling\n", o.model,
+               o.reference, r.reference_median_ms, r.raw_total_median_ms);
 #else
   throw dapdee::Error(o.model, "this build has no OpenCV DNN: install libopencv-dnn-dev and rebuild to measure");
 #endif
@@ -145,6 +151,11 @@ int main(int argc, char** argv) {
   app.add_option("--budget", o.budget_s, "adaptive: after --repeat runs, repeat until the medians are stable or SECONDS passed")
       ->capture_default_str();
   app.add_option("--input-shape", o.shapes, "pin an input's dims, NAME=1x3x224x224");
+  auto* ref_opt = app.add_option("--reference", o.reference,
+                                 "alternate every run with this model and give times relative to it (noisy shared hosts)");
+  app.add_option("--reference-ms", o.reference_ms, "with --reference: its time in the profile's units (default: its median here)")
+      ->check(CLI::PositiveNumber)
+      ->needs(ref_opt);
   auto* predict = app.add_subcommand("predict", "estimate a profile from a device spec (roofline) or a fitted model");
   predict->add_option("DAG", o.dag_path, "DAG JSON from dapdee-import, or -")->required();
   auto* dev_opt = predict->add_option("--device", o.spec_path, "device spec (dapdee-device-spec/1), e.g. profiles/specs/rpi4.json");
@@ -170,7 +181,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dapdee-profile ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-profile", app, argc, argv, [&] {
     for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);
-    std::vector<std::string> inputs{o.model, o.dag_path, o.spec_path, o.trace_path, o.fit_path, o.refill_model};
+    std::vector<std::string> inputs{o.model, o.dag_path, o.spec_path, o.trace_path, o.fit_path, o.refill_model, o.reference};
     for (const auto* list : {&o.pairs, &o.tests})
       for (const auto& p : *list) inputs.push_back(p.substr(0, p.find('='))), inputs.push_back(p.substr(p.find('=') + 1));
     dapdee::check_output_paths(inputs, {o.out});
