@@ -148,6 +148,17 @@ TEST_CASE("dapdee-split --check: the parts equal the whole, also on weightless m
   const auto r = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan " + (d / "plan.json") + " --check --tolerance -1");
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Catch::Contains("differ"));
+  // The plan from stdin, with --check and both parts: read once (it used to be read twice and fail).
+  const std::string dev = d / "dev.onnx", edge = d / "edge.onnx";
+  const auto piped = run(tool("dapdee-split") + " " + (d / "chain.onnx") + " --plan - --check --device-out " + dev +
+                         " --edge-out " + edge + " < " + (d / "plan.json"));
+  INFO(piped.err);
+  CHECK(piped.code == 0);
+  CHECK_THAT(piped.out, Catch::Contains("max_abs_diff"));
+  CHECK(fs::file_size(dev) > 0);
+  CHECK(fs::file_size(edge) > 0);
+  // The model and the plan cannot both come from stdin.
+  CHECK(run(tool("dapdee-split") + " - --plan - --check < " + (d / "plan.json")).code == 2);
 #endif
 }
 

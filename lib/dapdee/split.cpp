@@ -373,12 +373,13 @@ SplitResult split_along(const SplitOptions& opt, const nlohmann::json& plan, con
 
 namespace {
 
-// The plan of opt.plan_path and its partition, after checking that both outputs are named; the
-// model (`splitter`, or read here after the plan when null) split along it.
-SplitResult split_with(const SplitOptions& opt, const ModelSplitter* splitter) {
+// The plan (`given`, or read here from opt.plan_path when null) and its partition, after checking
+// that both outputs are named; the model (`splitter`, or read here after the plan when null) split
+// along it.
+SplitResult split_with(const SplitOptions& opt, const ModelSplitter* splitter, const nlohmann::json* given) {
   if (opt.device_out.empty() || opt.edge_out.empty())
     throw Error("--device-out/--edge-out", "both output files are needed");
-  const nlohmann::json plan = read_single_plan(opt.plan_path);
+  const nlohmann::json plan = given ? *given : read_single_plan(opt.plan_path);
   const Partition p = partition_from_plan(plan, opt.plan_path);
   if (splitter) return split_along(opt, plan, p, *splitter);
   return split_along(opt, plan, p, ModelSplitter(opt.model_path));
@@ -386,8 +387,10 @@ SplitResult split_with(const SplitOptions& opt, const ModelSplitter* splitter) {
 
 }  // namespace
 
-SplitResult split_model(const SplitOptions& opt) { return split_with(opt, nullptr); }
+SplitResult split_model(const SplitOptions& opt) { return split_with(opt, nullptr, nullptr); }
 
-SplitResult split_model(const SplitOptions& opt, const ModelSplitter& splitter) { return split_with(opt, &splitter); }
+SplitResult split_model(const SplitOptions& opt, const ModelSplitter& splitter, const nlohmann::json& plan) {
+  return split_with(opt, &splitter, &plan);
+}
 
 }  // namespace dapdee

@@ -98,9 +98,10 @@ struct SplitResult {
   bool edge_written = false;
 };
 
-// As split_model(options), with the model already read (splitter.path() is options.model_path):
-// dapdee-split reads it once for the parts and --check. Throws as split_model(options).
-SplitResult split_model(const SplitOptions& options, const ModelSplitter& splitter);
+// As split_model(options), with the model and the plan already read (splitter.path() is
+// options.model_path, `plan` from read_single_plan(options.plan_path)): dapdee-split reads both
+// once for the parts and --check, so that either may come from stdin. Throws as split_model(options).
+SplitResult split_model(const SplitOptions& options, const ModelSplitter& splitter, const nlohmann::json& plan);
 
 // Splits the model: the device part runs V_d and outputs every tensor of V_s that V_e reads (and
 // the exit outputs that run on the device); the edge part takes those tensors as inputs and

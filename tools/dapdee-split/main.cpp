@@ -15,9 +15,8 @@
 namespace {
 
 // --check: the parts against the whole model on random input; prints the max abs difference.
-int check(const dapdee::SplitOptions& opt, double tolerance, const dapdee::ModelSplitter& model) {
+int check(const dapdee::SplitOptions& opt, double tolerance, const dapdee::ModelSplitter& model, const nlohmann::json& plan) {
 #ifdef DAPDEE_HAVE_OPENCV
-  const auto plan = dapdee::read_single_plan(opt.plan_path);
   const auto p = dapdee::partition_from_plan(plan, opt.plan_path);
   const auto parts = model.split(p, opt.plan_path);
   const auto c = dapdee::check_split(model, p, parts);
@@ -32,15 +31,16 @@ int check(const dapdee::SplitOptions& opt, double tolerance, const dapdee::Model
   (void)opt;
   (void)tolerance;
   (void)model;
+  (void)plan;
   throw dapdee::Error("--check", "this dapdee-split was built without OpenCV DNN");
 #endif
 }
 
-// Writes both parts (or neither) and says what was written; `model`: the model read already, or
-// nullptr to read it after the plan. Throws as split_model.
-void write_parts(const dapdee::SplitOptions& opt, const dapdee::ModelSplitter* model) {
+// Writes both parts (or neither) and says what was written; `model` and `plan`: read already, or
+// nullptr to read the plan, then the model. Throws as split_model.
+void write_parts(const dapdee::SplitOptions& opt, const dapdee::ModelSplitter* model, const nlohmann::json* plan) {
   dapdee::OutputTransaction outputs;  // both parts or neither
-  const dapdee::SplitResult r = model ? dapdee::split_model(opt, *model) : dapdee::split_model(opt);
+  const dapdee::SplitResult r = model ? dapdee::split_model(opt, *model, *plan) : dapdee::split_model(opt);
   outputs.commit();
   for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-split: warning: {}\n", w);
   std::string sent;
@@ -69,11 +69,17 @@ int main(int argc, char** argv) {
   return dapdee_tools::run_tool("dapdee-split", app, argc, argv, [&] {
     if (!do_check && (opt.device_out.empty() || opt.edge_out.empty()))
       dapdee_tools::usage_error("--device-out and --edge-out are required (or --check)");
+    if (opt.model_path == "-" && opt.plan_path == "-") dapdee_tools::usage_error("MODEL and --plan cannot both be stdin");
     const bool parts = !opt.device_out.empty() || !opt.edge_out.empty();
     if (parts) dapdee::check_output_paths({opt.model_path, opt.plan_path}, {opt.device_out, opt.edge_out});
-    std::optional<dapdee::ModelSplitter> model;  // with --check: read once for the parts and the check
-    if (do_check) model.emplace(opt.model_path);
-    if (parts) write_parts(opt, model ? &*model : nullptr);
-    if (do_check) check(opt, tolerance, *model);
+    // With --check: the model, then the plan, read once for the parts and the check.
+    std::optional<dapdee::ModelSplitter> model;
+    std::optional<nlohmann::json> plan;
+    if (do_check) {
+      model.emplace(opt.model_path);
+      plan = dapdee::read_single_plan(opt.plan_path);
+    }
+    if (parts) write_parts(opt, model ? &*model : nullptr, plan ? &*plan : nullptr);
+    if (do_check) check(opt, tolerance, *model, *plan);
   });
 }
