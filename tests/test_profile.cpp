@@ -325,6 +325,19 @@ TEST_CASE("dapdee-profile --reference gives times relative to a reference model 
       CHECK(e.where() == opt.reference_path);
     }
   }
+  SECTION("a reference with a dynamic input dimension is an error naming it") {
+    Builder b = testing_onnx::chain_model();
+    b.model().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
+    b.save(d / "dynamic.onnx");
+    opt.reference_path = d / "dynamic.onnx";
+    try {
+      dapdee::profile_with_opencv(opt);
+      FAIL("no error");
+    } catch (const dapdee::Error& e) {
+      CHECK(e.where() == opt.reference_path);
+      CHECK_THAT(e.what(), Catch::Contains("dynamic") && Catch::Contains("a reference needs static input shapes"));
+    }
+  }
   SECTION("--reference-ms without a reference is refused") {
     opt.reference_path.clear();
     opt.reference_ms = 10;

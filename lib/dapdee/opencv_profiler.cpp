@@ -186,8 +186,8 @@ cv::dnn::Net load_for_profiling(onnx::ModelProto& model, const Dag& dag, const s
 }
 
 // Sets every graph input to uniform values in [-1, 1] (seeded: the same every run). Throws
-// Error(where) for an input with a dynamic dimension.
-void feed_inputs(cv::dnn::Net& net, const PreparedModel& p, const std::string& where) {
+// Error(where) for an input with a dynamic dimension, saying `remedy`.
+void feed_inputs(cv::dnn::Net& net, const PreparedModel& p, const std::string& where, const char* remedy) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1, 1);
   for (const auto& in : p.model.graph().input()) {
@@ -195,7 +195,7 @@ void feed_inputs(cv::dnn::Net& net, const PreparedModel& p, const std::string& w
     std::vector<int> dims;
     for (const auto& d : in.type().tensor_type().shape().dim()) {
       if (!d.has_dim_value() || d.dim_value() <= 0)
-        throw Error(where, fmt::format("input '{}' has a dynamic dimension: pin it with --input-shape", in.name()));
+        throw Error(where, fmt::format("input '{}' has a dynamic dimension: {}", in.name(), remedy));
       dims.push_back(static_cast<int>(d.dim_value()));
     }
     cv::Mat blob(static_cast<int>(dims.size()), dims.data(), CV_32F);
@@ -447,13 +447,20 @@ ReferenceNet load_reference(const ProfileOptions& opt) {
   OnnxModel model(where, FloatWeights::Keep, {});
   ImportOptions iopt;
   iopt.model_name = where == "-" ? "stdin" : "";
-  const ImportResult imp = import_model(model, iopt).result;
+  ImportResult imp;
+  try {
+    imp = import_model(model, iopt).result;
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.find("dynamic") == std::string::npos) throw;
+    throw Error(e.where(), what + " (for the reference: --input-shape pins MODEL's inputs only; a reference needs static input shapes)");
+  }
   ProfileRun ignored;  // the reference's refill warning says nothing about the model measured
   PreparedModel p = prepare_for_opencv(where, std::move(model).release(), imp.dag, ignored);
   TransformerRewrites trep;
   ReferenceNet r;
   r.net = load_for_profiling(p.model, imp.dag, where, opt.threads, trep);
-  feed_inputs(r.net, p, where);
+  feed_inputs(r.net, p, where, "a reference needs static input shapes (--input-shape pins MODEL's inputs only)");
   r.out_names = r.net.getUnconnectedOutLayersNames();
   r.name = where;
   return r;
@@ -478,7 +485,7 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
   const OnnxNames names = index_onnx_names(p.model, imp);
   TransformerRewrites trep;
   cv::dnn::Net net = load_for_profiling(p.model, dag, where, opt.threads, trep);
-  feed_inputs(net, p, where);
+  feed_inputs(net, p, where, "pin it with --input-shape");
   const LayerMap layers = map_layers(net.getLayerNames(), names, imp);
   std::unordered_map<std::string, int> dag_index;
   for (size_t i = 0; i < dag.nodes.size(); ++i) dag_index[dag.nodes[i].name] = static_cast<int>(i);
