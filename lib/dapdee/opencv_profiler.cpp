@@ -289,10 +289,9 @@ double timed_forward(cv::dnn::Net& net, const std::vector<std::string>& out_name
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One timed forward pass: the whole-model time and each layer's time added to its node's.
-// Throws Error(where) when OpenCV fails.
-// With a reference, the reference runs first and every time of the model is divided by its time
-// (a ratio until scale_to_reference). Throws Error(where or the reference's path) when OpenCV fails.
+// One timed forward pass: the whole-model time and each layer's time added to its node's. With a
+// reference, the reference runs first and every time of the model is divided by its time (a ratio
+// until scale_to_reference). Throws Error(where, or the reference's path) when OpenCV fails.
 void time_one_run(cv::dnn::Net& net, const std::vector<std::string>& out_names, const std::vector<int>& layer_dag,
                   const std::string& where, ReferenceNet* ref, Timings& t, bool record) {
   const double ref_ms = ref ? timed_forward(ref->net, ref->out_names, ref->name) : 1.0;
