@@ -221,10 +221,12 @@ TEST_CASE("bad times are rejected", "[profile][ort]") {
 }
 
 namespace {
-dapdee::Profile profile(const std::string& src, double ms_each, const std::string& inputs_json) {
+dapdee::Profile profile(const std::string& src, double ms_each, const std::string& inputs_json,
+                        const std::string& reference_json = "") {
   std::string t = R"({"format": "dapdee-profile/1", "nodes": {"/conv/Conv": {"ms": )" + std::to_string(ms_each) +
                   R"(}, "/relu/Relu": {"ms": )" + std::to_string(ms_each) + "}}";
   if (!inputs_json.empty()) t += R"(, "inputs": )" + inputs_json;
+  if (!reference_json.empty()) t += R"(, "reference": )" + reference_json;
   return dapdee::parse_profile(t + "}", src);
 }
 }  // namespace
@@ -256,6 +258,16 @@ TEST_CASE("dapdee-plan's profile checks: input shapes and swapped profiles", "[p
     const auto w = dapdee::check_profile_pair(dag, profile("dev.json", 1, same), profile("edge.json", 3, same));
     REQUIRE(w.size() == 1);
     CHECK_THAT(w[0], Catch::Contains("swapped"));
+  }
+  SECTION("both profiles scaled to the same reference time are warned about; different scales are not") {
+    const std::string r57 = R"({"model": "resnet18.onnx", "scale_ms": 57.5})";
+    const std::string r500 = R"({"model": "resnet18.onnx", "scale_ms": 500})";
+    auto w = dapdee::check_profile_pair(dag, profile("dev.json", 2, same, r57), profile("edge.json", 1, same, r57));
+    REQUIRE(w.size() == 1);
+    CHECK_THAT(w[0], Catch::Contains("resnet18.onnx") && Catch::Contains("57.5") && Catch::Contains("equally fast"));
+    CHECK(dapdee::check_profile_pair(dag, profile("dev.json", 2, same, r500), profile("edge.json", 1, same, r57)).empty());
+    CHECK(dapdee::check_profile_pair(dag, profile("dev.json", 2, same, r57), profile("edge.json", 1, same)).empty());
+    CHECK_THROWS_WITH(profile("bad.json", 1, same, R"({"model": "r.onnx", "scale_ms": -1})"), Catch::Contains("scale_ms"));
   }
 }
 

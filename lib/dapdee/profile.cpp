@@ -53,6 +53,11 @@ Profile parse_profile(const std::string& text, const std::string& where) {
     p.inputs = parse_inputs(root.at("inputs").raw(), where);
     p.records_inputs = true;
   }
+  if (root.has("reference")) {
+    const JsonField ref = root.at("reference");
+    p.reference_model = ref.str_or("model", "");
+    p.reference_scale_ms = ref.num("scale_ms", NumRange::positive());
+  }
   return p;
 }
 

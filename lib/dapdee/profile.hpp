@@ -25,6 +25,8 @@ struct Profile {
   double total_ms = 0;
   InputShapes inputs;        // empty when the profile records none (older profiles)
   bool records_inputs = false;
+  std::string reference_model;      // dapdee-profile --reference: the reference and the ms its
+  double reference_scale_ms = 0;    // time was scaled to (0: not reference-normalised)
 };
 
 // Parses a profile; throws Error(where, ...) on a wrong format or a negative / non-finite time.

@@ -39,6 +39,16 @@ double sum_over_dag(const Dag& dag, const Profile& p) {
   return s;
 }
 
+// Two reference-normalised profiles scaled to the same time of the same reference are in the
+// same units, whatever the machines: then their difference cannot show which machine is faster.
+void check_references(const Profile& device, const Profile& edge, std::vector<std::string>& warnings) {
+  if (device.reference_scale_ms <= 0 || edge.reference_scale_ms <= 0) return;
+  if (device.reference_model != edge.reference_model || device.reference_scale_ms != edge.reference_scale_ms) return;
+  warnings.push_back(fmt::format("the device and edge profiles are both scaled to {} at {} ms (dapdee-profile --reference): "
+                                 "unless each machine's reference-ms was its own quiet time, both machines look equally fast",
+                                 device.reference_model, device.reference_scale_ms));
+}
+
 }  // namespace
 
 InputShapes dag_input_shapes(const Dag& dag) {
@@ -53,6 +63,7 @@ std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& devic
   const InputShapes inputs = dag_input_shapes(dag);
   check_inputs(inputs, device, "device", warnings);
   check_inputs(inputs, edge, "edge", warnings);
+  check_references(device, edge, warnings);
   const double d = sum_over_dag(dag, device), e = sum_over_dag(dag, edge);
   if (e > d)
     warnings.push_back(fmt::format("the edge profile ({}: {:.3f} ms over the DAG's nodes) is slower than the device profile "

@@ -15,7 +15,8 @@ InputShapes dag_input_shapes(const Dag& dag);
 // Checks a device and an edge profile against the DAG they will cost. Throws Error(profile
 // source, ...) when a profile records input shapes that differ from the DAG's (a profile
 // measured at another resolution); returns warnings for a profile that records none, and for
-// an "edge" profile slower in total over the DAG's nodes than the "device" one (swapped?).
+// an "edge" profile slower in total over the DAG's nodes than the "device" one (swapped?), and
+// for two profiles scaled to the same time of the same reference (dapdee-profile --reference).
 std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& device, const Profile& edge);
 
 }  // namespace dapdee
