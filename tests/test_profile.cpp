@@ -316,37 +316,31 @@ TEST_CASE("dapdee-profile --reference gives times relative to a reference model 
     CHECK(j["total_ms"].get<double>() > 0.2 * r.reference_median_ms);
     CHECK(j["total_ms"].get<double>() < 5 * r.reference_median_ms);
   }
-  SECTION("a reference that cannot be read is an error naming it") {
-    opt.reference_path = d / "absent.onnx";
+  // The error profile_with_opencv throws: "where: what", or "no error".
+  auto failure = [&] {
     try {
       dapdee::profile_with_opencv(opt);
-      FAIL("no error");
     } catch (const dapdee::Error& e) {
-      CHECK(e.where() == opt.reference_path);
+      return e.where() + ": " + e.what();
     }
+    return std::string("no error");
+  };
+  SECTION("a reference that cannot be read is an error naming it") {
+    opt.reference_path = d / "absent.onnx";
+    CHECK_THAT(failure(), Catch::StartsWith(opt.reference_path + ": "));
   }
   SECTION("a reference with a dynamic input dimension is an error naming it") {
     Builder b = testing_onnx::chain_model();
     b.model().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("N");
     b.save(d / "dynamic.onnx");
     opt.reference_path = d / "dynamic.onnx";
-    try {
-      dapdee::profile_with_opencv(opt);
-      FAIL("no error");
-    } catch (const dapdee::Error& e) {
-      CHECK(e.where() == opt.reference_path);
-      CHECK_THAT(e.what(), Catch::Contains("dynamic") && Catch::Contains("a reference needs static input shapes"));
-    }
+    CHECK_THAT(failure(), Catch::StartsWith(opt.reference_path + ": ") && Catch::Contains("dynamic") &&
+                              Catch::Contains("a reference needs static input shapes"));
   }
   SECTION("--reference-ms without a reference is refused") {
     opt.reference_path.clear();
     opt.reference_ms = 10;
-    try {
-      dapdee::profile_with_opencv(opt);
-      FAIL("no error");
-    } catch (const dapdee::Error& e) {
-      CHECK(e.where() == "--reference-ms");
-    }
+    CHECK_THAT(failure(), Catch::StartsWith("--reference-ms: "));
   }
   SECTION("the command line") {
     const std::string out = d / "p.json";
