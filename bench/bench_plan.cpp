@@ -3,11 +3,11 @@
 
 #include <filesystem>
 
-#include "dapdee/io.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/profile.hpp"
-#include "dapdee/render.hpp"
-#include "dapdee/sweep.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/plan/sweep.hpp"
+#include "dapdee/render/render.hpp"
+#include "dapdee/support/io.hpp"
 #include "planner_fixtures.hpp"
 
 using namespace dapdee;

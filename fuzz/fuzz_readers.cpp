@@ -13,23 +13,23 @@
 #include <sstream>
 #include <thread>
 
-#include "dapdee/dag.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/follow_job.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/json_field.hpp"
-#include "dapdee/latency_model.hpp"
-#include "dapdee/metrics.hpp"
-#include "dapdee/network.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/ort_import.hpp"
-#include "dapdee/predict.hpp"
-#include "dapdee/profile.hpp"
+#include "dapdee/app/follow_job.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/import/ort_import.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/model/metrics.hpp"
+#include "dapdee/model/network.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/predict/latency_model.hpp"
+#include "dapdee/predict/predict.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
+#include "dapdee/support/json_field.hpp"
 #ifdef DAPDEE_FUZZ_RUNTIME
-#include "dapdee/run_client.hpp"
+#include "dapdee/run/run_client.hpp"
 #endif
-#include "dapdee/split.hpp"
-#include "dapdee/tensor_wire.hpp"
+#include "dapdee/protocol/tensor_wire.hpp"
+#include "dapdee/split/split.hpp"
 
 #ifndef DAPDEE_SOURCE_DIR
 #define DAPDEE_SOURCE_DIR "."

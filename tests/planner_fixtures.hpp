@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "dapdee/dag.hpp"
-#include "dapdee/planner.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/plan/planner.hpp"
 
 namespace fixtures {
 

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <iostream>
 
-#include "dapdee/breakpoints.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/profile.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/plan/breakpoints.hpp"
+#include "dapdee/support/io.hpp"
 #include "planner_fixtures.hpp"
 #include "test_util.hpp"
 

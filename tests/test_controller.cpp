@@ -3,9 +3,10 @@
 #include <random>
 #include <sstream>
 
-#include "dapdee/bandwidth_estimator.hpp"
-#include "dapdee/controller.hpp"
-#include "dapdee/metrics.hpp"
+#include "dapdee/model/metrics.hpp"
+#include "dapdee/plan/bandwidth_estimator.hpp"
+#include "dapdee/plan/controller.hpp"
+#include "dapdee/render/render.hpp"
 
 using namespace dapdee;
 
@@ -167,7 +168,7 @@ TEST_CASE("controller: a line depends only on the samples so far (causality)", "
   auto lines_of = [](const std::vector<MetricSample>& samples) {
     Controller ctl(chain_dag(), chain_costs(), setup(Mode::Auto));
     std::vector<std::string> out;
-    for (const auto& s : samples) out.push_back(ctl.to_json(ctl.step(s)));
+    for (const auto& s : samples) out.push_back(dapdee::decision_to_json(ctl.dag(), ctl.step(s)));
     return out;
   };
   const auto ref = lines_of(base);

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "dapdee/dag.hpp"
-#include "dapdee/error.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/support/error.hpp"
 
 using dapdee::Error;
 using dapdee::parse_dag;

@@ -3,9 +3,9 @@
 // exports in models/detectors.
 #include <catch2/catch.hpp>
 
-#include "dapdee/dag.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/onnx_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/support/error.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 #include <limits>
 
-#include "dapdee/error.hpp"
-#include "dapdee/fold.hpp"
+#include "dapdee/onnx/fold.hpp"
+#include "dapdee/support/error.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

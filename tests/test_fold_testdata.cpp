@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "dapdee/error.hpp"
-#include "dapdee/fold.hpp"
+#include "dapdee/onnx/fold.hpp"
+#include "dapdee/support/error.hpp"
 #include "test_util.hpp"
 
 using namespace test_util;

@@ -4,9 +4,9 @@
 #include <functional>
 #include <iostream>
 
-#include "dapdee/io.hpp"
-#include "dapdee/planner.hpp"
-#include "dapdee/profile.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/plan/planner.hpp"
+#include "dapdee/support/io.hpp"
 #include "planner_fixtures.hpp"
 #include "test_util.hpp"
 

@@ -2,8 +2,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "dapdee/error.hpp"
-#include "dapdee/onnx_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/support/error.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

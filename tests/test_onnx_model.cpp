@@ -6,10 +6,11 @@
 #include <algorithm>
 #include <map>
 
-#include "dapdee/error.hpp"
-#include "dapdee/model_prep.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/onnx_model.hpp"
+#include "dapdee/import/model_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/onnx/model_prep.hpp"
+#include "dapdee/onnx/onnx_model.hpp"
+#include "dapdee/support/error.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

@@ -9,8 +9,8 @@
 #include <csignal>
 #include <thread>
 
-#include "dapdee/error.hpp"
-#include "dapdee/io.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

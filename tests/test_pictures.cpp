@@ -8,11 +8,11 @@
 #include <set>
 #include <sstream>
 
-#include "dapdee/dag.hpp"
-#include "dapdee/file_kind.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/planner.hpp"
-#include "dapdee/wire.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/plan/planner.hpp"
+#include "dapdee/plan/wire.hpp"
+#include "dapdee/support/file_kind.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

@@ -1,7 +1,7 @@
 // dapdee-plan as users run it: golden output, pipelines, and the error contract.
 #include <catch2/catch.hpp>
 
-#include "dapdee/onnx_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <iostream>
 
-#include "dapdee/planner.hpp"
+#include "dapdee/plan/planner.hpp"
 #include "planner_fixtures.hpp"
 
 using namespace dapdee;

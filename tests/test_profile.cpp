@@ -5,18 +5,18 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "dapdee/error.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/latency_model.hpp"
-#include "dapdee/onnx_rewrite.hpp"
-#include "dapdee/ort_import.hpp"
-#include "dapdee/profile.hpp"
-#include "dapdee/profile_json.hpp"
-#include "dapdee/stats.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/import/ort_import.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/model/profile_json.hpp"
+#include "dapdee/onnx/onnx_rewrite.hpp"
+#include "dapdee/predict/latency_model.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/stats.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 #ifdef DAPDEE_HAVE_OPENCV
-#include "dapdee/opencv_profiler.hpp"
+#include "dapdee/measure/opencv_profiler.hpp"
 #endif
 
 using namespace test_util;

@@ -5,12 +5,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "dapdee/error.hpp"
-#include "dapdee/kernel_model.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/ort_import.hpp"
-#include "dapdee/profile.hpp"
-#include "dapdee/profile_check.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/import/ort_import.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/model/profile_check.hpp"
+#include "dapdee/predict/kernel_model.hpp"
+#include "dapdee/support/error.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 
@@ -459,7 +459,7 @@ TEST_CASE("dapdee-plan rejects a profile measured at another input size", "[prof
 }
 
 #ifdef DAPDEE_HAVE_OPENCV
-#include "dapdee/opencv_profiler.hpp"
+#include "dapdee/measure/opencv_profiler.hpp"
 
 TEST_CASE("OpenCV profiles record inputs, machine and noise, and --budget adapts the repetitions", "[profile][opencv]") {
   TempDir d;

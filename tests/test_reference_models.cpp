@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "dapdee/onnx_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
 #include "test_util.hpp"
 
 using namespace test_util;

@@ -5,20 +5,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dapdee/csv.hpp"
-#include "dapdee/dag.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/exit_status.hpp"
-#include "dapdee/json_field.hpp"
-#include "dapdee/latency_model.hpp"
-#include "dapdee/network.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/ort_import.hpp"
-#include "dapdee/predict.hpp"
-#include "dapdee/profile.hpp"
-#include "dapdee/tensor_wire.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/import/ort_import.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/model/network.hpp"
+#include "dapdee/model/profile.hpp"
+#include "dapdee/predict/latency_model.hpp"
+#include "dapdee/predict/predict.hpp"
+#include "dapdee/protocol/tensor_wire.hpp"
+#include "dapdee/support/csv.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/exit_status.hpp"
+#include "dapdee/support/json_field.hpp"
 #ifdef DAPDEE_HAVE_OPENCV
-#include "dapdee/run_client.hpp"
+#include "dapdee/run/run_client.hpp"
 #endif
 #include "onnx_builder.hpp"
 #include "test_util.hpp"

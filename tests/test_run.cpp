@@ -13,16 +13,16 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "dapdee/link_shaper.hpp"
-#include "dapdee/network.hpp"
-#include "dapdee/run_report.hpp"
-#include "dapdee/split.hpp"
-#include "dapdee/tensor_wire.hpp"
+#include "dapdee/model/network.hpp"
+#include "dapdee/protocol/link_shaper.hpp"
+#include "dapdee/protocol/run_report.hpp"
+#include "dapdee/protocol/tensor_wire.hpp"
+#include "dapdee/split/split.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 #ifdef DAPDEE_HAVE_OPENCV
-#include "dapdee/edge_server.hpp"
-#include "dapdee/run_client.hpp"
+#include "dapdee/run/edge_server.hpp"
+#include "dapdee/run/run_client.hpp"
 #endif
 
 using namespace test_util;

@@ -2,10 +2,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "dapdee/error.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/onnx_rewrite.hpp"
-#include "dapdee/split.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/onnx/onnx_rewrite.hpp"
+#include "dapdee/split/split.hpp"
+#include "dapdee/support/error.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
 #ifdef DAPDEE_HAVE_OPENCV

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dapdee/render.hpp"
-#include "dapdee/sweep.hpp"
+#include "dapdee/plan/sweep.hpp"
+#include "dapdee/render/render.hpp"
 #include "planner_fixtures.hpp"
 
 using namespace dapdee;

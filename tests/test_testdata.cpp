@@ -1,8 +1,8 @@
 // ONNX's own test models (Debian's libonnx-testdata): each imports or fails with a clear error.
 #include <catch2/catch.hpp>
 
-#include "dapdee/error.hpp"
-#include "dapdee/onnx_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/support/error.hpp"
 #include "test_util.hpp"
 
 using namespace test_util;

@@ -5,9 +5,9 @@
 #include <iostream>
 #include <new>
 
-#include "dapdee/error.hpp"
-#include "dapdee/exit_status.hpp"
-#include "dapdee/io.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/exit_status.hpp"
+#include "dapdee/support/io.hpp"
 
 namespace dapdee_tools {
 

@@ -1,5 +1,5 @@
 // The one error path of every tool: parse the command line, run the body, map what it throws
-// to an exit status (lib/dapdee/exit_status.hpp) and a single line on stderr.
+// to an exit status (lib/dapdee/support/exit_status.hpp) and a single line on stderr.
 #pragma once
 
 #include <CLI/CLI.hpp>

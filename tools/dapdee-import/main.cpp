@@ -2,9 +2,9 @@
 #include "../common/run_tool.hpp"
 #include <fmt/format.h>
 
-#include "dapdee/error.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/onnx_import.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"dapdee-import: turn an ONNX model into the DAG JSON that dapdee-plan reads.\n"

@@ -8,13 +8,13 @@
 #include <optional>
 
 #include "../common/run_tool.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/follow_job.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/plan_job.hpp"
-#include "dapdee/render.hpp"
-#include "dapdee/render_graph.hpp"
-#include "dapdee/wire.hpp"
+#include "dapdee/app/follow_job.hpp"
+#include "dapdee/app/plan_job.hpp"
+#include "dapdee/plan/wire.hpp"
+#include "dapdee/render/render.hpp"
+#include "dapdee/render/render_graph.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
 
 namespace {
 

@@ -5,17 +5,17 @@
 #include <unistd.h>
 
 #include "../common/run_tool.hpp"
-#include "dapdee/dag.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/kernel_model.hpp"
-#include "dapdee/latency_model.hpp"
-#include "dapdee/model_prep.hpp"
-#include "dapdee/onnx_import.hpp"
-#include "dapdee/ort_import.hpp"
-#include "dapdee/predict.hpp"
+#include "dapdee/import/onnx_import.hpp"
+#include "dapdee/import/ort_import.hpp"
+#include "dapdee/model/dag.hpp"
+#include "dapdee/onnx/model_prep.hpp"
+#include "dapdee/predict/kernel_model.hpp"
+#include "dapdee/predict/latency_model.hpp"
+#include "dapdee/predict/predict.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
 #ifdef DAPDEE_HAVE_OPENCV
-#include "dapdee/opencv_profiler.hpp"
+#include "dapdee/measure/opencv_profiler.hpp"
 #endif
 
 namespace {

@@ -6,11 +6,11 @@
 #include <csignal>
 
 #include "../common/cli.hpp"
-#include "dapdee/edge_server.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/run_client.hpp"
-#include "dapdee/split.hpp"
+#include "dapdee/run/edge_server.hpp"
+#include "dapdee/run/run_client.hpp"
+#include "dapdee/split/split.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
 
 namespace {
 

@@ -5,11 +5,11 @@
 #include <optional>
 
 #include "../common/run_tool.hpp"
-#include "dapdee/error.hpp"
-#include "dapdee/io.hpp"
-#include "dapdee/split.hpp"
+#include "dapdee/split/split.hpp"
+#include "dapdee/support/error.hpp"
+#include "dapdee/support/io.hpp"
 #ifdef DAPDEE_HAVE_OPENCV
-#include "dapdee/split_check.hpp"
+#include "dapdee/run/split_check.hpp"
 #endif
 
 namespace {

@@ -1,0 +1,22 @@
+// The checks dapdee-plan runs on the pair of profiles it is given.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dapdee/model/dag.hpp"
+#include "dapdee/model/profile.hpp"
+
+namespace dapdee {
+
+// The DAG's graph inputs and their dims (from its `Input` nodes' outputs). Never fails.
+InputShapes dag_input_shapes(const Dag& dag);
+
+// Checks a device and an edge profile against the DAG they will cost. Throws Error(profile
+// source, ...) when a profile records input shapes that differ from the DAG's (a profile
+// measured at another resolution); returns warnings for a profile that records none, and for
+// an "edge" profile slower in total over the DAG's nodes than the "device" one (swapped?), and
+// for two profiles scaled to the same time of the same reference (dapdee-profile --reference).
+std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& device, const Profile& edge);
+
+}  // namespace dapdee

@@ -1,0 +1,29 @@
+// Shared by the constant folder's two files (fold.cpp: values and tensors; fold_ops.cpp: the
+// evaluators). Internal to lib/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dapdee/onnx/fold_value.hpp"
+
+namespace dapdee::fold::detail {
+
+// A fault of the model in a constant subgraph (overflow, index out of range): evaluate() turns
+// it into an Error naming the node.
+struct Fault {
+  std::string what;
+};
+
+// True for the floating point element types (held in Value::f).
+bool float_type(int32_t t);
+// True for the integer and bool element types (held in Value::i).
+bool int_type(int32_t t);
+// Element count (element_count): saturates far above kMaxElements, so a huge or hostile shape
+// never wraps around.
+size_t product(const std::vector<int64_t>& dims);
+// A zero-filled value; throws Fault for a negative dimension or more than kMaxElements elements.
+Value make(int32_t type, std::vector<int64_t> dims);
+
+}  // namespace dapdee::fold::detail
