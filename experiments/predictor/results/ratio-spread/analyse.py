@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The spread between six measurements of five models (MODEL.PASS.txt: per round the reference's
-ms, the model's ms, their ratio; scripts/predictor/alternate.cpp) for several statistics: raw
+ms, the model's ms, their ratio; experiments/predictor/alternate.cpp) for several statistics: raw
 median, raw p10, and the reference-normalised ones. Prints max/min - 1 over the passes, in %."""
 import glob, os, sys
 import numpy as np

@@ -3,7 +3,7 @@
 `ms` is the median over the passes that have the node, and `total_ms` the median of the totals.
 Used to train the predictor on all passes but one and judge it on the one left out.
 
-    /usr/bin/python3 scripts/predictor/merge_passes.py OUT_DIR PASS_DIR PASS_DIR [PASS_DIR ...]
+    /usr/bin/python3 experiments/predictor/merge_passes.py OUT_DIR PASS_DIR PASS_DIR [PASS_DIR ...]
 
 A model missing from the first pass is left out; one missing from another pass is merged from
 the passes that have it. Exits 2 on usage errors. Standard library only.

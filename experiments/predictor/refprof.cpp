@@ -1,16 +1,16 @@
 // The reference-normalised measurement of issue 12: a model and a reference model (resnet18) are
 // loaded in one process and their forward passes alternated; each round's per-layer times of the
 // model are divided by that round's whole-model time of the reference and multiplied by SCALE.
-// The host's fast and slow periods (profiles/predictor/noise-2026-11-30-pm.md) then fall on both
+// The host's fast and slow periods (experiments/predictor/results/noise-2026-11-30-pm.md) then fall on both
 // and cancel: two passes agree within a median of 3-4% where raw times differ by 8-25%.
 // Writes a dapdee-profile/1 document on stdout (per-node `ms` and `total_ms` in those units, plus
 // `reference_ms` and `raw_total_ms`, the medians before normalising). Built and run by
-// scripts/predictor/measure-ref; OpenCV DNN 4.6, 1 thread, fusion off, input uniform(-1, 1).
+// experiments/predictor/measure-ref; OpenCV DNN 4.6, 1 thread, fusion off, input uniform(-1, 1).
 //
 //   refprof REF.onnx MODEL.onnx ROUNDS NAME SCALE SIDE
 //
 // Exits 2 on usage errors; an OpenCV error ends it with OpenCV's message (a measurement tool,
-// given models that scripts/predictor/measure-ref prepared).
+// given models that experiments/predictor/measure-ref prepared).
 #include <opencv2/dnn.hpp>
 #include <opencv2/core/utility.hpp>
 #include <nlohmann/json.hpp>
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   }
   nlohmann::ordered_json j;
   j["format"] = "dapdee-profile/1"; j["device"] = "AMD EPYC"; j["model"] = argv[4];
-  j["runtime"] = "OpenCV DNN 4.6.0 (reference-normalised, scripts/predictor/refprof.cpp)"; j["predicted"] = false;
+  j["runtime"] = "OpenCV DNN 4.6.0 (reference-normalised, experiments/predictor/refprof.cpp)"; j["predicted"] = false;
   nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
   for (size_t i = 0; i < names.size(); ++i) {
     std::string n = names[i];

@@ -4,7 +4,7 @@ training and evaluation set), as ../shared/models are made: torch's ONNX exporte
 initialisation, opset 13, batch 1, input `input`, output `output`; every float initializer of
 1 KiB or more has its bytes removed (external data file not kept).
 
-    /usr/bin/python3 scripts/predictor/export_torchvision.py --out DIR [--only NAME...] [--size 224]
+    /usr/bin/python3 experiments/predictor/export_torchvision.py --out DIR [--only NAME...] [--size 224]
 
 Writes DIR/<name><suffix>.onnx and adds to DIR/families.json ({model: family}), the grouping
 the evaluation holds out (every resolution of a family is held out together). Only standard-library and Debian python3-torch/-torchvision/-onnx.

@@ -4,8 +4,8 @@
 // in another (issue 12's "same-config" question) without the host's noise in between.
 //
 //   dapdee-profile refill M.onnx -o M.rf.onnx          (weights, as dapdee-profile measures)
-//   /usr/bin/python3 scripts/predictor/strip_identity.py M.rf.onnx M.cv.onnx   (OpenCV 4.6 refuses Identity of an initializer)
-//   g++ -O2 -std=c++17 scripts/predictor/interleave.cpp -o interleave -I/usr/include/opencv4 -lopencv_dnn -lopencv_core
+//   /usr/bin/python3 experiments/predictor/strip_identity.py M.rf.onnx M.cv.onnx   (OpenCV 4.6 refuses Identity of an initializer)
+//   g++ -O2 -std=c++17 experiments/predictor/interleave.cpp -o interleave -I/usr/include/opencv4 -lopencv_dnn -lopencv_core
 //   ./interleave A.cv.onnx B.cv.onnx ROUNDS
 //
 // Prints the whole-model medians, then per model each layer's median (layers above 0.3 ms).

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Held-out-by-family evaluation of the latency predictors on measured profiles.
 
-    /usr/bin/python3 scripts/predictor/evaluate.py --models DIR --profiles DIR [--profiles2 DIR]
+    /usr/bin/python3 experiments/predictor/evaluate.py --models DIR --profiles DIR [--profiles2 DIR]
         [--truth DIR] [--bin build/tools] [--spec profiles/specs/xeon-2300-1t.json] [--json OUT]
 
-DIR/families.json maps each model to its family (scripts/predictor/export_torchvision.py). For
+DIR/families.json maps each model to its family (experiments/predictor/export_torchvision.py). For
 each family F: the kernel predictor (`dapdee-profile fit --kind kernel`) and the per-op
 regression (`--kind op`) are fitted on the measured profiles of every model outside F, then
 predict each model of F; the roofline (`predict --device SPEC`) needs no training. Ground truth:

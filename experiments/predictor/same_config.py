@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """How fast the same layer runs in different models: the limit of any per-layer predictor.
 
-    /usr/bin/python3 scripts/predictor/same_config.py --models DIR --profiles DIR [--bin build/tools]
+    /usr/bin/python3 experiments/predictor/same_config.py --models DIR --profiles DIR [--bin build/tools]
         [--op Conv] [--csv OUT]
 
 Groups the nodes of every profiled model by configuration (op, input shape, output shape, MACs,

@@ -1,10 +1,10 @@
 // Two models alternated in one process, one forward pass each per round, printing per round the
 // first's time, the second's and their ratio (ms, ms, ratio): the raw data behind the choice of
-// per-round normalisation in `dapdee-profile --reference` (profiles/predictor/ratio-spread/).
+// per-round normalisation in `dapdee-profile --reference` (experiments/predictor/results/ratio-spread/).
 // OpenCV DNN 4.6, 1 thread, fusion off, input uniform(-1, 1) at 1x3x224x224; the models are
-// prepared as for scripts/predictor/interleave.cpp (refilled, Identity-of-initializer stripped).
+// prepared as for experiments/predictor/interleave.cpp (refilled, Identity-of-initializer stripped).
 //
-//   g++ -O2 -std=c++17 scripts/predictor/alternate.cpp -o alternate -I/usr/include/opencv4 -lopencv_dnn -lopencv_core
+//   g++ -O2 -std=c++17 experiments/predictor/alternate.cpp -o alternate -I/usr/include/opencv4 -lopencv_dnn -lopencv_core
 //   ./alternate REF.onnx MODEL.onnx ROUNDS
 //
 // Exits 2 on usage errors; an OpenCV error ends it with OpenCV's message (a research tool).

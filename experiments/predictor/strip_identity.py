@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Replaces Identity nodes that read an initializer by a copy of the initializer under the output's name
-(OpenCV 4.6 cannot load them), for scripts/predictor/interleave.cpp.
+(OpenCV 4.6 cannot load them), for experiments/predictor/interleave.cpp.
 
-    /usr/bin/python3 scripts/predictor/strip_identity.py IN.onnx OUT.onnx
+    /usr/bin/python3 experiments/predictor/strip_identity.py IN.onnx OUT.onnx
 """
 import onnx, sys
 m = onnx.load(sys.argv[1]); g = m.graph
