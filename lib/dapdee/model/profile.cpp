@@ -93,7 +93,7 @@ std::vector<std::string> noise_warnings(const Noise& n) {
   if (n.whole_spread() > kWholeSpreadTolerance)
     w.push_back(fmt::format("the slowest runs of the whole model took {:.2f}x the fastest (p90 {:.3f} ms, p10 {:.3f} ms; "
                             "above {:.2f}x): the machine changed speed during the measurement (a shared host); "
-                            "measure again when scripts/predictor/quiet-check passes",
+                            "measure again when scripts/quiet-check passes",
                             n.whole_spread(), n.whole_p90, n.whole_p10, kWholeSpreadTolerance));
   return w;
 }
