@@ -1,4 +1,4 @@
-// Random DAGs and the exhaustive oracle of DESIGN.md, shared by planner tests and benchmarks.
+// Random DAGs and the exhaustive oracle of docs/COST-MODEL.md, shared by planner tests and benchmarks.
 #pragma once
 
 #include <cmath>

@@ -17,7 +17,7 @@ namespace {
 const fixtures::Shape kShapes[] = {fixtures::Shape::Chain,    fixtures::Shape::Diamond, fixtures::Shape::Inception,
                                    fixtures::Shape::Residual, fixtures::Shape::Dense,   fixtures::Shape::Random};
 
-// Exit rule of DESIGN.md over per-exit facts: with every accuracy known, the most accurate exit
+// Exit rule of docs/COST-MODEL.md over per-exit facts: with every accuracy known, the most accurate exit
 // that can meet the deadline (deeper on ties); else the deepest that can; else -1.
 int expected_exit(const std::vector<std::optional<double>>& acc, const std::vector<char>& feasible) {
   const int n = static_cast<int>(acc.size());

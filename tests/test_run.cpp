@@ -479,7 +479,7 @@ TEST_CASE("dapdee-run sends what the plan says: float16, int8 tensors and a uint
   struct Case {
     std::string name, sets, wire;
     uint64_t payload;  // the plan's bytes: relu1 is 1x4x8x8 (256 floats), input 1x3x8x8 (192)
-    double tolerance;  // of the halves' output against the whole model's (README, "The wire")
+    double tolerance;  // of the halves' output against the whole model's (docs/TOOLS.md, "The wire")
     std::string sent_as;
   };
   const Case cases[] = {

@@ -127,7 +127,7 @@ std::vector<ExitDeclarations> exit_declarations(const onnx::ModelProto& model, c
   const bool has_sidecar = !sidecar.empty() && std::filesystem::is_regular_file(sidecar, ec);
   if (!opt.outputs.empty()) {
     if (has_sidecar || !model.metadata_props().empty())
-      warnings.push_back("--outputs: the model's own exit declarations (sidecar, metadata_props) are not used");
+      warnings.emplace_back("--outputs: the model's own exit declarations (sidecar, metadata_props) are not used");
     return decls;
   }
   if (has_sidecar) decls.push_back(parse_exit_declarations(read_input(sidecar), sidecar, ExitSource::Sidecar));
@@ -810,6 +810,7 @@ std::string dag_summary(const Dag& dag) {
                               dag.model, dag.source, dag.nodes.size(), macs / 1e9, ops / 1e9, params / 1e6);
   std::string ops_line;
   std::vector<std::pair<int, std::string>> byc;
+  byc.reserve(op_count.size());
   for (auto& [k, v] : op_count) byc.emplace_back(-v, k);
   std::sort(byc.begin(), byc.end());
   for (size_t k = 0; k < byc.size() && k < 10; ++k)

@@ -74,10 +74,9 @@ OpCost op_cost(const onnx::NodeProto& node, const std::vector<OperandShape>& in,
       c.macs = mul(out0, k);
       if (in.size() > 2 && in[2].known) c.ops = out0;
     }
-  } else if (op == "MatMul" || op == "MatMulInteger" || op == "QLinearMatMul") {
-    if (in_known(0) && !in[0].dims.empty()) c.macs = mul(out0, in[0].dims.back());
-  } else if (op == "Einsum") {
-    // Without parsing the equation: output elements times the largest operand dim summed over.
+  } else if (op == "MatMul" || op == "MatMulInteger" || op == "QLinearMatMul" || op == "Einsum") {
+    // Einsum without parsing the equation: output elements times the first operand's last dim,
+    // as for MatMul.
     if (in_known(0) && !in[0].dims.empty()) c.macs = mul(out0, in[0].dims.back());
   } else if (op == "LSTM" || op == "GRU" || op == "RNN") {
     // W: [dirs, gates*hidden, input], R: [dirs, gates*hidden, hidden]; X: [seq, batch, input].

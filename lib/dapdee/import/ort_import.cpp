@@ -280,8 +280,7 @@ void attach_free_nodes(DagView& g, std::vector<Kernel>& ks) {
       for (int c : g.consumers[v])
         if (g.owner[c] >= 0 && succ < 0) succ = g.owner[c];
       if (succ >= 0 && ks[succ].op == n.op) pick = succ;
-      else if (pred >= 0 && ks[pred].op == n.op) pick = pred;
-      else if (pred >= 0 && fuses_into_producer(n.op)) pick = pred;
+      else if (pred >= 0 && (ks[pred].op == n.op || fuses_into_producer(n.op))) pick = pred;
       else pick = succ >= 0 ? succ : pred;
       if (pick < 0) continue;
       g.claim(static_cast<int>(v), pick, ks);
@@ -430,7 +429,7 @@ OrtImport finish_ort_import(const Dag& dag, const Trace& t, const DagView& g, co
     out.warnings.push_back(fmt::format("{} kernel(s) map to no DAG node (e.g. '{}'); {:.3f} ms per run left in unattributed_ms",
                                        lost_names.size(), lost_names.front(), summarize(lost).median));
   const nlohmann::ordered_json inputs = trace_inputs(dag, t.kernels, g);
-  if (inputs.empty()) out.warnings.push_back("the trace shows no input shape: the profile records none");
+  if (inputs.empty()) out.warnings.emplace_back("the trace shows no input shape: the profile records none");
   ProfileDoc doc;
   doc.device = opt.device_name;
   doc.model = dag.model;

@@ -47,9 +47,11 @@ std::string find_cycle(const std::vector<Node>& nodes) {
         if (it == pos.end()) continue;
         const int u = it->second;
         if (state[u] == 1) {
+          std::vector<const std::string*> names{&nodes[u].name};  // the cycle, walked backwards
+          for (int w = v; w != u && w >= 0; w = parent[w]) names.push_back(&nodes[w].name);
           std::string path = nodes[u].name;
-          for (int w = v; w != u && w >= 0; w = parent[w]) path = nodes[w].name + " <- " + path;
-          return nodes[u].name + " <- " + path;
+          for (auto n = names.rbegin(); n != names.rend(); ++n) (path += " <- ") += **n;
+          return path;
         }
         if (state[u] == 0) {
           state[u] = 1;

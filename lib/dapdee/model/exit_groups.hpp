@@ -1,5 +1,5 @@
 // Exits as groups of graph outputs: declarations (--exits, sidecar, metadata_props) and the
-// default rule for undeclared models (DESIGN.md "Exits").
+// default rule for undeclared models (docs/COST-MODEL.md, "Exits").
 #pragma once
 
 #include <cstdint>

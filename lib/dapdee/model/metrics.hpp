@@ -11,7 +11,7 @@
 
 namespace dapdee {
 
-// One sample (DESIGN.md); every field but `t_s` is optional. The measured fields refer to the
+// One sample (docs/FORMATS.md, "dapdee-metrics/1"); every field but `t_s` is optional. The measured fields refer to the
 // plan of the previous output line.
 struct MetricSample {
   double t_s = 0;

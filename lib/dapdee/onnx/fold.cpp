@@ -71,7 +71,8 @@ std::optional<Value> from_tensor(const TensorProto& t) {
         case TensorProto::UINT32: { uint32_t x; if (!need(4)) return std::nullopt; std::memcpy(&x, raw.data() + 4 * k, 4); v.i[k] = x; break; }
         case TensorProto::INT16: { int16_t x; if (!need(2)) return std::nullopt; std::memcpy(&x, raw.data() + 2 * k, 2); v.i[k] = x; break; }
         case TensorProto::UINT16: { uint16_t x; if (!need(2)) return std::nullopt; std::memcpy(&x, raw.data() + 2 * k, 2); v.i[k] = x; break; }
-        case TensorProto::INT8: { if (!need(1)) return std::nullopt; v.i[k] = static_cast<int8_t>(raw[k]); break; }
+        // INT8 is signed: the sign extension is meant.
+        case TensorProto::INT8: { if (!need(1)) return std::nullopt; v.i[k] = static_cast<int8_t>(raw[k]); break; }  // NOLINT(bugprone-signed-char-misuse)
         case TensorProto::UINT8: case TensorProto::BOOL: { if (!need(1)) return std::nullopt; v.i[k] = static_cast<uint8_t>(raw[k]); break; }
         default: return std::nullopt;  // float16 / bfloat16 raw: not needed for shape arithmetic
       }

@@ -155,7 +155,8 @@ int64_t norm_axis(int64_t axis, size_t rank) { return axis < 0 ? axis + static_c
 // GCC 12 inlined into slice() warns falsely of freeing a non-heap object (-Wfree-nonheap-object).
 [[gnu::noinline]] Value gather_axes(const Value& src, const std::vector<std::vector<int64_t>>& sel) {
   std::vector<int64_t> dims;
-  for (auto& s : sel) dims.push_back(static_cast<int64_t>(s.size()));
+  // No reserve(): with it GCC 12 warns falsely here too (-Wfree-nonheap-object).
+  for (auto& s : sel) dims.push_back(static_cast<int64_t>(s.size()));  // NOLINT(performance-inefficient-vector-operation)
   Value out = make(src.type, dims);
   const size_t rank = src.dims.size(), n = out.numel();
   std::vector<size_t> stride(rank, 1);

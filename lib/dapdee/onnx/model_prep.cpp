@@ -162,7 +162,8 @@ int replace_erf(onnx::ModelProto& model, const std::unordered_map<std::string, s
       *nodes.Add() = n;
       continue;
     }
-    const std::string p = n.name() + "/erf_approx/", z = n.input(0);
+    const std::string p = n.name() + "/erf_approx/";
+    const std::string& z = n.input(0);
     size_t numel = 1;
     for (auto d : sh->second) numel *= static_cast<size_t>(std::max<int64_t>(d, 1));
     auto constant = [&](const std::string& name, float value) {
@@ -175,7 +176,7 @@ int replace_erf(onnx::ModelProto& model, const std::unordered_map<std::string, s
       return t->name();
     };
     const double a = 2.0 / std::sqrt(M_PI), b = a * 0.044715 * 2;
-    auto add = [&](const char* op, std::vector<std::string> in, const std::string& out, const std::string& name) {
+    auto add = [&](const char* op, const std::vector<std::string>& in, const std::string& out, const std::string& name) {
       auto* m = nodes.Add();
       m->set_op_type(op);
       m->set_name(name);

@@ -262,6 +262,7 @@ std::vector<std::string> missing_external_data(const onnx::GraphProto& g, const 
       }
   }
   std::vector<std::string> warnings;
+  warnings.reserve(missing.size());
   for (const auto& m : missing)
     warnings.push_back(fmt::format("external data file '{}' is missing; importing without weights", m));
   return warnings;

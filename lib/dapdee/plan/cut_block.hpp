@@ -1,4 +1,4 @@
-// One block of the extended graph G' (DESIGN.md, "The extended graph G'"), solved as a minimum
+// One block of the extended graph G' (docs/COST-MODEL.md, "The extended graph G'"), solved as a minimum
 // s-t cut. Like OR-Tools' SimpleMaxFlow, the class hides the solver (LEMON Preflow): callers give
 // the block's structure once, then ask for cuts under costs, bandwidths and weights.
 #pragma once

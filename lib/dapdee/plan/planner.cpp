@@ -52,13 +52,13 @@ const char* method_name(Method m) {
 
 std::vector<std::string> mode_names() {
   std::vector<std::string> v;
-  for (Mode m : {Mode::Light, Mode::Heavy, Mode::Auto}) v.push_back(mode_name(m));
+  for (Mode m : {Mode::Light, Mode::Heavy, Mode::Auto}) v.emplace_back(mode_name(m));
   return v;
 }
 std::vector<std::string> method_names() {
   std::vector<std::string> v;
   for (Method m : {Method::Dapdee, Method::Dads, Method::Neurosurgeon, Method::Edgent, Method::DeviceOnly, Method::EdgeOnly})
-    v.push_back(method_name(m));
+    v.emplace_back(method_name(m));
   return v;
 }
 

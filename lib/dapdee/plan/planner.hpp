@@ -51,7 +51,7 @@ class Planner {
   Planner& operator=(const Planner&) = delete;
 
   // The best plan for one exit under a mode (Light or Heavy) with a given method; heavy load
-  // minimises T_max among the partitions whose latency meets `deadline_ms` (DESIGN.md). Throws
+  // minimises T_max among the partitions whose latency meets `deadline_ms` (docs/COST-MODEL.md). Throws
   // Error for an unknown exit or Mode::Auto.
   Plan plan_exit(int exit, Method method, Mode mode, const Link& link, const HeavyOptions& heavy,
                  std::optional<double> deadline_ms = std::nullopt) const;

@@ -220,6 +220,7 @@ void for_each_index(size_t lo, size_t hi, int threads, const std::function<void(
   std::exception_ptr failure;
   std::atomic<bool> failed{false};
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&] {
       for (size_t i; (i = next.fetch_add(1)) < hi && !failed;) {

@@ -77,7 +77,7 @@ std::optional<WireDtype> parse_wire_dtype(const std::string& s) {
 
 std::vector<std::string> wire_dtype_names() {
   std::vector<std::string> v;
-  for (const auto& i : kDtypes) v.push_back(i.name);
+  for (const auto& i : kDtypes) v.emplace_back(i.name);
   return v;
 }
 

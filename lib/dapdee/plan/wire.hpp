@@ -1,5 +1,5 @@
 // The wire of the cost model: how the graph input and the intermediate tensors are encoded when
-// sent over the uplink, and the result's trip back down (docs: README "The wire").
+// sent over the uplink, and the result's trip back down (docs/TOOLS.md, "The wire").
 #pragma once
 
 #include <optional>

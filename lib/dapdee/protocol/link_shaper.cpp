@@ -118,7 +118,7 @@ double ShapedSender::now_ms() const {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - epoch_).count();
 }
 
-uint64_t ShapedSender::offer(std::string bytes) {
+uint64_t ShapedSender::offer(const std::string& bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!failure_.empty()) throw Error(failure_);
   const uint64_t ticket = next_ticket_++;

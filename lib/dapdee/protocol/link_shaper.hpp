@@ -77,7 +77,7 @@ class ShapedSender {
   ShapedSender(const ShapedSender&) = delete;
   ShapedSender& operator=(const ShapedSender&) = delete;
   // Offers bytes now; returns a ticket for wait(). Throws Error when the socket failed before.
-  uint64_t offer(std::string bytes);
+  uint64_t offer(const std::string& bytes);
   // Blocks until the ticket's last byte is written; throws Error when the socket write failed.
   SendTimes wait(uint64_t ticket);
   // Milliseconds since this sender started (the clock of every SendTimes).

@@ -11,6 +11,7 @@ namespace {
 
 double median_of(const std::vector<FrameTiming>& f, double FrameTiming::*field) {
   std::vector<double> v;
+  v.reserve(f.size());
   for (const auto& x : f) v.push_back(x.*field);
   return summarize(v).median;
 }

@@ -34,7 +34,7 @@ std::optional<Format> parse_format(const std::string& s) {
 
 std::vector<std::string> format_names() {
   std::vector<std::string> v;
-  for (const auto& f : kFormats) v.push_back(f.name);
+  for (const auto& f : kFormats) v.emplace_back(f.name);
   return v;
 }
 
@@ -130,7 +130,7 @@ const Field kFields[] = {
     {"alpha", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.alpha); }},
     {"gamma", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.gamma); }},
     {"meets_deadline", Kind::Bool, [](std::string& o, D, P pt) { return put_bool(o, pt.plan.meets_deadline); }},
-    // The wire (README "The wire"): present only when not the float32 default.
+    // The wire (docs/TOOLS.md, "The wire"): present only when not the float32 default.
     {"input_encoding", Kind::String, [](std::string& o, D, P pt) {
        return !pt.plan.input_encoding.empty() ? put_str(o, pt.plan.input_encoding) : false;
      }},
@@ -185,7 +185,7 @@ std::vector<int> resolve_fields(const std::vector<std::string>& requested, Forma
     if (format == Format::Csv) {
       names = kCsvDefault;
     } else {
-      for (size_t i = 0; i < kJsonDefault; ++i) names.push_back(kFields[i].name);
+      for (size_t i = 0; i < kJsonDefault; ++i) names.emplace_back(kFields[i].name);
     }
     if (short_preset)
       names.erase(std::remove_if(names.begin(), names.end(), [](const std::string& n) {
@@ -202,7 +202,7 @@ std::vector<int> resolve_fields(const std::vector<std::string>& requested, Forma
 
 std::vector<std::string> plan_field_names() {
   std::vector<std::string> out{"all", "short"};
-  for (const auto& f : kFields) out.push_back(f.name);
+  for (const auto& f : kFields) out.emplace_back(f.name);
   return out;
 }
 

@@ -156,7 +156,7 @@ nlohmann::json read_single_plan(const std::string& path) {
   if (text.find("}\n{") != std::string::npos)
     throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
   if (const std::string hint = wrong_file_hint(text, kPlanFormat); !hint.empty()) throw Error(path, hint);
-  const nlohmann::json j = parse_json_bounded(text, path);  // depth-bounded, the parser's message on failure
+  nlohmann::json j = parse_json_bounded(text, path);  // depth-bounded, the parser's message on failure
   const bool plan = j.is_object() && j.contains("format") && j["format"].is_string() && j["format"] == kPlanFormat;
   if (!plan) throw Error(path, "not a single dapdee-plan/1 object (a sweep has one plan per line: pick one)");
   return j;
@@ -363,10 +363,10 @@ SplitResult split_along(const SplitOptions& opt, const nlohmann::json& plan, con
     write_output_atomic(opt.edge_out, parts.edge);
     r.edge_written = true;
   } else {
-    r.warnings.push_back("the plan runs everything on the device: no edge part written");
+    r.warnings.emplace_back("the plan runs everything on the device: no edge part written");
   }
   if (splitter.external_weights())
-    r.warnings.push_back("the model keeps weights in an external data file; the parts refer to it by the same relative path");
+    r.warnings.emplace_back("the model keeps weights in an external data file; the parts refer to it by the same relative path");
   return r;
 }
 

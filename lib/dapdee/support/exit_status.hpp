@@ -1,4 +1,4 @@
-// The exit statuses of every dapdee tool, in one place (README "Exit status").
+// The exit statuses of every dapdee tool, in one place (docs/TOOLS.md, "Conventions").
 #pragma once
 
 namespace dapdee {

@@ -82,7 +82,7 @@ std::string wrong_file_hint(const std::string& text, const std::string& expected
 JsonField parse_json_root_as(const std::string& text, const std::string& where, const std::string& format,
                              nlohmann::json& storage) {
   try {
-    const JsonField root = parse_json_root(text, where, storage);
+    JsonField root = parse_json_root(text, where, storage);
     root.expect_format(format);
     return root;
   } catch (const Error&) {

@@ -1,5 +1,5 @@
 // The names of the toolchain's file formats, as their "format" field carries them (the contract
-// in DESIGN.md): one place to read them, and to bump a version.
+// in docs/FORMATS.md): one place to read them, and to bump a version.
 #pragma once
 
 namespace dapdee {
