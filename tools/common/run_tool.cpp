@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <iostream>
 #include <new>
 
@@ -55,6 +56,18 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv, cons
   } catch (...) {
     fmt::print(stderr, "{}: internal error: unknown exception\n", tool);
   }
+  return exit_code(ExitStatus::Error);
+}
+
+int guarded_main(const char* tool, int argc, char** argv, int (*tool_main)(int, char**)) noexcept {
+  const char* what = "unknown exception";
+  try {
+    return tool_main(argc, argv);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "%s: internal error: %s\n", tool, what);
   return exit_code(ExitStatus::Error);
 }
 

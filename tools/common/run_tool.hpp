@@ -16,6 +16,11 @@ namespace dapdee_tools {
 // other exception -> "internal error: ..." and 1. Never throws.
 int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv, const std::function<void()>& body);
 
+// Runs a tool's whole main (`tool_main`: building the options, then run_tool) so that nothing
+// escapes main: an exception thrown while the options are built -> "internal error" and 1.
+// Never throws.
+int guarded_main(const char* tool, int argc, char** argv, int (*tool_main)(int, char**)) noexcept;
+
 // A CLI11 validator accepting exactly the strings `parse` recognises, listing `names` in its
 // message; use it with the library's own parse function and name table.
 template <typename Parse>

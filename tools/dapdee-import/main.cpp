@@ -6,7 +6,9 @@
 #include "dapdee/support/error.hpp"
 #include "dapdee/support/io.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   CLI::App app{"dapdee-import: turn an ONNX model into the DAG JSON that dapdee-plan reads.\n"
                "Weights are never loaded; shapes are inferred and shape subgraphs folded."};
   dapdee::ImportOptions opt;
@@ -39,3 +41,7 @@ int main(int argc, char** argv) {
     }
   });
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return dapdee_tools::guarded_main("dapdee-import", argc, argv, tool_main); }

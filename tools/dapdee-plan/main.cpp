@@ -112,7 +112,7 @@ void add_planner_options(CLI::App& app, Args& a) {
       ->check(CLI::Range(1L, 100000000L));
 }
 
-// The wire of the cost model (README "The wire").
+// The wire of the cost model (docs/TOOLS.md, "The wire").
 void add_wire_options(CLI::App& app, Args& a) {
   app.add_option("--input-encoding", a.input_encoding,
                  "bytes of the graph inputs when sent: float32, uint8 or jpeg:RATIO (RATIO: compression vs uint8)")
@@ -251,9 +251,7 @@ void run(CLI::App& app, Args& a) {
   dapdee::write_output_atomic(a.out, dapdee::render_points(r.dag, r.points, fmt_kind, a.fields, header));
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv) {
   CLI::App app{"dapdee-plan: choose the exit and the device/edge split of a DNN for a link and a deadline.\n"
                "Reads a dapdee-dag/1 DAG and two dapdee-profile/1 profiles; writes dapdee-plan/1."};
   Args a;
@@ -264,3 +262,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dapdee-plan ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-plan", app, argc, argv, [&] { run(app, a); });
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return dapdee_tools::guarded_main("dapdee-plan", argc, argv, tool_main); }

@@ -129,9 +129,7 @@ void run_measure(const Options& o) {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv) {
   CLI::App app{"dapdee-profile: per-node latency of a model (dapdee-profile/1).\n"
                "  dapdee-profile MODEL.onnx [-o OUT]                 measure here with OpenCV DNN\n"
                "  dapdee-profile import-ort TRACE.json --dag DAG     convert an ONNX Runtime trace\n"
@@ -194,3 +192,7 @@ int main(int argc, char** argv) {
     job(o);
   });
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return dapdee_tools::guarded_main("dapdee-profile", argc, argv, tool_main); }

@@ -5,7 +5,7 @@
 
 #include <csignal>
 
-#include "../common/cli.hpp"
+#include "../common/run_tool.hpp"
 #include "dapdee/run/edge_server.hpp"
 #include "dapdee/run/run_client.hpp"
 #include "dapdee/split/split.hpp"
@@ -19,7 +19,7 @@ extern "C" void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
-int serve(const dapdee::ServeOptions& so) {
+void serve(const dapdee::ServeOptions& so) {
   dapdee::EdgeServer server(so);
   g_server = &server;
   std::signal(SIGINT, on_signal);
@@ -32,7 +32,6 @@ int serve(const dapdee::ServeOptions& so) {
   fmt::print(stderr, "dapdee-run: served {} frames over {} connections, {} error replies, {} edge parts built\n", st.frames,
              st.connections, st.errors, st.plans_built);
   g_server = nullptr;
-  return 0;
 }
 
 // The combinations of the client's options CLI11 cannot express; empty when they are fine.
@@ -45,9 +44,7 @@ std::string usage_problem(const dapdee::RunOptions& o, const std::string& out) {
   return "";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv) {
   CLI::App app{"dapdee-run: run a dapdee-plan/1 plan for real: the device part here, the edge part behind a TCP\n"
                "socket (a server started on 127.0.0.1 unless --connect), the sent tensors through a user-space\n"
                "shaped uplink; writes a dapdee-run-report/1 with measured T_d/T_t/T_e beside the predicted."};
@@ -90,17 +87,14 @@ int main(int argc, char** argv) {
   double serve_max_mb = 256;
   sv->add_option("--max-frame-mb", serve_max_mb, "largest frame accepted, in MiB")->capture_default_str();
   app.set_version_flag("--version", std::string("dapdee-run ") + DAPDEE_VERSION);
-  if (int rc = dapdee_tools::parse_args(app, argc, argv); rc >= 0) return rc;
   auto mb = [](double v) { return static_cast<uint32_t>(std::clamp(v, 0.001, 4095.0) * 1048576.0); };
-  try {
+  return dapdee_tools::run_tool("dapdee-run", app, argc, argv, [&] {
     if (sv->parsed()) {
       so.max_frame_bytes = mb(serve_max_mb);
-      return serve(so);
+      serve(so);
+      return;
     }
-    if (const std::string why = usage_problem(o, out); !why.empty()) {
-      fmt::print(stderr, "dapdee-run: error: {}\n", why);
-      return 2;
-    }
+    if (const std::string why = usage_problem(o, out); !why.empty()) dapdee_tools::usage_error(why);
     if (app.count("--frames")) o.frames = frames;
     if (app.count("--bandwidth")) o.link.bandwidth_mbps = bandwidth;
     if (app.count("--delay")) o.link.delay_ms = delay;
@@ -113,9 +107,9 @@ int main(int argc, char** argv) {
     dapdee::write_output_atomic(out, r.report_json);
     if (!o.trace_out.empty()) dapdee::write_output_atomic(o.trace_out, r.trace_json);
     fmt::print(stderr, "dapdee-run: {}\n", r.summary);
-  } catch (const dapdee::Error& e) {
-    fmt::print(stderr, "dapdee-run: error: {}{}\n", e.where().empty() ? "" : e.where() + ": ", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return dapdee_tools::guarded_main("dapdee-run", argc, argv, tool_main); }

@@ -49,9 +49,7 @@ void write_parts(const dapdee::SplitOptions& opt, const dapdee::ModelSplitter* m
              r.edge_written ? opt.edge_out : "not written", r.edge_nodes, sent.empty() ? "nothing" : sent);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int tool_main(int argc, char** argv) {
   CLI::App app{"dapdee-split: cut an ONNX model where a dapdee-plan/1 plan says.\n"
                "The device part outputs the tensors to send; the edge part takes them as inputs."};
   dapdee::SplitOptions opt;
@@ -83,3 +81,7 @@ int main(int argc, char** argv) {
     if (do_check) check(opt, tolerance, *model, *plan);
   });
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return dapdee_tools::guarded_main("dapdee-split", argc, argv, tool_main); }
