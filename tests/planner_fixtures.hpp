@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -194,6 +195,38 @@ inline OracleResult oracle(const dapdee::Dag& dag, const dapdee::Costs& c, int e
     if (s == all) break;
   }
   return r;
+}
+
+// Every valid partition of G_k, walked over the whole G_k (independent of the planner's blocks);
+// returns false when more than `cap` were found.
+inline bool enumerate_all(const dapdee::Dag& dag, const dapdee::Costs& c, int exit, double bw, double delay, long cap,
+                          const std::function<void(double, double, double, bool)>& visit, long& count) {
+  const auto in_gk = dapdee::exit_subgraph(dag, exit);
+  std::vector<int> ids;
+  for (size_t v = 0; v < dag.nodes.size(); ++v)
+    if (in_gk[v]) ids.push_back(static_cast<int>(v));
+  std::vector<char> on(dag.nodes.size(), 0);
+  count = 0;
+  std::function<bool(size_t)> walk = [&](size_t i) -> bool {
+    if (i == ids.size()) {
+      if (++count > cap) return false;
+      const dapdee::Times t = dapdee::evaluate_partition(dag, c, in_gk, on, bw);
+      visit(t.t_d, t.t_t, t.t_e, t.sends);
+      (void)delay;
+      return true;
+    }
+    const int v = ids[i];
+    bool preds = true;
+    for (int u : dag.nodes[v].input_ids) preds = preds && on[u];
+    if (preds) {
+      on[v] = 1;
+      if (!walk(i + 1)) return false;
+    }
+    on[v] = 0;
+    if (dapdee::is_input(dag.nodes[v])) return true;
+    return walk(i + 1);
+  };
+  return walk(0);
 }
 
 }  // namespace fixtures

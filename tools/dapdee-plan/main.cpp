@@ -93,6 +93,18 @@ void add_planner_options(CLI::App& app, Args& a) {
       ->capture_default_str();
   app.add_option("--metrics", job.metrics_path,
                  "auto mode: JSON with cpu, memory, battery, priority (default: none, the options above)");
+  app.add_option("--fps", job.fps,
+                 "plan for a stream of frames/s per client: a value, a list or a range A:B:N[log]; the mean "
+                 "latency with the waiting, over the stable partitions (default: one frame)");
+  app.add_option("--arrivals", job.arrivals, "--fps: periodic (a camera) or poisson arrivals")
+      ->check(dapdee_tools::choice(dapdee::parse_arrivals, dapdee::arrivals_names()))
+      ->capture_default_str();
+  app.add_option("--clients", job.clients, "--fps: devices sharing the edge server, each at --fps")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--percentile", job.percentile,
+                 "--fps: minimise the 95th percentile of the latency (default: the mean)")
+      ->check(CLI::IsMember({95}));
   app.add_option("--heavy-grid", job.heavy.grid, "heavy: grid points per axis and round (2..64)")
       ->check(CLI::Range(2, 64))
       ->capture_default_str();
@@ -208,9 +220,18 @@ void write_streamed(const dapdee::PlanJob& job, const Args& a, dapdee::Format fo
   out->commit();
 }
 
+// The stream's options go with --fps, and --fps with none of the one-frame modes.
+void check_stream_usage(const CLI::App& app, const Args& a) {
+  if (a.job.fps.empty() && (app.count("--arrivals") || app.count("--clients") || app.count("--percentile")))
+    dapdee_tools::usage_error("--arrivals, --clients and --percentile go with --fps");
+  if (!a.job.fps.empty() && (app.count("--mode") || a.follow || a.breakpoints))
+    dapdee_tools::usage_error("--fps plans for a stream: give no --mode, --follow or --breakpoints with it");
+}
+
 void run(CLI::App& app, Args& a) {
   auto& job = a.job;
   check_usage(a);
+  check_stream_usage(app, a);
   if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !a.breakpoints &&
       !a.follow)
     dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");

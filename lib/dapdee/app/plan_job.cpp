@@ -117,6 +117,22 @@ SweepSpec planner_spec(const PlanJob& job) {
   return spec;
 }
 
+// --fps and the stream's arrivals, clients and objective.
+void stream_spec(const PlanJob& job, SweepSpec& spec) {
+  if (job.fps.empty()) return;
+  spec.fps = parse_values(job.fps).take("--fps");
+  for (double f : spec.fps)
+    if (!(f > 0 && std::isfinite(f)))
+      throw Error("--fps", fmt::format("a frame rate must be > 0 frames/s (got {})", f));
+  const auto arrivals = parse_arrivals(job.arrivals);
+  if (!arrivals) throw Error("--arrivals", fmt::format("unknown arrivals '{}' (periodic, poisson)", job.arrivals));
+  if (job.clients < 1) throw Error("--clients", "at least 1 client");
+  if (job.percentile != 0 && job.percentile != 95) throw Error("--percentile", "only 95 (or the mean, by default)");
+  spec.stream.arrivals = *arrivals;
+  spec.stream.clients = job.clients;
+  spec.stream.objective = job.percentile == 95 ? StreamObjective::P95 : StreamObjective::Mean;
+}
+
 // --bandwidth, or the windows of --bandwidth-trace (one point each, with its time).
 void link_bandwidths(const PlanJob& job, SweepSpec& spec, PlanJobResult& r) {
   if (!job.bandwidth.empty() && job.output == PlanJob::Output::Plans) {
@@ -221,6 +237,7 @@ void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_poin
                          const std::function<void(std::vector<PlanPoint>&)>& emit) {
   // Check the cheap options first, so a typo fails before any file is read.
   SweepSpec spec = planner_spec(job);
+  stream_spec(job, spec);
   link_bandwidths(job, spec, r);
   link_and_deadlines(job, spec);
   Costs costs = load_costs(job, r);
@@ -234,7 +251,8 @@ void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_poin
   run_sweep_chunks(planner, spec, chunk_points, [&](std::vector<PlanPoint>& chunk) {
     for (auto& pt : chunk) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
       finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
-      if (pt.deadline_ms && pt.plan.latency_ms > *pt.deadline_ms) pt.plan.meets_deadline = false;
+      if (pt.plan.t_down && pt.plan.stream && pt.plan.stream->stable) pt.plan.stream->latency_p95_ms += *pt.plan.t_down;
+      if (pt.deadline_ms && objective_ms(pt.plan) > *pt.deadline_ms) pt.plan.meets_deadline = false;
     }
     emit(chunk);
   });

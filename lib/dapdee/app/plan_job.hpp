@@ -36,6 +36,10 @@ struct PlanJob {
   int shard_index = 1, shard_count = 1;  // --shard I/N
   long max_points = kDefaultMaxPoints;   // --max-points
   Wire wire;                             // --input-encoding, --wire-dtype, --result-downlink
+  std::string fps;                       // --fps: a value, list or range ("" = one frame, no stream)
+  std::string arrivals = "periodic";     // --arrivals
+  int clients = 1;                       // --clients sharing the edge
+  int percentile = 0;                    // --percentile 95: minimise the 95th percentile (0: the mean)
   enum class Output { Plans, Breakpoints } output = Output::Plans;  // --breakpoints
 };
 

@@ -7,9 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/plan/stream.hpp"
+
 namespace dapdee {
 
-enum class Mode { Light, Heavy, Auto };
+// Stream: planned for a frame rate (dapdee-plan --fps), never chosen by --mode.
+enum class Mode { Light, Heavy, Auto, Stream };
 enum class Method { Dapdee, Dads, Neurosurgeon, Edgent, DeviceOnly, EdgeOnly };
 
 // Parses "light|heavy|auto" and method names; nullopt when unknown.
@@ -71,7 +74,13 @@ struct Plan {
   // The wire (dapdee/plan/wire.hpp), set after planning: empty strings mean float32 (the default).
   std::string input_encoding, wire_dtype;
   std::optional<double> result_downlink_mbps, t_down;  // --result-downlink: T_down, in latency_ms
+  // --fps: the stream's waiting; latency_ms then includes wait_ms (+inf when unstable).
+  std::optional<StreamOutcome> stream;
 };
+
+// What the exit rule compares: latency_ms, or under --fps --percentile 95 the 95th percentile
+// of the latency; +inf for an unstable stream. Never fails.
+double objective_ms(const Plan& p);
 
 // One planned point with its context.
 struct PlanPoint {

@@ -35,6 +35,7 @@ const char* mode_name(Mode m) {
     case Mode::Light: return "light";
     case Mode::Heavy: return "heavy";
     case Mode::Auto: return "auto";
+    case Mode::Stream: return "stream";
   }
   return "?";
 }
@@ -466,20 +467,105 @@ Plan Planner::heavy_exact(int exit, const Link& link, std::optional<double> dead
   }
   const bool missed = !best;
   if (missed) best = fastest;  // nothing meets the deadline: the fastest plan
-  std::vector<char> on_device(dag_.nodes.size(), 0);
-  if (best->block < 0) {
-    on_device = eg.in_gk;
-  } else {
-    for (size_t j = 0; j < eg.blocks.size(); ++j) {
-      const CutBlock& b = *eg.blocks[j];
-      const int bj = static_cast<int>(j);
-      for (size_t p = 0; p < b.nodes().size(); ++p)
-        on_device[b.nodes()[p]] = bj < best->block ? 1 : bj == best->block ? eg.cands.pool[best->bits + p] : 0;
-    }
-  }
-  Plan p = finish(exit, Method::Dapdee, Mode::Heavy, on_device, link);
+  Plan p = finish(exit, Method::Dapdee, Mode::Heavy, candidate_marks(eg, *best), link);
   p.candidate = best->block < 0 ? Candidacy::DeviceOnly : missed ? Candidacy::Light : Candidacy::Enumeration;
   return p;
+}
+
+std::vector<char> Planner::candidate_marks(const ExitGraph& eg, const Candidate& c) const {
+  if (c.block < 0) return eg.in_gk;
+  std::vector<char> on_device(dag_.nodes.size(), 0);
+  for (size_t j = 0; j < eg.blocks.size(); ++j) {
+    const CutBlock& b = *eg.blocks[j];
+    const int bj = static_cast<int>(j);
+    for (size_t p = 0; p < b.nodes().size(); ++p)
+      on_device[b.nodes()[p]] = bj < c.block ? 1 : bj == c.block ? eg.cands.pool[c.bits + p] : 0;
+  }
+  return on_device;
+}
+
+namespace {
+
+// A partition's standing in a stream search: stable ones by objective, then T_max; unstable
+// ones after every stable one, by T_max, then latency.
+struct StreamKey {
+  bool stable = false;
+  double objective = INFINITY, t_max = INFINITY, latency = INFINITY;
+  bool operator<(const StreamKey& o) const {
+    if (stable != o.stable) return stable;
+    if (stable) return objective < o.objective || (objective == o.objective && t_max < o.t_max);
+    return t_max < o.t_max || (t_max == o.t_max && latency < o.latency);
+  }
+};
+
+StreamKey stream_key(double t_d, double t_t, double t_e, double latency, const StreamSpec& spec) {
+  const auto detail = spec.objective == StreamObjective::P95 ? StreamDetail::Full : StreamDetail::Mean;
+  const StreamOutcome o = stream_waiting(device_edge_stages(t_d, t_t, t_e), spec, detail);
+  const double wait = spec.objective == StreamObjective::P95 ? o.wait_p95_ms : o.wait_ms;
+  return {o.stable, latency + wait, std::max({t_d, t_t, t_e}), latency};
+}
+
+}  // namespace
+
+Plan Planner::stream_search(int exit, const Link& link, const HeavyOptions& heavy, const StreamSpec& spec) const {
+  // Every Pareto-kept partition of the enumerated blocks; where a block was too large to
+  // enumerate, the light and the heuristic heavy plans stand in for it.
+  const ExitGraph& eg = enumerated(exit);
+  const Candidate* best = nullptr;
+  StreamKey best_key;
+  for (const Candidate& c : eg.cands.items) {
+    if (c.block >= 0 && !eg.block_exact[c.block]) continue;
+    const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+    const StreamKey k = stream_key(c.t_d, tt, c.t_e, c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0), spec);
+    if (!best || k < best_key) {
+      best = &c;
+      best_key = k;
+    }
+  }
+  Plan p = finish(exit, Method::Dapdee, Mode::Stream, candidate_marks(eg, *best), link);
+  p.candidate = best->block < 0 ? Candidacy::DeviceOnly : Candidacy::Enumeration;
+  p.heavy_search = HeavySearch::Exact;
+  if (eg.stats.exact) return p;
+  p.heavy_search = HeavySearch::Heuristic;
+  for (Plan q : {light_mincut(exit, link), heavy_heuristic(exit, link, heavy, std::nullopt)}) {
+    const StreamKey k = stream_key(q.t_d, q.t_t, q.t_e, q.latency_ms, spec);
+    if (k < best_key) {
+      best_key = k;
+      q.heavy_search = HeavySearch::Heuristic;
+      p = std::move(q);
+    }
+  }
+  return p;
+}
+
+Plan Planner::plan_stream(int exit, Method method, const Link& link, const HeavyOptions& heavy,
+                          const StreamSpec& spec) const {
+  Plan p = method == Method::Dapdee ? stream_search(exit, link, heavy, spec)
+                                    : plan_exit(exit, method, Mode::Light, link, heavy, std::nullopt);
+  p.method = method;
+  p.alpha.reset();
+  p.gamma.reset();
+  p.t_max_lower_bound.reset();
+  apply_stream(p, spec);
+  return p;
+}
+
+void apply_stream(Plan& p, const StreamSpec& spec) {
+  StreamOutcome o = stream_waiting(device_edge_stages(p.t_d, p.t_t, p.t_e), spec);
+  p.mode = Mode::Stream;
+  if (o.stable) {
+    o.latency_p95_ms = p.latency_ms + o.wait_p95_ms;
+    p.latency_ms += o.wait_ms;
+  } else {
+    p.latency_ms = INFINITY;
+  }
+  p.stream = std::move(o);
+}
+
+double objective_ms(const Plan& p) {
+  if (!p.stream) return p.latency_ms;
+  if (!p.stream->stable) return INFINITY;
+  return p.stream->spec.objective == StreamObjective::P95 ? p.stream->latency_p95_ms : p.latency_ms;
 }
 
 Plan Planner::dsh_search(int exit, const Link& link, const HeavyOptions& h, std::optional<double> deadline,
@@ -668,7 +754,11 @@ Plan Planner::plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode
 
 ExitChoice choose_exit_index(Method method, int n_exits, const std::function<const Plan&(int)>& plan_of,
                              std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
-  auto meets = [&](const Plan& p) { return !deadline || p.latency_ms <= *deadline; };
+  // An unstable stream meets no deadline, not even none.
+  auto meets = [&](const Plan& p) {
+    const double ms = objective_ms(p);
+    return std::isfinite(ms) && (!deadline || ms <= *deadline);
+  };
   if (method != Method::Dapdee && method != Method::Edgent) return {n_exits - 1, meets(plan_of(n_exits - 1))};
   const bool all_known = static_cast<int>(accuracies.size()) == n_exits &&
                          std::all_of(accuracies.begin(), accuracies.end(), [](const auto& a) { return a.has_value(); });
@@ -682,9 +772,12 @@ ExitChoice choose_exit_index(Method method, int n_exits, const std::function<con
       chosen = k;
       continue;
     }
-    if (fastest < 0 || p.latency_ms < fastest_ms) {
+    // The fastest; among unstable streams (objective +inf), the one of least T_max.
+    const double ms = objective_ms(p);
+    if (fastest < 0 || ms < fastest_ms ||
+        (ms == INFINITY && fastest_ms == INFINITY && p.t_max < plan_of(fastest).t_max)) {
       fastest = k;
-      fastest_ms = p.latency_ms;
+      fastest_ms = ms;
     }
   }
   return chosen >= 0 ? ExitChoice{chosen, true} : ExitChoice{fastest, false};

@@ -15,6 +15,8 @@
 
 namespace dapdee {
 
+struct Candidate;
+
 // Builds costs from two profiles; nodes missing from a profile cost 0 and are listed in
 // `missing_*`. Throws Error(profile file, ...) when a profile names nodes the DAG lacks.
 struct CostBuild {
@@ -61,6 +63,13 @@ class Planner {
   Plan plan(Method method, Mode mode, const Link& link, std::optional<double> deadline_ms,
             const HeavyOptions& heavy, const std::vector<std::optional<double>>* accuracies = nullptr) const;
 
+  // The plan of an exit for a stream (docs/COST-MODEL.md, "Streams"). Dapdee: the partition of
+  // least objective (mean latency, or its 95th percentile) among the stable ones, exact where the
+  // heavy search enumerates every block (the objective grows with T_d, the bytes and T_e, so the
+  // Pareto front it keeps holds an optimum); with no stable partition, the lowest T_max. Other
+  // methods: their light plan, under the stream. Throws as plan_exit.
+  Plan plan_stream(int exit, Method method, const Link& link, const HeavyOptions& heavy, const StreamSpec& spec) const;
+
   // The plan of a given partition: V_d is `device_nodes` and all their ancestors (and the
   // inputs), the rest of G_k runs on the edge. Throws Error naming a node outside G_k.
   Plan plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode, const Link& link) const;
@@ -89,6 +98,8 @@ class Planner {
   std::vector<char> min_cut(int exit, double bandwidth_mbps, const CutWeights& w, Pin pin) const;
   Plan light_mincut(int exit, const Link& link) const;
   Plan heavy_exact(int exit, const Link& link, std::optional<double> deadline) const;
+  Plan stream_search(int exit, const Link& link, const HeavyOptions& heavy, const StreamSpec& spec) const;
+  std::vector<char> candidate_marks(const ExitGraph& eg, const Candidate& c) const;
   Plan heavy_heuristic(int exit, const Link& link, const HeavyOptions& heavy, std::optional<double> deadline) const;
   Plan dsh_search(int exit, const Link& link, const HeavyOptions& heavy, std::optional<double> deadline,
                   const Plan& start) const;
@@ -101,6 +112,10 @@ class Planner {
   PlannerOptions options_;
   std::vector<std::unique_ptr<ExitGraph>> graphs_;
 };
+
+// Puts a finished plan under a stream: its waiting at device, uplink and edge, latency_ms
+// including the mean waiting (+inf when unstable), mode Stream. Never fails for spec.fps > 0.
+void apply_stream(Plan& p, const StreamSpec& spec);
 
 // Algorithm 4's exit choice over per-exit plans given by `plan_of` (called deepest first, each
 // exit at most once). With every accuracy known: the most accurate exit whose plan meets the

@@ -71,6 +71,7 @@ struct Pair {
   std::string network;
   Link link;
   std::optional<double> time_s;
+  std::optional<double> fps;  // --fps: the stream's rate
 };
 
 // Breakpoint maps of the light plan per delay (one per exit) for sweeps of many bandwidths
@@ -111,15 +112,25 @@ std::vector<Pair> sweep_pairs(const SweepSpec& spec) {
   for (const auto& net : spec.networks) {
     const double delay = spec.delay_ms.value_or(net.delay_ms);
     if (spec.bandwidths.empty()) {
-      pairs.push_back({net.name, {net.uplink_mbps, delay}, std::nullopt});
+      pairs.push_back({net.name, {net.uplink_mbps, delay}, std::nullopt, std::nullopt});
     } else {
       for (size_t i = 0; i < spec.bandwidths.size(); ++i)
-        pairs.push_back({net.name, {spec.bandwidths[i], delay},
-                         i < spec.trace_times_s.size() ? std::optional<double>(spec.trace_times_s[i]) : std::nullopt});
+        pairs.push_back({net.name,
+                         {spec.bandwidths[i], delay},
+                         i < spec.trace_times_s.size() ? std::optional<double>(spec.trace_times_s[i]) : std::nullopt,
+                         std::nullopt});
     }
   }
   for (const auto& p : pairs) check_link(p.link.bandwidth_mbps, p.link.delay_ms, p.network);
-  return pairs;
+  if (spec.fps.empty()) return pairs;
+  std::vector<Pair> streams;
+  streams.reserve(pairs.size() * spec.fps.size());
+  for (const auto& p : pairs)
+    for (double f : spec.fps) {
+      streams.push_back(p);
+      streams.back().fps = f;
+    }
+  return streams;
 }
 
 // What every worker of one sweep reads, and the points it fills (each index by one worker).
@@ -143,7 +154,7 @@ class PairPlans {
       : c_(c), pr_(pr), mode_(mode), cache_(c.n_exits),
         map_it_(mode == Mode::Light ? c.maps.find(pr.link.delay_ms) : c.maps.end()) {}
 
-  // Heavy dapdee plans depend on the deadline; every other plan is reused across deadlines.
+  // Heavy dapdee plans depend on the deadline; every other plan (streams too) is reused across deadlines.
   bool per_deadline() const {
     return mode_ == Mode::Heavy && c_.spec.method == Method::Dapdee && c_.spec.cut_nodes.empty();
   }
@@ -158,7 +169,16 @@ class PairPlans {
   const Plan& plan(int k) {
     if (cache_[k]) return *cache_[k];
     const SweepSpec& spec = c_.spec;
-    if (!spec.cut_nodes.empty()) {
+    if (pr_.fps) {
+      StreamSpec s = spec.stream;
+      s.fps = *pr_.fps;
+      if (spec.cut_nodes.empty()) {
+        cache_[k] = c_.planner.plan_stream(k, spec.method, pr_.link, spec.heavy, s);
+      } else {
+        cache_[k] = c_.planner.plan_cut(k, spec.cut_nodes, Mode::Light, pr_.link);
+        apply_stream(*cache_[k], s);
+      }
+    } else if (!spec.cut_nodes.empty()) {
       cache_[k] = c_.planner.plan_cut(k, spec.cut_nodes, mode_, pr_.link);
     } else if (map_it_ != c_.maps.end()) {
       // The light plan read off the exit's breakpoint map (one map per delay and exit).
@@ -186,7 +206,7 @@ void plan_pair(SweepContext& c, size_t i) {
   LoadMetrics m = spec.metrics;
   m.bandwidth_mbps = pr.link.bandwidth_mbps;
   m.delay_ms = pr.link.delay_ms;
-  PairPlans plans(c, pr, resolve_mode(spec.mode, m));
+  PairPlans plans(c, pr, pr.fps ? Mode::Stream : resolve_mode(spec.mode, m));
   const size_t nd = c.nd, d_lo = i * nd < c.lo ? c.lo - i * nd : 0, d_hi = std::min(nd, c.hi - i * nd);
   for (size_t d = d_lo; d < d_hi; ++d) {
     PlanPoint& pt = c.points[i * nd + d - c.base];
@@ -195,10 +215,12 @@ void plan_pair(SweepContext& c, size_t i) {
     pt.link = pr.link;
     pt.deadline_ms = spec.deadlines[d];
     pt.trace_time_s = pr.time_s;
-    if (spec.mode == Mode::Auto) pt.load_score = load_score(m);
+    if (spec.mode == Mode::Auto && !pr.fps) pt.load_score = load_score(m);
     if (spec.fixed_exit >= 0) {
       pt.plan = plans.plan(spec.fixed_exit);
-      pt.plan.meets_deadline = !pt.deadline_ms || pt.plan.latency_ms <= *pt.deadline_ms;
+      const double ms = objective_ms(pt.plan);
+      pt.plan.meets_deadline = pt.plan.stream ? std::isfinite(ms) && (!pt.deadline_ms || ms <= *pt.deadline_ms)
+                                              : !pt.deadline_ms || ms <= *pt.deadline_ms;
     } else {
       // The choice reads the cached plans; only the chosen one is copied into the point.
       const ExitChoice ch = choose_exit_index(
@@ -244,7 +266,8 @@ void run_sweep_chunks(const Planner& planner, const SweepSpec& spec, size_t chun
     if (d && !(*d >= 0)) throw Error("--deadline", fmt::format("a deadline must be >= 0 ms (got {})", *d));
   c.nd = spec.deadlines.size();
   // The size is checked before anything per point or per pair is built.
-  const size_t n_pairs = spec.networks.size() * std::max<size_t>(1, spec.bandwidths.size());
+  const size_t n_pairs =
+      spec.networks.size() * std::max<size_t>(1, spec.bandwidths.size()) * std::max<size_t>(1, spec.fps.size());
   const auto range = shard_range(n_pairs * c.nd, spec.shard_index, spec.shard_count);
   c.lo = range.first;
   c.hi = range.second;

@@ -24,7 +24,7 @@ inline constexpr long kDefaultMaxPoints = 5000000;
 // contiguous, in order, sizes differing by at most one. Never fails for 1 <= index <= count.
 std::pair<size_t, size_t> shard_range(size_t total, int index, int count);
 
-// What to sweep: every network x bandwidth x deadline, in that nesting order.
+// What to sweep: every network x bandwidth x frame rate x deadline, in that nesting order.
 struct SweepSpec {
   std::vector<Network> networks;
   std::vector<double> bandwidths;             // empty: each network's own uplink
@@ -40,6 +40,8 @@ struct SweepSpec {
   std::vector<int> cut_nodes;                 // non-empty: evaluate this partition (dapdee-plan --cut)
   int shard_index = 1, shard_count = 1;       // plan the shard_index-th of shard_count contiguous parts
   long max_points = kDefaultMaxPoints;        // refuse a (shard of a) sweep with more points
+  std::vector<double> fps;                    // non-empty: plan for streams at each rate (nested in the bandwidths)
+  StreamSpec stream;                          // arrivals, clients and objective of those streams (its fps unused)
 };
 
 // Plans every point of the spec's shard; light plans depend on (network, bandwidth) and are

@@ -73,7 +73,7 @@ std::vector<std::string> sent_tensors(const Dag& dag, const Plan& p) {
   return out;
 }
 
-enum class Kind { Number, String, Bool, List };
+enum class Kind { Number, String, Bool, List, Object };
 
 // One output field: how to append its JSON value (false when the field is absent for this plan).
 struct Field {
@@ -89,6 +89,30 @@ bool put_opt(std::string& o, const std::optional<double>& x) { return x ? put_nu
 bool put_str(std::string& o, const std::string& x) { return o += json_quote(x), true; }
 bool put_bool(std::string& o, bool x) { return o += x ? "true" : "false", true; }
 
+// A stream figure that only a stable stream has (null when unstable, absent without --fps).
+bool stream_num(std::string& o, const PlanPoint& pt, double StreamOutcome::*field) {
+  if (!pt.plan.stream) return false;
+  if (!pt.plan.stream->stable) return o += "null", true;
+  return put_num(o, pt.plan.stream.value().*field);
+}
+
+bool utilisation_of(std::string& o, const PlanPoint& pt, StageKind k) {
+  if (!pt.plan.stream) return false;
+  for (const auto& u : pt.plan.stream->utilisation)
+    if (u.kind == k) return put_num(o, u.utilisation);
+  return false;
+}
+
+const char* p95_method_name(P95Method m) {
+  switch (m) {
+    case P95Method::Exact: return "exact";
+    case P95Method::Tail: return "tail";
+    case P95Method::Bound: return "bound";
+    case P95Method::None: break;
+  }
+  return "none";
+}
+
 const Field kFields[] = {
     {"format", Kind::String, [](std::string& o, D, P) { return put_str(o, kPlanFormat); }},
     {"model", Kind::String, [](std::string& o, D d, P) { return put_str(o, d.model); }},
@@ -96,13 +120,15 @@ const Field kFields[] = {
     {"trace_time_s", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.trace_time_s); }},
     {"bandwidth_mbps", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.link.bandwidth_mbps); }},
     {"delay_ms", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.link.delay_ms); }},
-    {"deadline_ms", Kind::Number, [](std::string& o, D, P pt) { return pt.deadline_ms ? put_num(o, *pt.deadline_ms) : (o += "null", true); }},
+    {"deadline_ms", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.deadline_ms ? put_num(o, *pt.deadline_ms) : (o += "null", true); }},
     {"mode", Kind::String, [](std::string& o, D, P pt) { return put_str(o, mode_name(pt.plan.mode)); }},
     {"method", Kind::String, [](std::string& o, D, P pt) { return put_str(o, method_name(pt.plan.method)); }},
     {"load_score", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.load_score); }},
     {"exit", Kind::String, [](std::string& o, D d, P pt) { return put_str(o, d.exits[pt.plan.exit].name); }},
     {"exit_index", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.exit + 1); }},
-    {"accuracy", Kind::Number, [](std::string& o, D d, P pt) {
+    {"accuracy", Kind::Number,
+     [](std::string& o, D d, P pt) {
        const auto& a = d.exits[pt.plan.exit].accuracy;
        return a ? put_num(o, *a) : (o += "null", true);
      }},
@@ -116,13 +142,14 @@ const Field kFields[] = {
     {"T_max", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.t_max); }},
     {"throughput_fps", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, throughput(pt.plan)); }},
     {"sent_bytes", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, pt.plan.sent_bytes); }},
-    {"fixed_cut", Kind::Bool, [](std::string& o, D, P pt) {
-       return pt.plan.candidate == Candidacy::Cut ? put_bool(o, true) : false;
-     }},
-    {"heavy_search", Kind::String, [](std::string& o, D, P pt) {
+    {"fixed_cut", Kind::Bool,
+     [](std::string& o, D, P pt) { return pt.plan.candidate == Candidacy::Cut ? put_bool(o, true) : false; }},
+    {"heavy_search", Kind::String,
+     [](std::string& o, D, P pt) {
        return pt.plan.heavy_search != HeavySearch::None ? put_str(o, heavy_search_name(pt.plan.heavy_search)) : false;
      }},
-    {"heavy_candidate", Kind::String, [](std::string& o, D, P pt) {
+    {"heavy_candidate", Kind::String,
+     [](std::string& o, D, P pt) {
        const bool heavy = pt.plan.mode == Mode::Heavy && pt.plan.candidate != Candidacy::Cut;
        return heavy ? put_str(o, candidacy_name(pt.plan.candidate)) : false;
      }},
@@ -131,27 +158,69 @@ const Field kFields[] = {
     {"gamma", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.gamma); }},
     {"meets_deadline", Kind::Bool, [](std::string& o, D, P pt) { return put_bool(o, pt.plan.meets_deadline); }},
     // The wire (docs/TOOLS.md, "The wire"): present only when not the float32 default.
-    {"input_encoding", Kind::String, [](std::string& o, D, P pt) {
+    {"input_encoding", Kind::String,
+     [](std::string& o, D, P pt) {
        return !pt.plan.input_encoding.empty() ? put_str(o, pt.plan.input_encoding) : false;
      }},
-    {"wire_dtype", Kind::String, [](std::string& o, D, P pt) {
-       return !pt.plan.wire_dtype.empty() ? put_str(o, pt.plan.wire_dtype) : false;
-     }},
-    {"result_downlink_mbps", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.result_downlink_mbps); }},
+    {"wire_dtype", Kind::String,
+     [](std::string& o, D, P pt) { return !pt.plan.wire_dtype.empty() ? put_str(o, pt.plan.wire_dtype) : false; }},
+    {"result_downlink_mbps", Kind::Number,
+     [](std::string& o, D, P pt) { return put_opt(o, pt.plan.result_downlink_mbps); }},
     {"T_down", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.t_down); }},
+    // Streams (--fps): present only then.
+    {"fps", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.stream ? put_num(o, pt.plan.stream->spec.fps) : false; }},
+    {"arrivals", Kind::String,
+     [](std::string& o, D, P pt) {
+       return pt.plan.stream ? put_str(o, arrivals_name(pt.plan.stream->spec.arrivals)) : false;
+     }},
+    {"clients", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.stream ? put_num(o, pt.plan.stream->spec.clients) : false; }},
+    {"stable", Kind::Bool,
+     [](std::string& o, D, P pt) { return pt.plan.stream ? put_bool(o, pt.plan.stream->stable) : false; }},
+    {"wait_ms", Kind::Number, [](std::string& o, D, P pt) { return stream_num(o, pt, &StreamOutcome::wait_ms); }},
+    {"latency_p95_ms", Kind::Number,
+     [](std::string& o, D, P pt) { return stream_num(o, pt, &StreamOutcome::latency_p95_ms); }},
+    {"latency_p95_method", Kind::String,
+     [](std::string& o, D, P pt) {
+       return pt.plan.stream && pt.plan.stream->stable ? put_str(o, p95_method_name(pt.plan.stream->p95_method))
+                                                       : false;
+     }},
+    {"backlog_growth_fps", Kind::Number,
+     [](std::string& o, D, P pt) {
+       return pt.plan.stream && !pt.plan.stream->stable ? put_num(o, pt.plan.stream->backlog_growth_fps) : false;
+     }},
+    {"utilisation", Kind::Object,
+     [](std::string& o, D, P pt) {
+       if (!pt.plan.stream) return false;
+       o += '{';
+       for (const auto& u : pt.plan.stream->utilisation) {
+         if (o.back() != '{') o += ',';
+         (o += json_quote(stage_name(u.kind))) += ':';
+         num(o, u.utilisation);
+       }
+       o += '}';
+       return true;
+     }},
     // Not in the default JSON line: counts and names for people and spreadsheets.
     {"n_device", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_d.size())); }},
     {"n_sent", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_s.size())); }},
     {"n_edge", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_e.size())); }},
-    {"sent_tensors", Kind::List, [](std::string& o, D d, P pt) {
+    {"sent_tensors", Kind::List,
+     [](std::string& o, D d, P pt) {
        o += '[';
        const auto t = sent_tensors(d, pt.plan);
        for (size_t i = 0; i < t.size(); ++i) o += (i ? "," : "") + json_quote(t[i]);
        o += ']';
        return true;
      }},
+    {"utilisation_device", Kind::Number,
+     [](std::string& o, D, P pt) { return utilisation_of(o, pt, StageKind::Device); }},
+    {"utilisation_uplink", Kind::Number,
+     [](std::string& o, D, P pt) { return utilisation_of(o, pt, StageKind::Uplink); }},
+    {"utilisation_edge", Kind::Number, [](std::string& o, D, P pt) { return utilisation_of(o, pt, StageKind::Edge); }},
 };
-constexpr size_t kJsonDefault = 34;  // the fields before n_device
+constexpr size_t kJsonDefault = 43;  // the fields before n_device
 
 int field_index(const std::string& name) {
   for (size_t i = 0; i < std::size(kFields); ++i)
@@ -169,7 +238,7 @@ const std::vector<std::string> kCsvDefault = {
 std::string csv_value(const Field& f, const Dag& dag, const PlanPoint& pt) {
   std::string j;
   if (!f.json(j, dag, pt) || j == "null") return {};
-  if (f.kind == Kind::Number || f.kind == Kind::Bool) return j;
+  if (f.kind == Kind::Number || f.kind == Kind::Bool || f.kind == Kind::Object) return j;
   const nlohmann::json v = nlohmann::json::parse(j);
   if (f.kind == Kind::String) return v.get<std::string>();
   std::string joined;
@@ -177,13 +246,21 @@ std::string csv_value(const Field& f, const Dag& dag, const PlanPoint& pt) {
   return joined;
 }
 
-std::vector<int> resolve_fields(const std::vector<std::string>& requested, Format format) {
+// Whether the points rendered are planned for streams (--fps): the CSV's default columns add theirs.
+enum class Streams { No, Yes };
+
+std::vector<int> resolve_fields(const std::vector<std::string>& requested, Format format,
+                                Streams streams = Streams::No) {
   std::vector<std::string> names = requested;
   const bool short_preset = names.size() == 1 && names[0] == "short";
   if (names.empty() || short_preset || (names.size() == 1 && names[0] == "all")) {
     names.clear();
     if (format == Format::Csv) {
       names = kCsvDefault;
+      if (streams == Streams::Yes)
+        names.insert(names.end(),
+                     {"fps", "arrivals", "clients", "stable", "wait_ms", "latency_p95_ms", "backlog_growth_fps",
+                      "utilisation_device", "utilisation_uplink", "utilisation_edge"});
     } else {
       for (size_t i = 0; i < kJsonDefault; ++i) names.emplace_back(kFields[i].name);
     }
@@ -293,7 +370,9 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
     return out;
   }
   if (format == Format::Csv) {
-    const auto idx = resolve_fields(fields, format);
+    const bool streams =
+        std::any_of(points.begin(), points.end(), [](const PlanPoint& p) { return p.plan.stream.has_value(); });
+    const auto idx = resolve_fields(fields, format, streams ? Streams::Yes : Streams::No);
     if (header == CsvHeader::Write) {
       for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
       out += '\n';
@@ -328,14 +407,30 @@ std::string rounded(double ms) {
 
 }  // namespace
 
+namespace {
+
+// The table's stream columns (--fps): the rate offered, the mean waiting, the 95th percentile
+// of the latency and whether the stream is stable.
+std::string stream_columns(const PlanPoint* pt) {
+  if (!pt) return fmt::format(" {:>7} {:>8} {:>8} {:<6}", "at fps", "wait ms", "p95 ms", "stable");
+  const auto& s = *pt->plan.stream;
+  return fmt::format(" {:>7.3g} {:>8} {:>8} {:<6}", s.spec.fps, s.stable ? rounded(s.wait_ms) : "-",
+                     s.stable ? rounded(s.latency_p95_ms) : "-", s.stable ? "yes" : "NO");
+}
+
+}  // namespace
+
 std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
   std::string out;
+  const bool streams =
+      std::any_of(points.begin(), points.end(), [](const PlanPoint& pt) { return pt.plan.stream.has_value(); });
   out += fmt::format("model {}: {} nodes, {} exits\n", dag.model, dag.nodes.size(), dag.exits.size());
   const bool down = std::any_of(points.begin(), points.end(), [](const PlanPoint& pt) { return pt.plan.t_down.has_value(); });
   out += fmt::format("{:<8} {:>9} {:>7} {:>9} {:<6} {:<12} {:<10} {:>3} {:>5} {:>4} {:>4} {:>8} {:>8} {:>8}{} {:>10} {:>8} {:>7} {}\n",
                      "network", "Mbit/s", "delay", "deadline", "mode", "method", "exit", "#", "acc", "V_d", "V_s",
                      "T_d ms", "T_t ms", "T_e ms", down ? fmt::format(" {:>8}", "T_down") : "", "latency ms",
                      "T_max ms", "fps", "meets");
+  if (streams) out.insert(out.size() - 1, stream_columns(nullptr));
   for (const auto& pt : points) {
     const Plan& p = pt.plan;
     const auto& acc = dag.exits[p.exit].accuracy;
@@ -347,6 +442,7 @@ std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
                        rounded(p.t_t), rounded(p.t_e), down ? fmt::format(" {:>8}", p.t_down ? rounded(*p.t_down) : "-") : "",
                        rounded(p.latency_ms), rounded(p.t_max), p.t_max > 0 ? 1000.0 / p.t_max : 0.0,
                        p.meets_deadline ? "yes" : "NO");
+    if (p.stream) out.insert(out.size() - 1, stream_columns(&pt));
   }
   if (points.size() == 1) {
     const Plan& p = points[0].plan;
