@@ -197,4 +197,29 @@ void BM_LeanSweepVit(benchmark::State& state) {
 }
 BENCHMARK(BM_LeanSweepVit)->Unit(benchmark::kMillisecond);
 
+// 1,000-point sweeps of Inception-v3 (predicted RPi 4 / T4): arg 0 a light sweep of 1,000
+// bandwidths over 4G; arg 1 a stream sweep of 1,000 rates (--fps 0.5:20:1000, Poisson) at 4G's
+// link; arg 2 the same stream sweep for 8 clients. Issue 22: the stream sweep within 2x of the
+// light one (the first planner call enumerates the blocks; a planner per iteration counts it).
+void BM_FpsSweepInceptionV3(benchmark::State& state) {
+  const Committed c("inception_v3");
+  SweepSpec spec;
+  spec.networks = {{"4G", 5.85, 20}};
+  spec.threads = 1;
+  if (state.range(0) == 0) {
+    spec.bandwidths = parse_values("0.05:200:1000log").value();
+  } else {
+    spec.fps = parse_values("0.5:20:1000").value();
+    spec.stream.arrivals = Arrivals::Poisson;
+    spec.stream.clients = state.range(0) == 2 ? 8 : 1;
+  }
+  for (auto _ : state) {
+    Planner planner(c.dag, c.costs);
+    const auto points = run_sweep(planner, spec);
+    benchmark::DoNotOptimize(points.data());
+  }
+  state.counters["points"] = 1000;
+}
+BENCHMARK(BM_FpsSweepInceptionV3)->ArgName("stream")->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
 }  // namespace

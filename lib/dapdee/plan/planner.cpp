@@ -499,6 +499,10 @@ struct StreamKey {
 };
 
 StreamKey stream_key(double t_d, double t_t, double t_e, double latency, const StreamSpec& spec) {
+  if (spec.objective == StreamObjective::Mean) {  // no allocation: the search's inner loop
+    const auto wait = device_edge_mean_wait(t_d, t_t, t_e, spec);
+    return {wait.has_value(), latency + wait.value_or(0), std::max({t_d, t_t, t_e}), latency};
+  }
   const auto detail = spec.objective == StreamObjective::P95 ? StreamDetail::Full : StreamDetail::Mean;
   const StreamOutcome o = stream_waiting(device_edge_stages(t_d, t_t, t_e), spec, detail);
   const double wait = spec.objective == StreamObjective::P95 ? o.wait_p95_ms : o.wait_ms;

@@ -161,6 +161,22 @@ void add_waiting(const std::vector<Queue>& queues, StreamDetail detail, StreamOu
 
 }  // namespace
 
+std::optional<double> device_edge_mean_wait(double t_d, double t_t, double t_e, const StreamSpec& spec) {
+  const double lambda = spec.fps / 1000;
+  const bool one = spec.clients == 1;
+  const double tandem = one ? std::max({t_d, t_t, t_e}) : std::max(t_d, t_t);
+  const double u = lambda * tandem;
+  const bool periodic = spec.arrivals == Arrivals::Periodic;
+  if (tandem > 0 && (periodic ? u > 1 : u >= 1)) return std::nullopt;
+  double wait = periodic || tandem <= 0 ? 0.0 : md1_mean_wait(lambda, tandem);
+  if (!one && t_e > 0) {
+    const double shared = lambda * spec.clients;
+    if (shared * t_e >= 1) return std::nullopt;
+    wait += md1_mean_wait(shared, t_e);
+  }
+  return wait;
+}
+
 StreamOutcome stream_waiting(const std::vector<Stage>& stages, const StreamSpec& spec, StreamDetail detail) {
   StreamOutcome out;
   out.spec = spec;

@@ -79,6 +79,10 @@ enum class StreamDetail { Mean, Full };
 StreamOutcome stream_waiting(const std::vector<Stage>& stages, const StreamSpec& spec,
                              StreamDetail detail = StreamDetail::Full);
 
+// The mean waiting of `spec` at a device-edge plan's three stages, as stream_waiting gives it,
+// without building the stage list (the search's inner loop); nullopt when unstable. Never fails.
+std::optional<double> device_edge_mean_wait(double t_d, double t_t, double t_e, const StreamSpec& spec);
+
 // Mean waiting time of an M/D/1 queue: rate `lambda` per ms, service `d` ms; +inf when
 // lambda * d >= 1. Never fails.
 double md1_mean_wait(double lambda, double d);
