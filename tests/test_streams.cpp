@@ -162,7 +162,9 @@ TEST_CASE("oracle: stream plans equal an exhaustive enumeration on random DAGs",
     const int n = std::uniform_int_distribution<int>(2, 14)(rng);
     const Dag dag = fixtures::random_dag(rng, shapes[t % 6], n, t % 2 ? 3 : 1);
     const Costs costs = fixtures::random_costs(rng, dag);
-    const Link link{fixtures::log_uniform(rng, 0.01, 1000), std::uniform_real_distribution<double>(0, 100)(rng)};
+    Link link{fixtures::log_uniform(rng, 0.01, 1000), std::uniform_real_distribution<double>(0, 100)(rng)};
+    // Runs of DAGs at one link: the planner's per-link front cache must never answer for another planner.
+    if (t % 8 >= 1 && t % 8 <= 3) link = Link{5.85, 20};
     const Planner planner(dag, costs);
     const int k = static_cast<int>(dag.exits.size()) - 1;
     struct P {

@@ -72,6 +72,7 @@ void pareto_filter(CandidateSet& set) {
   }
   CandidateSet out;
   out.enumerated = set.enumerated;
+  out.serial = set.serial;
   for (size_t i = 0; i < set.items.size(); ++i) {
     if (!keep[i]) continue;
     Candidate c = set.items[i];

@@ -3,6 +3,7 @@
 // (device time, bytes sent, edge time), from which any bandwidth, delay and deadline is answered.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct CandidateSet {
   std::vector<Candidate> items;   // sorted by `order`
   std::vector<char> pool;         // on_device positions of every item, concatenated
   long enumerated = 0;            // partitions enumerated before the Pareto filter
+  uint64_t serial = 0;            // unique per enumeration in this process (caches key on it, not on addresses)
 };
 
 // Keeps the Pareto-minimal items of `set` (ties keep the lower `order`) and compacts its pool.

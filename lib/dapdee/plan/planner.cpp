@@ -5,6 +5,7 @@
 #include <lemon/smart_graph.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -432,6 +433,8 @@ const Planner::ExitGraph& Planner::enumerated(int exit) const {
     set.enumerated = eg.stats.enumerated;
     pareto_filter(set);
     eg.stats.kept = static_cast<long>(set.items.size());
+    static std::atomic<uint64_t> serials{0};
+    set.serial = ++serials;  // after the filter: the items will not move again
   });
   return eg;
 }
@@ -509,6 +512,66 @@ StreamKey stream_key(double t_d, double t_t, double t_e, double latency, const S
   return {o.stable, latency + wait, std::max({t_d, t_t, t_e}), latency};
 }
 
+// One client's mean objective depends on a partition's latency and T_max alone: the Pareto
+// front of (T_max, latency) answers every rate of one link. It is kept for the last link each
+// thread asked about (a --fps sweep asks for many rates of one link in a row).
+struct LinkFront {
+  uint64_t serial = 0;  // the CandidateSet's
+  double bandwidth = -1, delay = -1;
+  std::vector<std::pair<double, double>> items;  // (T_max, latency): T_max ascending, latency strictly descending
+  std::vector<const Candidate*> cands;
+};
+
+const LinkFront& link_front(const CandidateSet& set, const std::vector<char>& block_exact, const Link& link) {
+  thread_local LinkFront f;
+  if (f.serial == set.serial && f.bandwidth == link.bandwidth_mbps && f.delay == link.delay_ms) return f;
+  struct Row {
+    double t_max, latency;
+    const Candidate* c;
+  };
+  std::vector<Row> rows;
+  rows.reserve(set.items.size());
+  for (const Candidate& c : set.items) {
+    if (c.block >= 0 && !block_exact[c.block]) continue;
+    const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+    rows.push_back({std::max({c.t_d, tt, c.t_e}), c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0), &c});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.t_max < b.t_max || (a.t_max == b.t_max && a.latency < b.latency);
+  });
+  f = LinkFront{set.serial, link.bandwidth_mbps, link.delay_ms, {}, {}};
+  for (const Row& r : rows)
+    if (f.items.empty() || r.latency < f.items.back().second) {
+      f.items.emplace_back(r.t_max, r.latency);
+      f.cands.push_back(r.c);
+    }
+  return f;
+}
+
+// The best candidate of one client's mean objective off the (T_max, latency) front: periodic,
+// the last stable item (the least latency); Poisson, the least latency + M/D/1 wait; none
+// stable, the first item (the least T_max). Ties go to the lower T_max, as in the full scan.
+const Candidate* best_on_front(const LinkFront& f, const StreamSpec& spec, StreamKey& key) {
+  const double lambda = spec.fps / 1000;
+  size_t best = 0;
+  bool stable = false;
+  double objective = INFINITY;
+  for (size_t i = 0; i < f.items.size(); ++i) {
+    const auto [t_max, latency] = f.items[i];
+    const double u = lambda * t_max;
+    if (spec.arrivals == Arrivals::Periodic ? u > 1 : u >= 1) break;  // T_max ascends: none further is stable
+    const double o = latency + (spec.arrivals == Arrivals::Periodic ? 0.0 : md1_mean_wait(lambda, t_max));
+    if (o < objective) {
+      objective = o;
+      best = i;
+      stable = true;
+    }
+  }
+  key = stable ? StreamKey{true, objective, f.items[best].first, f.items[best].second}
+               : StreamKey{false, INFINITY, f.items[0].first, f.items[0].second};
+  return f.cands[best];
+}
+
 }  // namespace
 
 Plan Planner::stream_search(int exit, const Link& link, const HeavyOptions& heavy, const StreamSpec& spec) const {
@@ -517,7 +580,10 @@ Plan Planner::stream_search(int exit, const Link& link, const HeavyOptions& heav
   const ExitGraph& eg = enumerated(exit);
   const Candidate* best = nullptr;
   StreamKey best_key;
+  const bool on_front = spec.clients == 1 && spec.objective == StreamObjective::Mean;
+  if (on_front) best = best_on_front(link_front(eg.cands, eg.block_exact, link), spec, best_key);
   for (const Candidate& c : eg.cands.items) {
+    if (on_front) break;
     if (c.block >= 0 && !eg.block_exact[c.block]) continue;
     const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
     const StreamKey k = stream_key(c.t_d, tt, c.t_e, c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0), spec);
