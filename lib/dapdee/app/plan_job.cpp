@@ -252,7 +252,7 @@ void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_poin
     for (auto& pt : chunk) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
       finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
       if (pt.plan.t_down && pt.plan.stream && pt.plan.stream->stable) pt.plan.stream->latency_p95_ms += *pt.plan.t_down;
-      if (pt.deadline_ms && objective_ms(pt.plan) > *pt.deadline_ms) pt.plan.meets_deadline = false;
+      if (!meets_deadline(pt.plan, pt.deadline_ms)) pt.plan.meets_deadline = false;
     }
     emit(chunk);
   });

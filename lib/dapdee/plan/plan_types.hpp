@@ -82,6 +82,10 @@ struct Plan {
 // of the latency; +inf for an unstable stream. Never fails.
 double objective_ms(const Plan& p);
 
+// Whether a plan meets a deadline (none given: every plan but an unstable stream): its
+// objective_ms against it. Never fails.
+bool meets_deadline(const Plan& p, std::optional<double> deadline_ms);
+
 // One planned point with its context.
 struct PlanPoint {
   std::string network;

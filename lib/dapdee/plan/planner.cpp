@@ -370,7 +370,6 @@ bool better_heavy(const Plan& a, const Plan& b) {
   if (a.t_max != b.t_max) return a.t_max < b.t_max;
   return a.latency_ms < b.latency_ms;
 }
-bool meets(const Plan& p, std::optional<double> deadline) { return !deadline || p.latency_ms <= *deadline; }
 }  // namespace
 
 Plan Planner::light_mincut(int exit, const Link& link) const {
@@ -506,10 +505,8 @@ StreamKey stream_key(double t_d, double t_t, double t_e, double latency, const S
     const auto wait = device_edge_mean_wait(t_d, t_t, t_e, spec);
     return {wait.has_value(), latency + wait.value_or(0), std::max({t_d, t_t, t_e}), latency};
   }
-  const auto detail = spec.objective == StreamObjective::P95 ? StreamDetail::Full : StreamDetail::Mean;
-  const StreamOutcome o = stream_waiting(device_edge_stages(t_d, t_t, t_e), spec, detail);
-  const double wait = spec.objective == StreamObjective::P95 ? o.wait_p95_ms : o.wait_ms;
-  return {o.stable, latency + wait, std::max({t_d, t_t, t_e}), latency};
+  const StreamOutcome o = stream_waiting(device_edge_stages(t_d, t_t, t_e), spec);  // the 95th percentile
+  return {o.stable, latency + o.wait_p95_ms, std::max({t_d, t_t, t_e}), latency};
 }
 
 // One client's mean objective depends on a partition's latency and T_max alone: the Pareto
@@ -552,15 +549,14 @@ const LinkFront& link_front(const CandidateSet& set, const std::vector<char>& bl
 // the last stable item (the least latency); Poisson, the least latency + M/D/1 wait; none
 // stable, the first item (the least T_max). Ties go to the lower T_max, as in the full scan.
 const Candidate* best_on_front(const LinkFront& f, const StreamSpec& spec, StreamKey& key) {
-  const double lambda = spec.fps / 1000;
   size_t best = 0;
   bool stable = false;
   double objective = INFINITY;
   for (size_t i = 0; i < f.items.size(); ++i) {
     const auto [t_max, latency] = f.items[i];
-    const double u = lambda * t_max;
-    if (spec.arrivals == Arrivals::Periodic ? u > 1 : u >= 1) break;  // T_max ascends: none further is stable
-    const double o = latency + (spec.arrivals == Arrivals::Periodic ? 0.0 : md1_mean_wait(lambda, t_max));
+    const auto wait = device_edge_mean_wait(t_max, 0, 0, spec);  // one client waits as at T_max alone
+    if (!wait) break;                                            // T_max ascends: none further is stable
+    const double o = latency + *wait;
     if (o < objective) {
       objective = o;
       best = i;
@@ -580,16 +576,17 @@ Plan Planner::stream_search(int exit, const Link& link, const HeavyOptions& heav
   const ExitGraph& eg = enumerated(exit);
   const Candidate* best = nullptr;
   StreamKey best_key;
-  const bool on_front = spec.clients == 1 && spec.objective == StreamObjective::Mean;
-  if (on_front) best = best_on_front(link_front(eg.cands, eg.block_exact, link), spec, best_key);
-  for (const Candidate& c : eg.cands.items) {
-    if (on_front) break;
-    if (c.block >= 0 && !eg.block_exact[c.block]) continue;
-    const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
-    const StreamKey k = stream_key(c.t_d, tt, c.t_e, c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0), spec);
-    if (!best || k < best_key) {
-      best = &c;
-      best_key = k;
+  if (spec.clients == 1 && spec.objective == StreamObjective::Mean) {
+    best = best_on_front(link_front(eg.cands, eg.block_exact, link), spec, best_key);
+  } else {
+    for (const Candidate& c : eg.cands.items) {
+      if (c.block >= 0 && !eg.block_exact[c.block]) continue;
+      const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+      const StreamKey k = stream_key(c.t_d, tt, c.t_e, c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0), spec);
+      if (!best || k < best_key) {
+        best = &c;
+        best_key = k;
+      }
     }
   }
   Plan p = finish(exit, Method::Dapdee, Mode::Stream, candidate_marks(eg, *best), link);
@@ -632,6 +629,11 @@ void apply_stream(Plan& p, const StreamSpec& spec) {
   p.stream = std::move(o);
 }
 
+bool meets_deadline(const Plan& p, std::optional<double> deadline_ms) {
+  const double ms = objective_ms(p);
+  return std::isfinite(ms) && (!deadline_ms || ms <= *deadline_ms);  // an unstable stream meets none
+}
+
 double objective_ms(const Plan& p) {
   if (!p.stream) return p.latency_ms;
   if (!p.stream->stable) return INFINITY;
@@ -645,11 +647,11 @@ Plan Planner::dsh_search(int exit, const Link& link, const HeavyOptions& h, std:
   auto consider = [&](double a, double g) {
     const auto cut = min_cut(exit, link.bandwidth_mbps, CutWeights{a, 1, g}, Pin::None);
     Plan p = finish(exit, Method::Dapdee, Mode::Heavy, cut, link);
-    if (!meets(p, deadline)) return;
+    if (!meets_deadline(p, deadline)) return;
     p.alpha = a;
     p.gamma = g;
     p.candidate = Candidacy::WeightedCut;
-    if (!meets(best, deadline) || better_heavy(p, best)) best = std::move(p);
+    if (!meets_deadline(best, deadline) || better_heavy(p, best)) best = std::move(p);
   };
   consider(1, 1);
   const int n = std::max(h.grid, 2);
@@ -701,8 +703,8 @@ Plan Planner::heavy_heuristic(int exit, const Link& link, const HeavyOptions& h,
   const ExitGraph& eg = enumerated(exit);
   Plan best = heavy_exact(exit, link, deadline);  // over the blocks within the limit
   auto take = [&](Plan p) {
-    if (!meets(p, deadline)) return;
-    if (!meets(best, deadline) || better_heavy(p, best)) best = std::move(p);
+    if (!meets_deadline(p, deadline)) return;
+    if (!meets_deadline(best, deadline) || better_heavy(p, best)) best = std::move(p);
   };
   Plan light = light_mincut(exit, link);
   light.mode = Mode::Heavy;
@@ -824,11 +826,7 @@ Plan Planner::plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode
 
 ExitChoice choose_exit_index(Method method, int n_exits, const std::function<const Plan&(int)>& plan_of,
                              std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
-  // An unstable stream meets no deadline, not even none.
-  auto meets = [&](const Plan& p) {
-    const double ms = objective_ms(p);
-    return std::isfinite(ms) && (!deadline || ms <= *deadline);
-  };
+  auto meets = [&](const Plan& p) { return meets_deadline(p, deadline); };
   if (method != Method::Dapdee && method != Method::Edgent) return {n_exits - 1, meets(plan_of(n_exits - 1))};
   const bool all_known = static_cast<int>(accuracies.size()) == n_exits &&
                          std::all_of(accuracies.begin(), accuracies.end(), [](const auto& a) { return a.has_value(); });

@@ -65,6 +65,16 @@ const char* stage_name(StageKind k) {
   return "?";
 }
 
+const char* p95_method_name(P95Method m) {
+  switch (m) {
+    case P95Method::Exact: return "exact";
+    case P95Method::Tail: return "tail";
+    case P95Method::Bound: return "bound";
+    case P95Method::None: break;
+  }
+  return "none";
+}
+
 std::vector<Stage> device_edge_stages(double t_d, double t_t, double t_e) {
   return {{StageKind::Device, t_d, Sharing::Private},
           {StageKind::Uplink, t_t, Sharing::Private},

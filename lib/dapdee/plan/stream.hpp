@@ -55,6 +55,9 @@ struct StageLoad {
 // How the 95th percentile of the waiting was obtained (docs/COST-MODEL.md, "Streams").
 enum class P95Method { None, Exact, Tail, Bound };
 
+// The name of a P95Method as the plan's `latency_p95_method` gives it. Never fails.
+const char* p95_method_name(P95Method m);
+
 // The waiting a stream meets at a plan's stages.
 struct StreamOutcome {
   StreamSpec spec;

@@ -218,9 +218,7 @@ void plan_pair(SweepContext& c, size_t i) {
     if (spec.mode == Mode::Auto && !pr.fps) pt.load_score = load_score(m);
     if (spec.fixed_exit >= 0) {
       pt.plan = plans.plan(spec.fixed_exit);
-      const double ms = objective_ms(pt.plan);
-      pt.plan.meets_deadline = pt.plan.stream ? std::isfinite(ms) && (!pt.deadline_ms || ms <= *pt.deadline_ms)
-                                              : !pt.deadline_ms || ms <= *pt.deadline_ms;
+      pt.plan.meets_deadline = meets_deadline(pt.plan, pt.deadline_ms);
     } else {
       // The choice reads the cached plans; only the chosen one is copied into the point.
       const ExitChoice ch = choose_exit_index(

@@ -103,16 +103,6 @@ bool utilisation_of(std::string& o, const PlanPoint& pt, StageKind k) {
   return false;
 }
 
-const char* p95_method_name(P95Method m) {
-  switch (m) {
-    case P95Method::Exact: return "exact";
-    case P95Method::Tail: return "tail";
-    case P95Method::Bound: return "bound";
-    case P95Method::None: break;
-  }
-  return "none";
-}
-
 const Field kFields[] = {
     {"format", Kind::String, [](std::string& o, D, P) { return put_str(o, kPlanFormat); }},
     {"model", Kind::String, [](std::string& o, D d, P) { return put_str(o, d.model); }},
