@@ -4,20 +4,26 @@
 Models EE-VGG16 and EE-AlexNet of the zoo with their measured exit accuracies
 (models/trained/*.exits.json), two device profiles (this machine's CPU, measured with
 dapdee-profile; a Raspberry-Pi-4-class board, predicted), a T4-class edge (predicted), networks
-CAT1/3G/4G/WiFi, a log-spaced range of deadlines, light and heavy load, every --method.
+CAT1/3G/4G/WiFi, a log-spaced range of deadlines, light and heavy load, every --method; and heavy
+load as a stream (streams.py): each method's final exit under `dapdee-plan --fps` at the rates
+where Device-Only's utilisation is 0.5, 0.9 and 1.2 (Poisson and periodic arrivals), and each
+method's highest stable rate.
 
 Writes into --out (default docs/reproduce):
   points.csv        every planned point (the chosen exit of each method), full precision
   per_exit.csv      every method's plan at every exit (for the same-exit comparisons)
+  streams.csv       every method's stream at each rate, with its latency reduction vs Device-Only
+  limits.csv        every method's highest stable rate (Poisson), checked with the planner
   claims.csv        the paper's headline claims beside ours
-  fig11_accuracy.{png,svg} ... fig15_17_throughput_gain.{png,svg}
+  fig11_accuracy.{png,svg} ... fig15_17_throughput_gain.{png,svg}, fig16_stream_latency.{png,svg}
   REPORT.md         figures and tables beside the paper's claims
 and checks the invariants on the JSON Lines the tools wrote (never on rounded CSV); any
 violation is printed and the exit status is 1.
 
     scripts/reproduce [--quick] [--out DIR] [--tools build/tools] [--jobs N]
 
---quick (the CI version, run by ctest): fewer deadlines, no figures, invariants only.
+--quick (the CI version, run by ctest): fewer deadlines, no figures, invariants only (the
+streams included).
 """
 import argparse
 import concurrent.futures
@@ -33,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import invariants  # noqa: E402
+import streams  # noqa: E402
 
 MODELS = [("ee_vgg16", "EE-VGG16"), ("ee_alexnet", "EE-AlexNet")]
 DEVICES = [("cpu", "profiles/measured/{m}.opencv-1t.json", "this machine's CPU (OpenCV DNN, 1 thread, measured)"),
@@ -93,6 +100,8 @@ def jobs_for(tools, dags, quick):
 
 def collect(jobs, workers):
     rows = []
+    if not jobs:
+        return rows
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         for meta, text in zip([j[0] for j in jobs], pool.map(lambda j: run(j[1]), jobs)):
             for line in text.splitlines():
@@ -125,10 +134,27 @@ def main():
         dags = import_dags(args.tools, work, args.trained)
         jobs = jobs_for(args.tools, dags, args.quick)
         rows = collect(jobs, args.jobs)
+        cases = []
+        for m, _ in MODELS:
+            with open(dags[m]) as f:
+                ex = streams.final_exit(json.load(f))
+            for dev, pattern, _ in DEVICES:
+                cases.append((m, dev, dags[m], os.path.join(ROOT, pattern.format(m=m)), os.path.join(ROOT, EDGE.format(m=m)),
+                              ex, streams.device_only_td(rows, m, dev, ex)))
+        plan = os.path.join(args.tools, "dapdee-plan")
+        stream_jobs = streams.jobs(plan, cases, METHODS, NETWORKS)
+        srows = collect(stream_jobs, args.jobs)
+        limit_jobs = streams.limit_jobs(plan, cases, METHODS, NETWORKS, srows)
+        srows += collect(limit_jobs, args.jobs)
+        sweep_jobs = [] if args.quick else streams.sweep_jobs(plan, cases, METHODS, NETWORKS)
+        sweep = collect(sweep_jobs, args.jobs)
     chosen = [r for r in rows if not r["forced_exit"]]
     per_exit = [r for r in rows if r["forced_exit"]]
     checks, problems = invariants.check(rows)
-    print(f"reproduce: {len(jobs)} dapdee-plan runs, {len(chosen)} points, {len(per_exit)} per-exit plans; "
+    s_checks, s_problems = invariants.check_streams(srows)
+    checks, problems = checks + s_checks, problems + s_problems
+    print(f"reproduce: {len(jobs) + len(stream_jobs) + len(limit_jobs) + len(sweep_jobs)} dapdee-plan runs, {len(chosen)} points, "
+          f"{len(per_exit)} per-exit plans, {sum(r['kind'] == 'stream' for r in srows)} stream plans; "
           f"{len(problems)} invariant violation(s)", file=sys.stderr)
     for p in problems[:50]:
         print("VIOLATION: " + p, file=sys.stderr)
@@ -136,8 +162,12 @@ def main():
     if not args.quick:
         write_csv(os.path.join(out, "points.csv"), chosen, keys)
         write_csv(os.path.join(out, "per_exit.csv"), per_exit, keys)
+        stream_rows, limit_rows = streams.stream_table(srows), streams.limit_table(srows)
+        write_csv(os.path.join(out, "streams.csv"), stream_rows, list(stream_rows[0]))
+        write_csv(os.path.join(out, "limits.csv"), limit_rows, list(limit_rows[0]))
         import report  # noqa: E402  (matplotlib only for the full run)
-        report.write(out, chosen, per_exit, MODELS, DEVICES, NETWORKS, deadlines(False), args.trained)
+        report.write(out, chosen, per_exit, MODELS, DEVICES, NETWORKS, deadlines(False), args.trained,
+                     stream_rows, limit_rows, sweep)
         print(f"reproduce: wrote {out}", file=sys.stderr)
     print(f"invariants: {checks - len(problems)} passed, {len(problems)} failed")
     return 1 if problems else 0
