@@ -126,6 +126,8 @@ uint64_t ShapedSender::offer(const std::string& bytes) {
   const auto packets = shaper_.offer(bytes.size(), now);
   SendTimes t;
   t.offered_ms = now;
+  t.start_ms = std::max(now, link_free_ms_);
+  if (!packets.empty()) link_free_ms_ = std::max(link_free_ms_, packets.back().depart_ms);
   t.bytes = bytes.size();
   t.last_scheduled_ms = packets.empty() ? now : packets.back().deliver_ms;
   done_.push_back(t);

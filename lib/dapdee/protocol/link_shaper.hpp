@@ -62,6 +62,7 @@ class Shaper {
 // When one offer went out, in ms on the sender's clock.
 struct SendTimes {
   double offered_ms = 0;         // the first byte was offered to the link
+  double start_ms = 0;           // the link began it: offered, or later when earlier offers held the link
   double last_scheduled_ms = 0;  // the last packet's scheduled delivery
   double last_delivered_ms = 0;  // the last packet was handed to the socket (>= scheduled)
   size_t bytes = 0;
@@ -100,6 +101,7 @@ class ShapedSender {
   std::deque<Chunk> queue_;
   std::vector<SendTimes> done_;  // per ticket
   uint64_t next_ticket_ = 0, delivered_ = 0;
+  double link_free_ms_ = 0;      // when the last offer's last packet departs
   std::string failure_;
   bool stop_ = false;
   std::thread thread_;

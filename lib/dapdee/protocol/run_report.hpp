@@ -27,7 +27,35 @@ struct FrameTiming {
   uint64_t payload_bytes = 0;  // tensor data (raw_data) sent
   uint64_t wire_bytes = 0;     // everything sent for the frame: prefixes, headers, TensorProto fields
   bool offloaded = false;
+  // Stream runs (--fps, dapdee-run load) only:
+  int client = 0;            // which emulated device (load), from 0
+  double t_arrive = -1;      // the frame's arrival, ms from the schedule's start (-1: not a stream run)
+  double wait_device = 0;    // arrival to the device part's start
+  double wait_uplink = 0;    // offered to the link until the link began it
+  double wait_edge = 0;      // last tensor received until the edge began it (the shared FIFO)
 };
+
+// A stream run's arrivals and the stream model's prediction for them.
+struct StreamMeta {
+  double fps = 0;
+  std::string arrivals;        // "periodic" | "poisson"
+  uint64_t seed = 0;
+  int clients = 1;
+  double schedule_end_ms = 0;  // the last frame's arrival
+  bool stable = true;          // the model's verdict (the prediction's latencies are null when false)
+  double predicted_mean_ms = 0, predicted_p95_ms = 0, predicted_wait_ms = 0;
+  std::string p95_method;
+  double utilisation_device = 0, utilisation_uplink = 0, utilisation_edge = 0;
+};
+
+// A stream run's latency distribution (never fails on an empty list: zeros).
+struct StreamSummary {
+  double mean = 0, p50 = 0, p95 = 0, p99 = 0, achieved_fps = 0;
+  double wait_device = 0, wait_uplink = 0, wait_edge = 0;  // means
+  int queued_at_end = 0;  // frames arrived by the last arrival and not finished then
+  size_t frames = 0;
+};
+StreamSummary summarize_stream(const std::vector<FrameTiming>& frames, double schedule_end_ms);
 
 // The prediction a run is compared with (from the plan, rescaled to the link when it differs).
 struct Prediction {
@@ -47,6 +75,7 @@ struct RunMeta {
   double elapsed_ms = 0;            // first to last measured result (throughput)
   std::optional<double> max_abs_diff;  // the halves' output vs the whole model's (first frame)
   std::optional<Prediction> predicted;  // absent when several plans were used
+  std::optional<StreamMeta> stream;     // --fps runs and dapdee-run load
 };
 
 // The median figures of a run (never fails on an empty list: zeros).

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -229,14 +230,22 @@ Parsed<HostTensor> decode_tensor(const std::string& payload) {
 namespace {
 
 // Reads exactly n bytes into dst; Ok, Closed (EOF before any byte), Truncated, Timeout, Failed.
-ReadStatus read_exact(int fd, char* dst, size_t n, bool at_boundary, std::string& why, int patience) {
+// Reads n bytes; `deadline` is set at a frame's first byte and bounds the rest of the frame.
+ReadStatus read_exact(int fd, char* dst, size_t n, bool at_boundary, std::string& why, double patience_s,
+                      std::optional<std::chrono::steady_clock::time_point>& deadline) {
   size_t got = 0;
-  int waited = 0;
+  auto late = [&] {
+    if (!deadline || std::chrono::steady_clock::now() <= *deadline) return false;
+    why = fmt::format("the rest of a frame did not arrive within {} s", patience_s);
+    return true;
+  };
   while (got < n) {
     const ssize_t k = ::recv(fd, dst + got, n - got, 0);
     if (k > 0) {
+      if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                       std::chrono::duration<double>(patience_s));
       got += static_cast<size_t>(k);
-      waited = 0;
+      if (got < n && patience_s > 0 && late()) return ReadStatus::Truncated;  // a trickle cannot hold a frame open
       continue;
     }
     if (k == 0) {
@@ -249,9 +258,8 @@ ReadStatus read_exact(int fd, char* dst, size_t n, bool at_boundary, std::string
         why = "timed out waiting for a frame";
         return ReadStatus::Timeout;
       }
-      if (++waited <= patience) continue;
-      why = "timed out waiting for the rest of a frame";
-      return ReadStatus::Truncated;
+      if (late()) return ReadStatus::Truncated;
+      continue;
     }
     why = std::string("receive failed: ") + std::strerror(errno);
     return ReadStatus::Failed;
@@ -267,9 +275,10 @@ bool known_type(uint8_t t) {
 
 }  // namespace
 
-ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::string& why, int patience) {
+ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::string& why, double patience_s) {
   char head[kFrameHeaderBytes];
-  if (auto s = read_exact(fd, head, 4, true, why, patience); s != ReadStatus::Ok) return s;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (auto s = read_exact(fd, head, 4, true, why, patience_s, deadline); s != ReadStatus::Ok) return s;
   uint32_t len = 0;
   std::memcpy(&len, head, 4);
   len = ntohl(len);
@@ -277,7 +286,7 @@ ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::strin
     why = fmt::format("frame length {} is outside 1..{} bytes", len, max_frame_bytes);
     return ReadStatus::TooLarge;
   }
-  if (auto s = read_exact(fd, head + 4, 1, false, why, patience); s != ReadStatus::Ok) return s;
+  if (auto s = read_exact(fd, head + 4, 1, false, why, patience_s, deadline); s != ReadStatus::Ok) return s;
   const uint8_t type = static_cast<uint8_t>(head[4]);
   out.payload.clear();
   // Grow with what arrives: a prefix that lies costs at most one chunk.
@@ -287,7 +296,7 @@ ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::strin
     const size_t step = std::min(remaining, kChunk);
     const size_t at = out.payload.size();
     out.payload.resize(at + step);
-    if (auto s = read_exact(fd, out.payload.data() + at, step, false, why, patience); s != ReadStatus::Ok) return s;
+    if (auto s = read_exact(fd, out.payload.data() + at, step, false, why, patience_s, deadline); s != ReadStatus::Ok) return s;
     remaining -= step;
   }
   if (!known_type(type)) {

@@ -77,9 +77,10 @@ enum class ReadStatus { Ok, Closed, Truncated, TooLarge, BadType, Timeout, Faile
 
 // Reads one frame from a socket, growing the buffer only as bytes arrive (a length prefix never
 // makes it allocate more than it received plus 1 MiB). A receive timeout (SO_RCVTIMEO) before
-// the first byte gives Timeout; inside a frame up to `patience` timeouts in a row are waited
-// out, then Truncated. `why` explains any status but Ok.
-ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::string& why, int patience = 0);
+// the first byte gives Timeout; once a frame has begun, timeouts are waited out until
+// `patience_s` seconds after its first byte, then Truncated (the whole frame is bounded, not the
+// gap between two bytes). `why` explains any status but Ok.
+ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::string& why, double patience_s = 0);
 
 // Writes all bytes; false (errno set) when the peer is gone or the write timed out.
 bool write_all(int fd, const char* data, size_t size);

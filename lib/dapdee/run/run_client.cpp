@@ -24,6 +24,8 @@
 #include <thread>
 
 #include "dapdee/protocol/link_shaper.hpp"
+#include "dapdee/run/client_parts.hpp"
+#include "dapdee/run/open_loop.hpp"
 #include "dapdee/protocol/run_report.hpp"
 #include "dapdee/render/render.hpp"
 #include "dapdee/render/render_graph.hpp"
@@ -37,209 +39,9 @@
 
 namespace dapdee {
 
+using namespace client;  // NOLINT(google-build-using-namespace)
+
 namespace {
-
-// ---------------------------------------------------------------- replies from the edge server
-
-// clang-tidy 14 sees nlohmann::json's noexcept destructor allocate (it flattens nested values into
-// a std::vector): library code, and nothing of ours throws there.
-// NOLINTNEXTLINE(bugprone-exception-escape)
-struct Reply {
-  MsgType type = MsgType::Error;
-  nlohmann::json head;
-  std::vector<HostTensor> tensors;
-  double at_ms = 0;   // on the sender's clock
-  std::string why;    // for a closed connection
-  bool closed = false;
-};
-
-// Reads the server's replies on its own thread (a Result with its tensors is one Reply).
-class Receiver {
- public:
-  Receiver(int fd, uint32_t max_frame, const ShapedSender& clock) : fd_(fd), max_(max_frame), clock_(clock) {
-    timeval tv{0, 300000};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Receiver() {
-    stop_ = true;
-    thread_.join();
-  }
-  // The next reply; throws Error(where, ...) after `timeout_s` or when the connection closed.
-  Reply next(double timeout_s, const std::string& where) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::duration<double>(timeout_s), [&] { return !queue_.empty(); }))
-      throw Error(where, fmt::format("no reply from the edge server within {} s", timeout_s));
-    Reply r = std::move(queue_.front());
-    queue_.pop_front();
-    if (r.closed) throw Error(where, "the edge server closed the connection: " + r.why);
-    return r;
-  }
-
- private:
-  void push(Reply r) {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(r));
-    cv_.notify_all();
-  }
-  // Reads one frame, waiting out receive timeouts while running; false when the stream ended.
-  bool read(Message& m, std::string& why) {
-    for (;;) {
-      const ReadStatus st = read_frame(fd_, m, max_, why, 200);
-      if (st == ReadStatus::Ok) return true;
-      if (st == ReadStatus::Timeout && !stop_) continue;
-      if (st == ReadStatus::Truncated) why = fmt::format("closed in the middle of a frame ({})", why);
-      return false;
-    }
-  }
-  void loop() {
-    Message m;
-    std::string why;
-    while (!stop_) {
-      if (!read(m, why)) return push(Reply{MsgType::Error, {}, {}, 0, why, true});
-      Reply r;
-      r.type = m.type;
-      r.head = nlohmann::json::parse(m.payload, nullptr, false);
-      if (m.type == MsgType::Result) {
-        const int k = r.head.is_object() ? r.head.value("tensors", 0) : 0;
-        for (int i = 0; i < k; ++i) {
-          if (!read(m, why)) return push(Reply{MsgType::Error, {}, {}, 0, why, true});
-          auto t = decode_tensor(m.payload);
-          if (!t.ok()) return push(Reply{MsgType::Error, {}, {}, 0, "a bad result tensor: " + t.message(), true});
-          r.tensors.push_back(std::move(t).value());
-        }
-      }
-      r.at_ms = clock_.now_ms();
-      push(std::move(r));
-    }
-  }
-  int fd_;
-  uint32_t max_;
-  const ShapedSender& clock_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Reply> queue_;
-  std::thread thread_;
-};
-
-// ---------------------------------------------------------------- plans
-
-// One plan's device side, built once.
-// clang-tidy 14 sees nlohmann::json's noexcept destructor allocate (it flattens nested values into
-// a std::vector): library code, and nothing of ours throws there.
-// NOLINTNEXTLINE(bugprone-exception-escape)
-struct DevicePlan {
-  int id = 0;
-  std::string key;
-  nlohmann::json plan;
-  Partition partition;
-  SplitParts parts;
-  std::unique_ptr<CvPart> net;  // null when the device part holds no node
-  Prediction predicted;
-  WireEncoding input_encoding = WireEncoding::Float32;  // graph inputs sent as they are
-  WireEncoding tensor_encoding = WireEncoding::Float32; // intermediate tensors (wire_dtype)
-  bool offloads() const { return !parts.edge.empty(); }
-};
-
-// A plan's wire (dapdee/wire.hpp's names) as the encodings dapdee-run sends: input_encoding
-// uint8 as UINT8, jpeg:RATIO as UINT8 too (no JPEG encoder here: a warning says the bytes
-// exceed the plan's), wire_dtype float16|int8 as FLOAT16|INT8. Throws Error(where) for an
-// unknown name.
-void wire_from_plan(const nlohmann::json& plan, const std::string& where, DevicePlan& d, std::vector<std::string>& warnings) {
-  auto text = [&](const char* key) {
-    return plan.contains(key) && plan[key].is_string() ? plan[key].get<std::string>() : std::string("float32");
-  };
-  const std::string in = text("input_encoding"), dt = text("wire_dtype");
-  if (in == "uint8" || in.rfind("jpeg:", 0) == 0) d.input_encoding = WireEncoding::Uint8;
-  else if (in != "float32") throw Error(where, fmt::format("unknown input_encoding '{}' (float32, uint8, jpeg:RATIO)", in));
-  const std::string jpeg = fmt::format("the plan assumes input_encoding {}, but dapdee-run has no JPEG encoder for arbitrary "
-                                   "tensors: it sends the input as uint8, {} times the plan's bytes, and the measured "
-                                   "T_t will exceed the predicted one", in, in.substr(5));
-  if (in.rfind("jpeg:", 0) == 0 && std::find(warnings.begin(), warnings.end(), jpeg) == warnings.end()) warnings.push_back(jpeg);
-  const std::pair<const char*, WireEncoding> dtypes[] = {
-      {"float32", WireEncoding::Float32}, {"float16", WireEncoding::Float16}, {"int8", WireEncoding::Int8}};
-  const auto it = std::find_if(std::begin(dtypes), std::end(dtypes), [&](const auto& e) { return dt == e.first; });
-  if (it == std::end(dtypes)) throw Error(where, fmt::format("unknown wire_dtype '{}' (float32, float16, int8)", dt));
-  d.tensor_encoding = it->second;
-}
-
-const char* encoding_name(WireEncoding e) {
-  switch (e) {
-    case WireEncoding::Float32: return "float32";
-    case WireEncoding::Float16: return "float16";
-    case WireEncoding::Int8: return "int8 (symmetric, per-tensor scale)";
-    case WireEncoding::Uint8: return "uint8 (per-tensor min/max affine)";
-  }
-  return "?";
-}
-
-std::string plan_key(const Partition& p) {
-  std::vector<std::string> ve = p.v_e;
-  std::sort(ve.begin(), ve.end());
-  std::string k = p.exit;
-  for (const auto& n : ve) k += "\n" + n;
-  return k;
-}
-
-// The link the run emulates, with what the prediction must be rescaled by.
-struct LinkSpec {
-  std::optional<double> bandwidth_mbps;
-  std::string trace_path, trace_text;
-  double delay_ms = 0;
-  size_t mtu = 1500;
-  nlohmann::ordered_json describe() const {
-    nlohmann::ordered_json j;
-    if (bandwidth_mbps) j["bandwidth_mbps"] = *bandwidth_mbps;
-    else j["trace"] = trace_path;
-    j["delay_ms"] = delay_ms;
-    j["mtu"] = mtu;
-    j["shaper"] = "user-space (token bucket one MTU deep, delay at the sender; downlink unshaped)";
-    return j;
-  }
-};
-
-double number(const nlohmann::json& plan, const char* key, double fallback) {
-  return plan.contains(key) && plan[key].is_number() ? plan[key].get<double>() : fallback;
-}
-
-LinkSpec link_for(const LinkOptions& o, const nlohmann::json& plan) {
-  LinkSpec l;
-  l.mtu = o.mtu;
-  l.delay_ms = o.delay_ms ? *o.delay_ms : number(plan, "delay_ms", 0.0);
-  if (!o.trace_path.empty()) {
-    l.trace_path = o.trace_path;
-    l.trace_text = read_input(o.trace_path);
-    return l;
-  }
-  if (o.bandwidth_mbps) l.bandwidth_mbps = *o.bandwidth_mbps;
-  else if (plan.contains("bandwidth_mbps") && plan["bandwidth_mbps"].is_number()) l.bandwidth_mbps = plan["bandwidth_mbps"].get<double>();
-  else throw Error("--bandwidth", "the plan names no bandwidth_mbps: give --bandwidth or --bandwidth-trace");
-  return l;
-}
-
-Shaper make_shaper(const LinkSpec& l) {
-  if (l.bandwidth_mbps) return Shaper(rate_link(*l.bandwidth_mbps), l.delay_ms, l.mtu);
-  return Shaper(trace_link(l.trace_text, l.trace_path).take(l.trace_path), l.delay_ms, l.mtu);
-}
-
-Prediction predict(const nlohmann::json& plan, const LinkSpec& l, bool offloads) {
-  Prediction p;
-  p.T_d = number(plan, "T_d", 0);
-  p.T_t = number(plan, "T_t", 0);
-  p.T_e = number(plan, "T_e", 0);
-  const double plan_bw = number(plan, "bandwidth_mbps", 0);
-  p.note = "the plan's T_d, T_t, T_e";
-  if (l.bandwidth_mbps && plan_bw > 0 && std::fabs(plan_bw - *l.bandwidth_mbps) > 1e-9) {
-    p.T_t *= plan_bw / *l.bandwidth_mbps;
-    p.note += fmt::format("; T_t rescaled from the plan's {} to the link's {} Mbit/s", plan_bw, *l.bandwidth_mbps);
-  }
-  if (!l.bandwidth_mbps) p.note += "; T_t at the plan's bandwidth (the trace varies)";
-  p.latency_ms = p.T_d + p.T_t + p.T_e + (offloads ? l.delay_ms : 0.0);
-  p.T_max = std::max({p.T_d, p.T_t, p.T_e});
-  p.note += fmt::format("; latency = T_d + T_t + T_e + delay ({} ms) when something is sent", l.delay_ms);
-  return p;
-}
 
 // ---------------------------------------------------------------- the plan stream
 
@@ -339,23 +141,12 @@ class RunSession {
   void switch_to(DevicePlan& p);
   void start_frame(DevicePlan& p, int index, bool measured);
   void finish_oldest();
+  std::vector<double> stream_frames(DevicePlan& p, int frames);
   void record(InFlight& f, const std::vector<HostTensor>& edge_out);
   void verify();
   void trace_frame(const InFlight& f);
   std::string trace() const;
   std::string where() const { return o_.connect.empty() ? "127.0.0.1 (in-process server)" : o_.connect; }
-  bool is_graph_input(const std::string& tensor) const {
-    for (const auto& n : model_->dag().nodes)
-      if (is_input(n) && n.name == tensor) return true;
-    return false;
-  }
-  // As the cost model (dapdee/wire.hpp): the wire's encodings apply to float32 tensors only;
-  // others (int64 indices) go as float32, exact for the values OpenCV hands over.
-  WireEncoding encoding_for(const DevicePlan& p, const std::string& tensor) const {
-    const TensorInfo* info = model_->tensor(tensor);
-    if (info && !info->dtype.empty() && info->dtype != "float32" && info->dtype != "float") return WireEncoding::Float32;
-    return is_graph_input(tensor) ? p.input_encoding : p.tensor_encoding;
-  }
 
   const RunOptions& o_;
   std::shared_ptr<ModelSplitter> model_;
@@ -410,17 +201,7 @@ void RunSession::connect(const LinkSpec& link) {
   } else {
     std::tie(host, port) = parse_endpoint(o_.connect).take("--connect");
   }
-  fd_ = connect_tcp(host, port, o_.timeout_s);
-  // The handshake goes unshaped, before the link starts.
-  const std::string hello = encode_frame(MsgType::Hello, nlohmann::json{{"protocol", kRunProtocol}, {"model", model_->dag().model},
-                                                                         {"digest", model_->digest()}}.dump());
-  if (!write_all(fd_, hello.data(), hello.size())) throw Error(where(), "the connection closed during the handshake");
-  Message m;
-  std::string why;
-  if (read_frame(fd_, m, o_.max_frame_bytes, why) != ReadStatus::Ok) throw Error(where(), "no handshake reply: " + why);
-  const auto j = nlohmann::json::parse(m.payload, nullptr, false);
-  if (m.type != MsgType::Ok) throw Error(where(), "the edge server refused: " + (j.is_object() ? j.value("error", m.payload) : m.payload));
-  set_socket_timeouts(fd_, 0);
+  fd_ = connect_and_hello(host, port, *model_, o_.max_frame_bytes, o_.timeout_s, where());
   sender_ = std::make_unique<ShapedSender>(fd_, make_shaper(link));
   rx_ = std::make_unique<Receiver>(fd_, o_.max_frame_bytes, *sender_);
 }
@@ -457,12 +238,6 @@ void RunSession::switch_to(DevicePlan& p) {
   current_ = &p;
 }
 
-// Reshapes OpenCV's output to the tensor's declared dims when only the layout of dims differs.
-void declare_dims(HostTensor& t, const ModelSplitter& m) {
-  const TensorInfo* info = m.tensor(t.name);
-  if (info && !info->shape.empty() && element_count(info->shape) == t.data.size()) t.dims = info->shape;
-}
-
 void RunSession::start_frame(DevicePlan& p, int index, bool measured) {
   if (!p.offloads())
     while (!in_flight_.empty()) finish_oldest();
@@ -470,42 +245,25 @@ void RunSession::start_frame(DevicePlan& p, int index, bool measured) {
   f.measured = measured;
   f.timing.index = index;
   f.timing.plan = p.id;
-  f.inputs = random_inputs(*model_, static_cast<uint64_t>(index) * 7919 + 1);  // the camera's frame
-  std::vector<std::string> wanted = p.parts.sent;
-  for (const auto& o : p.parts.device_exit)
-    if (std::find(wanted.begin(), wanted.end(), o) == wanted.end()) wanted.push_back(o);
+  DeviceKeep keep;
   f.t0 = sender_->now_ms();
-  std::vector<HostTensor> sent;
-  if (p.net) {
-    for (auto& t : p.net->run(f.inputs, wanted)) {
-      declare_dims(t, *model_);
-      const bool to_edge = std::find(p.parts.sent.begin(), p.parts.sent.end(), t.name) != p.parts.sent.end();
-      const bool exit_here = std::find(p.parts.device_exit.begin(), p.parts.device_exit.end(), t.name) != p.parts.device_exit.end();
-      if (exit_here) f.device_exit.push_back(t);
-      if (to_edge) sent.push_back(std::move(t));
-    }
-  } else {
-    sent = f.inputs;
-  }
-  f.t1 = sender_->now_ms();
+  DeviceOut d = run_device_part(*model_, p, index, o_.max_frame_bytes, keep);
+  f.t2 = sender_->now_ms();
+  f.t1 = f.t2 - d.t_ser_ms;
+  f.inputs = std::move(keep.inputs);
+  f.device_exit = std::move(keep.device_exit);
   f.timing.t_d = f.t1 - f.t0;
-  if (!p.offloads()) {  // nothing to send: the frame ends on the device
+  if (!d.offloaded) {  // nothing to send: the frame ends on the device
     f.timing.latency_ms = f.timing.t_d;
     f.timing.done_ms = f.t1;
     if (f.measured) record(f, {});
     return;
   }
-  std::string bytes = encode_frame(MsgType::Frame, nlohmann::json{{"frame", index}, {"tensors", sent.size()}}.dump(), o_.max_frame_bytes);
-  for (const auto& t : sent) {
-    const WireEncoding e = encoding_for(p, t.name);
-    bytes += encode_frame(MsgType::Tensor, encode_tensor(t, e), o_.max_frame_bytes);
-    f.timing.payload_bytes += t.data.size() * wire_element_bytes(e);
-  }
-  f.timing.wire_bytes = bytes.size();
+  f.timing.payload_bytes = d.payload_bytes;
+  f.timing.wire_bytes = d.bytes.size();
   f.timing.offloaded = true;
-  f.t2 = sender_->now_ms();
-  f.timing.t_ser = f.t2 - f.t1;
-  f.ticket = sender_->offer(bytes);
+  f.timing.t_ser = d.t_ser_ms;
+  f.ticket = sender_->offer(d.bytes);
   in_flight_.push_back(std::move(f));
   const size_t window = o_.pipeline == Pipeline::On ? static_cast<size_t>(std::max(o_.window, 1)) : 1;
   while (in_flight_.size() >= window) finish_oldest();
@@ -610,6 +368,37 @@ void RunSession::verify() {
   max_abs_diff_ = worst;
 }
 
+// "; at F fps (arrivals): mean M ms, p95 P (predicted ...)" for a stream run's summary line.
+std::string stream_summary(const StreamMeta& m, const std::vector<FrameTiming>& frames) {
+  const StreamSummary s = summarize_stream(frames, m.schedule_end_ms);
+  const std::string predicted = m.stable ? fmt::format("predicted mean {:.2f}, p95 {:.2f}", m.predicted_mean_ms, m.predicted_p95_ms)
+                                         : std::string("predicted unstable");
+  return fmt::format("; at {} fps ({}): mean {:.2f} ms, p95 {:.2f}, achieved {:.2f} fps, {} queued at the end ({})", m.fps,
+                     m.arrivals, s.mean, s.p95, s.achieved_fps, s.queued_at_end, predicted);
+}
+
+// --fps: the measured frames released on the arrival schedule (open loop); returns the schedule.
+std::vector<double> RunSession::stream_frames(DevicePlan& p, int frames) {
+  const std::vector<double> arrivals = arrival_times(*o_.fps, o_.arrivals, frames, o_.seed);
+  DeviceKeep first;
+  const DeviceStage device = [&](int i) {
+    DeviceKeep keep;
+    DeviceOut d = run_device_part(*model_, p, i, o_.max_frame_bytes, keep);
+    if (i == 0 && o_.verify == Verify::On) verify_ = Verified{p.id, keep.inputs, keep.device_exit};
+    return d;
+  };
+  const ReplyCheck check = [&](int i, std::vector<HostTensor>& tensors) {
+    if (i == 0 && verify_)
+      for (const auto& t : tensors) verify_->outputs.push_back(t);
+  };
+  frames_ = run_open_loop(arrivals, device, StreamLink{sender_.get(), rx_.get(), delay_ms_, o_.timeout_s, where()}, 0, p.id, check);
+  for (const auto& f : frames_) {
+    first_done_ = first_done_ < 0 ? f.done_ms : std::min(first_done_, f.done_ms);
+    last_done_ = std::max(last_done_, f.done_ms);
+  }
+  return arrivals;
+}
+
 RunOutcome RunSession::run() {
   set_engine_threads(o_.threads);
   model_ = std::make_shared<ModelSplitter>(o_.model_path, Weights::Refill);
@@ -636,7 +425,8 @@ RunOutcome RunSession::run() {
   const int frames = o_.frames ? *o_.frames : (feed ? 1 << 30 : 20);
   int plan_id = 1;
   DevicePlan* p = &plan_for(first, plan_id);
-  for (int i = 0; i < o_.warmup + frames; ++i) {
+  const int closed_loop = o_.fps ? o_.warmup : o_.warmup + frames;  // --fps: the warm-up only
+  for (int i = 0; i < closed_loop; ++i) {
     if (feed) {
       if (i > 0 && feed->ended() && !o_.frames) break;
       const auto l = feed->latest();
@@ -646,13 +436,18 @@ RunOutcome RunSession::run() {
     start_frame(*p, i, i >= o_.warmup);
   }
   while (!in_flight_.empty()) finish_oldest();
+  std::vector<double> arrivals;
+  if (o_.fps) {
+    switch_to(*p);
+    arrivals = stream_frames(*p, frames);
+  }
   if (o_.progress == RunProgress::Line) fmt::print(stderr, "\n");
   verify();
 
   RunMeta meta;
   meta.model = model_->dag().model;
   meta.digest = model_->digest();
-  meta.mode = o_.pipeline == Pipeline::On ? "pipeline" : "sequential";
+  meta.mode = o_.fps ? "stream" : o_.pipeline == Pipeline::On ? "pipeline" : "sequential";
   meta.plan = first;
   meta.link = link.describe();
   {  // what the first plan's tensors were sent as (dapdee/tensor_wire.hpp)
@@ -675,6 +470,10 @@ RunOutcome RunSession::run() {
     const DevicePlan& only = *plans_.begin()->second;
     meta.predicted = predict(only.plan, link, only.offloads());
   }
+  if (o_.fps && meta.predicted) {
+    meta.stream = predict_stream(*meta.predicted, plans_.begin()->second->offloads(), *o_.fps, o_.arrivals, 1, o_.seed);
+    meta.stream->schedule_end_ms = arrivals.empty() ? 0 : arrivals.back();
+  }
   RunOutcome out;
   out.report_json = render_run_report(meta, frames_);
   out.warnings = warnings_;
@@ -686,6 +485,7 @@ RunOutcome RunSession::run() {
                                                          meta.predicted->latency_ms, meta.predicted->T_d,
                                                          meta.predicted->T_t, meta.predicted->T_e)
                                            : std::string());
+  if (meta.stream) out.summary += stream_summary(*meta.stream, frames_);
   if (o_.pipeline == Pipeline::On && meta.predicted && meta.predicted->T_max > 0)
     out.summary += fmt::format("; throughput {:.2f} fps (predicted {:.2f})", s.throughput_fps, 1000.0 / meta.predicted->T_max);
   return out;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/plan/stream.hpp"
 #include "dapdee/protocol/tensor_wire.hpp"
 
 namespace dapdee {
@@ -42,6 +43,9 @@ struct RunOptions {
   Verify verify = Verify::On;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   double timeout_s = 60;      // waiting for a reply
+  std::optional<double> fps;  // --fps: frames released open loop at this rate (after the warm-up)
+  Arrivals arrivals = Arrivals::Periodic;
+  uint64_t seed = 1;          // Poisson arrivals' generator
 };
 
 // The report and what to tell the user.
