@@ -22,6 +22,8 @@
 #include "test_util.hpp"
 #ifdef DAPDEE_HAVE_OPENCV
 #include "dapdee/run/edge_server.hpp"
+#include "dapdee/run/load_gen.hpp"
+#include "dapdee/run/open_loop.hpp"
 #include "dapdee/run/run_client.hpp"
 #endif
 
@@ -716,3 +718,102 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
   CHECK_THAT(sv.err, Catch::Contains("served 0 frames"));
 }
 #endif
+
+// ---------------------------------------------------------------- streams (issue 22)
+
+TEST_CASE("arrivals: periodic every 1000/F ms from the phase; Poisson gaps of mean 1000/F, fixed by the seed", "[run][stream]") {
+  using dapdee::Arrivals;
+  const auto p = dapdee::client::arrival_times(20, Arrivals::Periodic, 5, 1, 12.5);
+  REQUIRE(p.size() == 5);
+  for (size_t i = 0; i < p.size(); ++i) CHECK(p[i] == Approx(12.5 + 50.0 * static_cast<double>(i)));
+  const auto a = dapdee::client::arrival_times(10, Arrivals::Poisson, 20000, 7);
+  const auto b = dapdee::client::arrival_times(10, Arrivals::Poisson, 20000, 7);
+  const auto c = dapdee::client::arrival_times(10, Arrivals::Poisson, 20000, 8);
+  CHECK(a == b);
+  CHECK(a != c);
+  double sum = 0, sq = 0, prev = 0;
+  int short_gaps = 0;
+  for (double t : a) {
+    const double g = t - prev;
+    REQUIRE(g >= 0);
+    sum += g;
+    sq += g * g;
+    short_gaps += g < 100.0 * std::log(2.0) ? 1 : 0;  // below the median of an exponential of mean 100
+    prev = t;
+  }
+  const double n = static_cast<double>(a.size()), mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
+  CHECK(mean == Approx(100.0).epsilon(0.03));  // 3 standard errors of the mean are 2.1%
+  CHECK(sd == Approx(100.0).epsilon(0.05));    // an exponential's deviation equals its mean
+  CHECK(short_gaps / n == Approx(0.5).margin(0.02));
+}
+
+namespace {
+
+// The chain's plan at 1 Mbit/s: relu1 (1 KiB and its framing) takes about 9 ms on the link.
+std::string slow_link_plan() {
+  return R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":1,"delay_ms":1,
+      "V_d":["input","conv1","relu1"],"V_s":["relu1"],"V_e":["pool1","flatten","fc"],"T_d":0.1,"T_t":8.2,"T_e":0.1})";
+}
+
+}  // namespace
+
+TEST_CASE("dapdee-run --fps: frames released open loop; below saturation none waits, above it the link's queue grows", "[run][e2e][stream]") {
+  TempDir d;
+  const std::string model = save_chain(d, false);
+  spit(d / "plan.json", slow_link_plan());
+  dapdee::RunOptions o;
+  o.model_path = model;
+  o.plan_path = d / "plan.json";
+  o.frames = 12;
+  o.warmup = 1;
+  o.timeout_s = 20;
+  o.fps = 25;  // every 40 ms: the link (about 9 ms) is free when each frame comes
+  auto j = nlohmann::json::parse(dapdee::run_plan(o).report_json);
+  CHECK(j["mode"] == "stream");
+  REQUIRE(j["frames"].size() == 12);
+  for (size_t i = 0; i < 12; ++i) {
+    CHECK(j["frames"][i]["t_arrive"].get<double>() == Approx(40.0 * static_cast<double>(i)).margin(1e-3));
+    CHECK(j["frames"][i]["wait_uplink"].get<double>() < 5.0);
+  }
+  CHECK(j["stream"]["predicted"]["stable"] == true);
+  CHECK(j["stream"]["measured"]["queued_at_end"].get<int>() <= 1);
+  CHECK(j["check"]["max_abs_diff_vs_whole_model"].get<double>() < 1e-4);
+
+  o.fps = 250;  // every 4 ms: the link is saturated, each frame waits longer than the one before
+  o.frames = 30;
+  j = nlohmann::json::parse(dapdee::run_plan(o).report_json);
+  CHECK(j["stream"]["predicted"]["stable"] == false);
+  CHECK(j["stream"]["predicted"]["latency_mean_ms"].is_null());
+  const auto& f = j["frames"];
+  CHECK(f[29]["wait_uplink"].get<double>() > f[5]["wait_uplink"].get<double>() + 50.0);
+  CHECK(f[29]["latency_ms"].get<double>() > f[29]["wait_uplink"].get<double>());
+  CHECK(j["stream"]["measured"]["queued_at_end"].get<int>() > 5);
+  CHECK(j["stream"]["measured"]["achieved_fps"].get<double>() < 200.0);
+}
+
+TEST_CASE("dapdee-run load: N replayed devices against one server, every result equal and checked", "[run][e2e][stream]") {
+  TempDir d;
+  const std::string model = save_chain(d, false);
+  spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":50,"delay_ms":1,
+      "V_d":["input","conv1","relu1"],"V_s":["relu1"],"V_e":["pool1","flatten","fc"],"T_d":0.1,"T_t":0.2,"T_e":0.1})");
+  dapdee::LoadOptions o;
+  o.model_path = model;
+  o.plan_path = d / "plan.json";
+  o.clients = 3;
+  o.fps = 40;
+  o.frames = 10;
+  o.arrivals = dapdee::Arrivals::Poisson;
+  o.timeout_s = 20;
+  const auto r = dapdee::run_load(o);
+  CHECK(r.results == 30);
+  CHECK(r.wrong == 0);
+  const auto j = nlohmann::json::parse(r.report_json);
+  CHECK(j["mode"] == "load");
+  CHECK(j["integrity"]["lost"] == 0);
+  CHECK(j["stream"]["clients"] == 3);
+  REQUIRE(j["stream"]["per_client"].size() == 3);
+  for (const auto& c : j["stream"]["per_client"]) CHECK(c["frames"] == 10);
+  CHECK(j["check"]["max_abs_diff_vs_whole_model"].get<double>() < 1e-4);
+  o.connect = "127.0.0.1:1";  // nothing listens there
+  CHECK_THROWS_WITH(dapdee::run_load(o), Catch::Contains("cannot connect"));
+}
