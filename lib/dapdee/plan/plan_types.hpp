@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/plan/energy.hpp"
 #include "dapdee/plan/stream.hpp"
 
 namespace dapdee {
@@ -76,6 +77,12 @@ struct Plan {
   std::optional<double> result_downlink_mbps, t_down;  // --result-downlink: T_down, in latency_ms
   // --fps: the stream's waiting; latency_ms then includes wait_ms (+inf when unstable).
   std::optional<StreamOutcome> stream;
+  // Device energy (set when the device has power figures): per frame, by part.
+  std::optional<EnergyBreakdown> energy;
+  Objective objective = Objective::Latency;
+  std::optional<double> energy_budget_mj;       // --energy-budget: the budget it was planned under
+  bool meets_budget = true;                     // its energy is within energy_budget_mj
+  std::optional<double> energy_lower_bound_mj;  // heuristic energy plans: a proven bound on the optimum
 };
 
 // What the exit rule compares: latency_ms, or under --fps --percentile 95 the 95th percentile

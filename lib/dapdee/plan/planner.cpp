@@ -605,6 +605,187 @@ Plan Planner::stream_search(int exit, const Link& link, const HeavyOptions& heav
   return p;
 }
 
+// ---------------------------------------------------------------- device energy
+
+void apply_energy(Plan& p, const DevicePower& power, const Link& link) {
+  const bool sends = !p.v_s.empty();
+  if (p.stream) {
+    p.energy = stream_energy(power, p.t_d, p.t_t, sends, link.bandwidth_mbps, 1000.0 / p.stream->spec.fps);
+    return;
+  }
+  const double latency = p.latency_ms;  // the one-frame latency, T_down included when planned with it
+  p.energy = frame_energy(power, p.t_d, p.t_t, latency, sends, link.bandwidth_mbps);
+}
+
+namespace {
+
+double energy_of(const DevicePower& power, const Link& link, double t_d, double t_t, double latency, bool sends) {
+  return frame_energy(power, t_d, t_t, latency, sends, link.bandwidth_mbps).total();
+}
+
+// A partition's standing in an energy search: within the constraint first, then the objective.
+struct EnergyKey {
+  bool feasible = false;
+  double objective = INFINITY, other = INFINITY;
+  bool operator<(const EnergyKey& o) const {
+    if (feasible != o.feasible) return feasible;
+    return objective < o.objective || (objective == o.objective && other < o.other);
+  }
+};
+
+// Minimum energy under a deadline (budget unset), or minimum latency under a budget. Outside
+// the constraint, partitions rank by the constrained quantity (the fastest, or the least energy).
+EnergyKey energy_key(double latency, double energy, std::optional<double> deadline, std::optional<double> budget) {
+  if (budget) {
+    const bool ok = energy <= *budget;
+    return ok ? EnergyKey{true, latency, energy} : EnergyKey{false, energy, latency};
+  }
+  const bool ok = !deadline || latency <= *deadline;
+  return ok ? EnergyKey{true, energy, latency} : EnergyKey{false, latency, energy};
+}
+
+}  // namespace
+
+// The partition of least E + lambda * latency: one weighted minimum cut against device-only.
+Plan Planner::least_energy_cut(int exit, const Link& link, const DevicePower& power, double lambda) const {
+  const ExitGraph& eg = *graphs_[exit];
+  CutWeights w = energy_weights(power, link.bandwidth_mbps);
+  w.device += lambda;
+  w.transfer += lambda;
+  w.edge += lambda;
+  auto weighted = [&](const Plan& p) {
+    return energy_of(power, link, p.t_d, p.t_t, p.latency_ms, !p.v_s.empty()) + lambda * p.latency_ms;
+  };
+  Plan best = finish(exit, Method::Dapdee, Mode::Light, eg.in_gk, link);
+  const auto cut = min_cut(exit, link.bandwidth_mbps, w, Pin::SendSomething);
+  if (!cut.empty()) {
+    Plan p = finish(exit, Method::Dapdee, Mode::Light, cut, link);
+    if (weighted(p) < weighted(best)) best = std::move(p);
+  }
+  best.candidate = best.v_e.empty() ? Candidacy::DeviceOnly : Candidacy::WeightedCut;
+  return best;
+}
+
+// Past the exact limit: Lagrangian weighted cuts (least E + lambda L for lambda on a log grid),
+// the best within the constraint kept, and the Lagrangian dual as a proven lower bound.
+Plan Planner::energy_heuristic(int exit, const Link& link, const DevicePower& power, std::optional<double> deadline,
+                               std::optional<double> budget) const {
+  const Plan fastest = light_mincut(exit, link);
+  std::vector<Plan> tried = {fastest, least_energy_cut(exit, link, power, 0)};
+  double bound = -INFINITY;
+  for (int k = -12; k <= 12; ++k) {
+    const double lambda = std::pow(10.0, k / 3.0);
+    Plan p = least_energy_cut(exit, link, power, budget ? 1.0 / lambda : lambda);
+    const double e = energy_of(power, link, p.t_d, p.t_t, p.latency_ms, !p.v_s.empty());
+    // Weak duality: the exact min over x of E + lambda (L - D) (of L + mu (E - B), with mu =
+    // lambda and the cut weighted by 1 / mu) bounds the constrained optimum from below.
+    if (deadline && !budget) bound = std::max(bound, e + lambda * (p.latency_ms - *deadline));
+    if (budget) bound = std::max(bound, p.latency_ms + lambda * (e - *budget));
+    tried.push_back(std::move(p));
+  }
+  Plan* best = nullptr;
+  EnergyKey best_key;
+  for (Plan& p : tried) {
+    const EnergyKey k = energy_key(p.latency_ms, energy_of(power, link, p.t_d, p.t_t, p.latency_ms, !p.v_s.empty()), deadline, budget);
+    if (!best || k < best_key) {
+      best = &p;
+      best_key = k;
+    }
+  }
+  Plan out = *best;
+  out.heavy_search = HeavySearch::Heuristic;
+  if (best_key.feasible && std::isfinite(bound)) out.energy_lower_bound_mj = std::max(0.0, bound);
+  return out;
+}
+
+Plan Planner::plan_energy(int exit, const Link& link, const DevicePower& power, std::optional<double> deadline) const {
+  if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
+  Plan p;
+  if (!deadline) {
+    p = least_energy_cut(exit, link, power, 0);  // exact: one minimum cut
+    p.heavy_search = HeavySearch::None;
+  } else if (const ExitGraph& eg = enumerated(exit); eg.stats.exact) {
+    const Candidate* best = nullptr;
+    EnergyKey best_key;
+    for (const Candidate& c : eg.cands.items) {
+      const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+      const double lat = c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0);
+      const EnergyKey k = energy_key(lat, energy_of(power, link, c.t_d, tt, lat, c.sends), deadline, std::nullopt);
+      if (!best || k < best_key) {
+        best = &c;
+        best_key = k;
+      }
+    }
+    p = finish(exit, Method::Dapdee, Mode::Light, candidate_marks(eg, *best), link);
+    p.candidate = best->block < 0 ? Candidacy::DeviceOnly : Candidacy::Enumeration;
+    p.heavy_search = HeavySearch::Exact;
+  } else {
+    p = energy_heuristic(exit, link, power, deadline, std::nullopt);
+  }
+  p.objective = Objective::Energy;
+  p.meets_deadline = !deadline || p.latency_ms <= *deadline;
+  apply_energy(p, power, link);
+  return p;
+}
+
+Plan Planner::plan_budget(int exit, const Link& link, const DevicePower& power, double budget_mj) const {
+  if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
+  Plan p;
+  if (const ExitGraph& eg = enumerated(exit); eg.stats.exact) {
+    const Candidate* best = nullptr;
+    EnergyKey best_key;
+    for (const Candidate& c : eg.cands.items) {
+      const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+      const double lat = c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0);
+      const EnergyKey k = energy_key(lat, energy_of(power, link, c.t_d, tt, lat, c.sends), std::nullopt, budget_mj);
+      if (!best || k < best_key) {
+        best = &c;
+        best_key = k;
+      }
+    }
+    p = finish(exit, Method::Dapdee, Mode::Light, candidate_marks(eg, *best), link);
+    p.candidate = best->block < 0 ? Candidacy::DeviceOnly : Candidacy::Enumeration;
+    p.heavy_search = HeavySearch::Exact;
+  } else {
+    p = energy_heuristic(exit, link, power, std::nullopt, budget_mj);
+  }
+  apply_energy(p, power, link);
+  p.energy_budget_mj = budget_mj;
+  p.meets_budget = p.energy->total() <= budget_mj;
+  return p;
+}
+
+std::vector<Plan> Planner::energy_front(int exit, const Link& link, const DevicePower& power) const {
+  if (exit < 0 || exit >= static_cast<int>(graphs_.size())) throw Error("planner: no such exit");
+  const ExitGraph& eg = enumerated(exit);
+  struct Row {
+    double latency, energy;
+    const Candidate* c;
+  };
+  std::vector<Row> rows;
+  for (const Candidate& c : eg.cands.items) {
+    if (c.block >= 0 && !eg.block_exact[c.block]) continue;
+    const double tt = c.sends ? send_ms(c.bytes, link.bandwidth_mbps) : 0.0;
+    const double lat = c.t_d + tt + c.t_e + (c.sends ? link.delay_ms : 0.0);
+    rows.push_back({lat, energy_of(power, link, c.t_d, tt, lat, c.sends), &c});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.latency < b.latency || (a.latency == b.latency && a.energy < b.energy);
+  });
+  std::vector<Plan> front;
+  double least = INFINITY;
+  for (const Row& r : rows) {
+    if (r.energy >= least) continue;  // beaten: no faster-or-equal partition spends less
+    least = r.energy;
+    Plan p = finish(exit, Method::Dapdee, Mode::Light, candidate_marks(eg, *r.c), link);
+    p.candidate = r.c->block < 0 ? Candidacy::DeviceOnly : Candidacy::Enumeration;
+    p.heavy_search = eg.stats.exact ? HeavySearch::Exact : HeavySearch::Heuristic;
+    apply_energy(p, power, link);
+    front.push_back(std::move(p));
+  }
+  return front;
+}
+
 Plan Planner::plan_stream(int exit, Method method, const Link& link, const HeavyOptions& heavy,
                           const StreamSpec& spec) const {
   Plan p = method == Method::Dapdee ? stream_search(exit, link, heavy, spec)

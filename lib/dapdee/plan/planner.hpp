@@ -70,6 +70,23 @@ class Planner {
   // methods: their light plan, under the stream. Throws as plan_exit.
   Plan plan_stream(int exit, Method method, const Link& link, const HeavyOptions& heavy, const StreamSpec& spec) const;
 
+  // The least-energy plan of an exit (docs/COST-MODEL.md, "Device energy"), its energy set.
+  // Without a deadline: one minimum cut with energy capacities against device-only (exact).
+  // With one: the least energy among the partitions that meet it, exact where the heavy search
+  // enumerates every block, else the best of Lagrangian weighted cuts with a proven lower bound
+  // (energy_lower_bound_mj); when none meets it, the fastest plan, meets_deadline false.
+  // Throws as plan_exit.
+  Plan plan_energy(int exit, const Link& link, const DevicePower& power, std::optional<double> deadline_ms) const;
+
+  // The fastest plan of an exit whose energy is within `budget_mj`, exact and bounded as
+  // plan_energy; when none is, the least-energy plan, meets_budget false. Throws as plan_exit.
+  Plan plan_budget(int exit, const Link& link, const DevicePower& power, double budget_mj) const;
+
+  // The (latency, energy) Pareto front of an exit, latency ascending, each plan's energy set;
+  // exact where the heavy search enumerates every block (else the front of the enumerated
+  // blocks and the light and least-energy plans). Throws as plan_exit.
+  std::vector<Plan> energy_front(int exit, const Link& link, const DevicePower& power) const;
+
   // The plan of a given partition: V_d is `device_nodes` and all their ancestors (and the
   // inputs), the rest of G_k runs on the edge. Throws Error naming a node outside G_k.
   Plan plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode, const Link& link) const;
@@ -104,6 +121,9 @@ class Planner {
   Plan dsh_search(int exit, const Link& link, const HeavyOptions& heavy, std::optional<double> deadline,
                   const Plan& start) const;
   Plan chain_split(int exit, Mode mode, const Link& link) const;
+  Plan least_energy_cut(int exit, const Link& link, const DevicePower& power, double lambda) const;
+  Plan energy_heuristic(int exit, const Link& link, const DevicePower& power, std::optional<double> deadline,
+                        std::optional<double> budget) const;
   double lower_bound(int exit, double bandwidth_mbps) const;
   const ExitGraph& enumerated(int exit) const;
 
@@ -112,6 +132,10 @@ class Planner {
   PlannerOptions options_;
   std::vector<std::unique_ptr<ExitGraph>> graphs_;
 };
+
+// Sets a plan's energy per frame: one frame alone, or (mode Stream) over the stream's arrival
+// period. Never fails.
+void apply_energy(Plan& p, const DevicePower& power, const Link& link);
 
 // Puts a finished plan under a stream: its waiting at device, uplink and edge, latency_ms
 // including the mean waiting (+inf when unstable), mode Stream. Never fails for spec.fps > 0.

@@ -1,0 +1,39 @@
+#include "dapdee/plan/energy.hpp"
+
+#include <algorithm>
+
+namespace dapdee {
+
+namespace {
+
+double radio_w(const DevicePower& p, double bandwidth_mbps) { return p.tx_w_per_mbps * bandwidth_mbps + p.tx_base_w; }
+
+}  // namespace
+
+EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, double latency_ms, bool sends, double bandwidth_mbps) {
+  EnergyBreakdown e;
+  e.compute = p.compute_w * t_d;
+  e.radio = sends ? radio_w(p, bandwidth_mbps) * t_t : 0.0;
+  e.idle = p.idle_w * std::max(0.0, latency_ms - t_d - t_t);
+  e.tail = sends ? 1000.0 * p.tail_w * p.tail_s : 0.0;
+  return e;
+}
+
+EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool sends, double bandwidth_mbps, double period_ms) {
+  const double busy = t_d + (sends ? t_t : 0.0);
+  const double period = std::max(period_ms, busy);
+  EnergyBreakdown e;
+  e.compute = p.compute_w * t_d;
+  e.radio = sends ? radio_w(p, bandwidth_mbps) * t_t : 0.0;
+  e.idle = p.idle_w * (period - busy);
+  e.tail = sends ? p.tail_w * std::min(1000.0 * p.tail_s, period - t_t) : 0.0;
+  return e;
+}
+
+CutWeights energy_weights(const DevicePower& p, double bandwidth_mbps) {
+  return CutWeights{p.compute_w, radio_w(p, bandwidth_mbps), p.idle_w};
+}
+
+double energy_send_constant(const DevicePower& p, double delay_ms) { return p.idle_w * delay_ms + 1000.0 * p.tail_w * p.tail_s; }
+
+}  // namespace dapdee
