@@ -26,10 +26,15 @@ bool float_type(int32_t t) { return is_float_element(t); }
 bool int_type(int32_t t) { return is_integer_element(t); }
 size_t product(const std::vector<int64_t>& dims) { return element_count(dims); }
 
+void check_cap(const std::vector<int64_t>& dims) {
+  const size_t n = product(dims);
+  if (n > kMaxElements) throw OverCap{n};
+}
+
 Value make(int32_t type, std::vector<int64_t> dims) {
   for (auto d : dims)
     if (d < 0) throw Fault{"negative dimension"};
-  if (product(dims) > kMaxElements) throw Fault{"result larger than the folding cap"};
+  check_cap(dims);
   Value v;
   v.type = type;
   v.dims = std::move(dims);

@@ -14,6 +14,7 @@
 
 #include "dapdee/onnx/fold.hpp"
 #include "dapdee/onnx/fold_detail.hpp"
+#include "dapdee/onnx/onnx_types.hpp"
 #include "dapdee/support/error.hpp"
 
 namespace dapdee::fold {
@@ -22,6 +23,7 @@ using onnx::TensorProto;
 
 namespace {
 
+using detail::check_cap;
 using detail::Fault;
 using detail::make;
 using detail::product;
@@ -122,7 +124,7 @@ using FloatFn = std::function<double(double, double)>;
 
 std::optional<Value> binary(const Value& a, const Value& b, int32_t out_type, const IntFn& fi, const FloatFn& ff) {
   auto dims = broadcast_dims({&a, &b});
-  if (!dims || product(*dims) > kMaxElements) return std::nullopt;
+  if (!dims) return std::nullopt;
   Value out = make(out_type, *dims);
   const auto ia = broadcast_index(a, *dims), ib = broadcast_index(b, *dims);
   const bool fl = a.is_float() || b.is_float();
@@ -282,6 +284,8 @@ Outputs eval_reciprocal(const Call& c) {
   return one(unary(c.a(), nullptr, [](double x, double) { return 1.0 / x; }));
 }
 Outputs eval_not(const Call& c) {
+  if (c.a().type != TensorProto::BOOL)
+    throw Fault{fmt::format("Not takes a bool tensor, not one of element type {}", c.a().type)};
   return one(unary(c.a(), [](int64_t x, int64_t) -> int64_t { return !x; }, nullptr));
 }
 
@@ -312,18 +316,24 @@ Outputs eval_reshape(const Call& c) {
   return one(v);
 }
 
+// Squeeze: every listed axis must be in range and of dim 1 (the spec's error cases); without
+// axes every dim of 1 goes.
 Outputs squeeze(const Call& c, const std::optional<std::vector<int64_t>>& axes) {
   const Value& a = c.a();
-  Value v = a;
-  std::vector<int64_t> dims;
-  for (size_t d = 0; d < a.dims.size(); ++d) {
-    bool drop = false;
-    if (!axes) drop = a.dims[d] == 1;
-    else
-      for (auto x : *axes) drop = drop || norm_axis(x, a.dims.size()) == static_cast<int64_t>(d);
-    if (!drop) dims.push_back(a.dims[d]);
+  const size_t rank = a.dims.size();
+  std::vector<char> drop(rank, 0);
+  for (size_t d = 0; d < rank && !axes; ++d) drop[d] = a.dims[d] == 1;
+  for (const int64_t x : axes.value_or(std::vector<int64_t>{})) {
+    const int64_t ax = norm_axis(x, rank);
+    if (ax < 0 || ax >= static_cast<int64_t>(rank))
+      throw Fault{fmt::format("axis {} out of range for a rank-{} input", x, rank)};
+    if (a.dims[ax] != 1) throw Fault{fmt::format("axis {} has dim {}, not 1", x, a.dims[ax])};
+    drop[ax] = 1;
   }
-  v.dims = dims;
+  Value v = a;
+  v.dims.clear();
+  for (size_t d = 0; d < rank; ++d)
+    if (!drop[d]) v.dims.push_back(a.dims[d]);
   return one(v);
 }
 
@@ -366,8 +376,8 @@ Outputs eval_gather(const Call& c) {
   std::vector<int64_t> dims(a.dims.begin(), a.dims.begin() + axis);
   dims.insert(dims.end(), idx.dims.begin(), idx.dims.end());
   dims.insert(dims.end(), a.dims.begin() + axis + 1, a.dims.end());
-  if (product(dims) > kMaxElements) return std::nullopt;  // too large to fold: stays unevaluated
-  Value v = make(a.type, dims);
+  Value v = make(a.type, dims);  // OverCap: too large to fold, stays unevaluated
+  if (v.numel() == 0) return one(v);  // leading dims may be huge beside a 0: no empty loops
   size_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= a.dims[d];
   for (size_t d = axis + 1; d < a.dims.size(); ++d) inner *= a.dims[d];
@@ -402,8 +412,8 @@ Outputs eval_concat(const Call& c) {
         throw Fault{"inputs differ outside the concatenation axis"};
     dims[axis] = checked_add(dims[axis], v->dims[axis]);
   }
-  if (product(dims) > kMaxElements) return std::nullopt;  // too large to fold: stays unevaluated
-  Value out = make(a.type, dims);
+  Value out = make(a.type, dims);  // OverCap: too large to fold, stays unevaluated
+  if (out.numel() == 0) return one(out);  // leading dims may be huge beside a 0: no empty loops
   size_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
   for (size_t d = axis + 1; d < rank; ++d) inner *= dims[d];
@@ -513,19 +523,34 @@ Outputs eval_transpose(const Call& c) {
 
 // ---- Generators.
 
+// Range's element count, max(ceil((limit - start) / delta), 0), in integers: exact at any int64
+// (in 128 bits, so limit - start never overflows).
+int64_t range_count(int64_t start, int64_t limit, int64_t delta) {
+  const __int128 span = static_cast<__int128>(limit) - start;
+  if (span == 0 || (span > 0) != (delta > 0)) return 0;
+  const __int128 d = delta, q = span / d + (span % d != 0 ? 1 : 0);
+  return q > static_cast<__int128>(kElementCountCap) ? static_cast<int64_t>(kElementCountCap) : static_cast<int64_t>(q);
+}
+
 Outputs eval_range(const Call& c) {
   if (!c.has(1) || !c.has(2)) return std::nullopt;
   const Value &a = c.a(), &lim = *c.in[1], &delta = *c.in[2];
   if (a.numel() != 1 || lim.numel() != 1 || delta.numel() != 1) return std::nullopt;
-  const double st = get_f(a, 0), li = get_f(lim, 0), de = get_f(delta, 0);
-  if (de == 0) return std::nullopt;
-  const double count = std::max(std::ceil((li - st) / de), 0.0);
-  if (!(count <= static_cast<double>(kMaxElements))) return std::nullopt;  // NaN, or too large
-  Value v = make(a.type, {static_cast<int64_t>(count)});
-  for (size_t k = 0; k < v.numel(); ++k) {
-    if (v.is_float()) v.f[k] = st + de * static_cast<double>(k);
-    else v.i[k] = checked_add(get_i(a, 0), checked_mul(get_i(delta, 0), static_cast<int64_t>(k)));
+  if (a.is_float()) {
+    const double st = get_f(a, 0), li = get_f(lim, 0), de = get_f(delta, 0);
+    if (de == 0) return std::nullopt;
+    const double count = std::max(std::ceil((li - st) / de), 0.0);
+    if (std::isnan(count)) return std::nullopt;
+    if (count > static_cast<double>(kMaxElements)) throw detail::OverCap{static_cast<size_t>(std::min(count, 4e18))};
+    Value v = make(a.type, {static_cast<int64_t>(count)});
+    for (size_t k = 0; k < v.numel(); ++k) v.f[k] = st + de * static_cast<double>(k);
+    return one(v);
   }
+  const int64_t st = get_i(a, 0), de = get_i(delta, 0);
+  if (de == 0) throw Fault{"delta is 0"};
+  Value v = make(a.type, {range_count(st, get_i(lim, 0), de)});
+  // Each element lies between start and limit, so it is an int64 (delta * k alone may not be).
+  for (size_t k = 0; k < v.numel(); ++k) v.i[k] = static_cast<int64_t>(st + static_cast<__int128>(de) * static_cast<int64_t>(k));
   return one(v);
 }
 
@@ -533,7 +558,7 @@ Outputs eval_constant_of_shape(const Call& c) {
   auto dims = to_ints(c.a());
   for (auto d : dims)
     if (d < 0) return std::nullopt;
-  if (product(dims) > kMaxElements) return std::nullopt;
+  check_cap(dims);
   Value fillv = make(TensorProto::FLOAT, {1});
   if (const auto* at = attr(c.node, "value")) {
     auto t = from_tensor(at->t());
@@ -559,7 +584,7 @@ Outputs eval_expand(const Call& c) {
   for (auto d : shape_v.dims)
     if (d < 0) throw Fault{fmt::format("negative dimension {} in the target shape", d)};
   auto dims = broadcast_dims({&a, &shape_v});
-  if (!dims || product(*dims) > kMaxElements) return std::nullopt;
+  if (!dims) return std::nullopt;
   Value out = make(a.type, *dims);
   const auto idx = broadcast_index(a, *dims);
   for (size_t k = 0; k < idx.size(); ++k) {
@@ -573,7 +598,7 @@ Outputs eval_where(const Call& c) {
   if (!c.has(1) || !c.has(2)) return std::nullopt;
   const Value &a = c.a(), &x = *c.in[1], &y = *c.in[2];
   auto dims = broadcast_dims({&a, &x, &y});
-  if (!dims || product(*dims) > kMaxElements) return std::nullopt;
+  if (!dims) return std::nullopt;
   Value out = make(x.type, *dims);
   const auto ic = broadcast_index(a, *dims), ix = broadcast_index(x, *dims), iy = broadcast_index(y, *dims);
   for (size_t k = 0; k < ic.size(); ++k) {
@@ -588,22 +613,28 @@ Outputs eval_where(const Call& c) {
 
 enum class Reduction { Prod, Sum, Min, Max };
 
+// The reduction of `xs` in T (integers with the checked add and mul: an overflow is a Fault).
+template <typename T, typename Add, typename Mul>
+T accumulate(Reduction kind, const std::vector<T>& xs, Add add, Mul mul) {
+  T acc = kind == Reduction::Prod ? T{1} : kind == Reduction::Sum ? T{0} : std::numeric_limits<T>::max();
+  if (kind == Reduction::Max) acc = std::numeric_limits<T>::lowest();
+  for (const T x : xs) {
+    if (kind == Reduction::Prod) acc = mul(acc, x);
+    else if (kind == Reduction::Sum) acc = add(acc, x);
+    else if (kind == Reduction::Min) acc = std::min(acc, x);
+    else acc = std::max(acc, x);
+  }
+  return acc;
+}
+
 Outputs reduce(const Call& c, Reduction kind, const std::optional<std::vector<int64_t>>& axes) {
   const Value& a = c.a();
   if (axes && !(a.dims.size() == 1 && axes->size() == 1 && norm_axis((*axes)[0], 1) == 0)) return std::nullopt;
   if (a.dims.size() > 1) return std::nullopt;
   const bool keep = attr_i(c.node, "keepdims", 1) != 0;
   Value out = make(a.type, keep ? std::vector<int64_t>(a.dims.size(), 1) : std::vector<int64_t>{});
-  double acc = kind == Reduction::Prod ? 1 : kind == Reduction::Sum ? 0 : (kind == Reduction::Min ? 1e300 : -1e300);
-  for (size_t k = 0; k < a.numel(); ++k) {
-    const double x = get_f(a, k);
-    if (kind == Reduction::Prod) acc *= x;
-    else if (kind == Reduction::Sum) acc += x;
-    else if (kind == Reduction::Min) acc = std::min(acc, x);
-    else acc = std::max(acc, x);
-  }
-  if (out.is_float()) out.f[0] = acc;
-  else out.i[0] = checked_int(acc);
+  if (out.is_float()) out.f[0] = accumulate<double>(kind, a.f, std::plus<double>(), std::multiplies<double>());
+  else out.i[0] = accumulate<int64_t>(kind, a.i, checked_add, checked_mul);  // integers: exact, checked
   return one(out);
 }
 
@@ -683,9 +714,23 @@ Outputs eval_mod(const Call& c) {
       });
 }
 
+// x to the power y in integers, by squaring with checked multiplication; a negative power is
+// 1 or -1 for a base of 1 or -1 and refused otherwise (its value is not an integer).
+int64_t int_pow(int64_t x, int64_t y) {
+  if (y < 0) {
+    if (x == 1 || x == -1) return (y % 2 != 0) ? x : 1;
+    throw Fault{fmt::format("integer {} to the negative power {}", x, y)};
+  }
+  int64_t r = 1;
+  for (; y > 0; y >>= 1) {
+    if (y & 1) r = checked_mul(r, x);
+    if (y > 1) x = checked_mul(x, x);
+  }
+  return r;
+}
+
 Outputs eval_pow(const Call& c) {
-  return apply_binary(c, Result::SameType, [](int64_t x, int64_t y) { return checked_int(std::pow(x, y)); },
-                      [](double x, double y) { return std::pow(x, y); });
+  return apply_binary(c, Result::SameType, int_pow, [](double x, double y) { return std::pow(x, y); });
 }
 
 // Comparisons and logic: the same predicate on integers and on doubles, a bool result.
@@ -792,9 +837,12 @@ Outputs evaluate_node(const onnx::NodeProto& node, const std::vector<const Value
 }  // namespace
 
 std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& node, const std::vector<const Value*>& in,
-                                           int64_t opset) {
+                                           int64_t opset, size_t* over_cap) {
   try {
     return evaluate_node(node, in, opset);
+  } catch (const detail::OverCap& o) {
+    if (over_cap) *over_cap = o.elements;
+    return std::nullopt;
   } catch (const Fault& f) {
     const std::string name = !node.name().empty() ? node.name() : node.output_size() ? node.output(0) : std::string("?");
     throw Error(fmt::format("node '{}' ({}): {} while folding constants", name, node.op_type(), f.what));
