@@ -1,8 +1,17 @@
 #include "dapdee/onnx/infer_guard.hpp"
 
+#include <fmt/format.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "dapdee/onnx/onnx_types.hpp"
 
@@ -151,6 +160,198 @@ bool holds_all_values(const TensorProto& t) {
 
 int hide_incomplete_constants(onnx::ModelProto& model) {
   return model.has_graph() ? hide_in_graph(*model.mutable_graph(), true) : 0;
+}
+
+}  // namespace dapdee
+
+// ---- Guarded shape inference.
+
+namespace dapdee {
+
+namespace {
+
+// What a check reads of a node: its attributes, input types and constant input values, from
+// libonnx's inference context or, after inference, from the inferred graph.
+struct NodeInputs {
+  std::function<const onnx::AttributeProto*(const std::string&)> attr;
+  std::function<const onnx::TypeProto*(size_t)> type;
+  std::function<const TensorProto*(size_t)> data;
+};
+
+// The static rank of input k, or -1.
+int64_t rank_of(const NodeInputs& in, size_t k) {
+  const onnx::TypeProto* t = in.type(k);
+  if (!t || !t->has_tensor_type() || !t->tensor_type().has_shape()) return -1;
+  return t->tensor_type().shape().dim_size();
+}
+
+// Attribute ints of a conv or pool: every stride, dilation and kernel size at least 1.
+std::string check_window(const NodeInputs& in) {
+  for (const char* name : {"strides", "dilations", "kernel_shape"}) {
+    const onnx::AttributeProto* a = in.attr(name);
+    if (!a) continue;
+    for (int64_t v : a->ints())
+      if (v < 1) return fmt::format("attribute {} holds {}; each must be at least 1", name, v);
+  }
+  return {};
+}
+
+std::string check_conv(const NodeInputs& in) {
+  std::string problem = check_window(in);
+  const int64_t rx = rank_of(in, 0), rw = rank_of(in, 1);
+  if (problem.empty() && rx >= 0 && rw >= 0 && rx != rw)
+    problem = fmt::format("input of rank {} with a weight of rank {}; they must be equal", rx, rw);
+  return problem;
+}
+
+std::string check_topk(const NodeInputs& in) {
+  const TensorProto* k = in.data(1);
+  const onnx::TypeProto* t = in.type(0);
+  if (!k || k->data_type() != TensorProto::INT64 || k->int64_data_size() + k->raw_data().size() == 0 || !t ||
+      !t->has_tensor_type() || !t->tensor_type().has_shape())
+    return {};
+  int64_t kv = 0;
+  if (k->int64_data_size() > 0) kv = k->int64_data(0);
+  else if (k->raw_data().size() >= 8) std::memcpy(&kv, k->raw_data().data(), 8);
+  const auto& shape = t->tensor_type().shape();
+  const onnx::AttributeProto* a = in.attr("axis");
+  const int64_t rank = shape.dim_size(), axis = a ? (a->i() < 0 ? a->i() + rank : a->i()) : rank - 1;
+  if (axis < 0 || axis >= rank) return fmt::format("axis {} out of range for a rank-{} input", a ? a->i() : -1, rank);
+  if (kv < 0) return fmt::format("K is {}; it must not be negative", kv);
+  const auto& dim = shape.dim(static_cast<int>(axis));
+  if (dim.has_dim_value() && kv > dim.dim_value())
+    return fmt::format("K is {}, larger than the {} elements of axis {}", kv, dim.dim_value(), axis);
+  return {};
+}
+
+std::string check_expand(const NodeInputs& in) {
+  const onnx::TypeProto* t = in.type(1);
+  if (!t || !t->has_tensor_type() || !t->tensor_type().has_shape() || t->tensor_type().shape().dim_size() != 1)
+    return {};
+  const auto& d = t->tensor_type().shape().dim(0);
+  if (d.has_dim_value() && d.dim_value() > kMaxRank)
+    return fmt::format("its shape input has {} entries: a result of more than {} dimensions", d.dim_value(), kMaxRank);
+  return {};
+}
+
+using Check = std::string (*)(const NodeInputs&);
+
+// The default-domain ops whose libonnx 1.12 inference is checked first, and their checks.
+const std::unordered_map<std::string, Check>& inference_checks() {
+  static const std::unordered_map<std::string, Check> table = {
+      {"Conv", check_conv},          {"ConvInteger", check_conv},  {"ConvTranspose", check_conv},
+      {"AveragePool", check_window}, {"MaxPool", check_window},    {"LpPool", check_window},
+      {"TopK", check_topk},          {"Expand", check_expand},
+  };
+  return table;
+}
+
+// The values of data-propagation input k as integers, or nullopt when some is not known.
+std::optional<std::vector<int64_t>> propagated(onnx::DataPropagationContext& ctx, size_t k) {
+  const onnx::TensorShapeProto* d = k < ctx.getNumInputs() ? ctx.getInputData(k) : nullptr;
+  if (!d) return std::nullopt;
+  std::vector<int64_t> v;
+  for (const auto& x : d->dim()) v.push_back(x.has_dim_value() ? x.dim_value() : 1);
+  return v;
+}
+
+// Data propagation libonnx 1.12 may run safely: Shape of an input of known rank, Slice steps within 2^31 (it adds them without an
+// overflow check), binary math on operands of equal sizes or of size 1, never empty, no zero or
+// INT64_MIN / -1 division.
+bool safe_to_propagate(const std::string& op, onnx::DataPropagationContext& ctx) {
+  if (op == "Shape") {  // since opset 15 it reads its input's shape unchecked: absent after a failed inference
+    const onnx::TypeProto* t = ctx.getNumInputs() > 0 ? ctx.getInputType(0) : nullptr;
+    return t && t->has_tensor_type() && t->tensor_type().has_shape();
+  }
+  if (op == "Slice") {
+    const auto steps = propagated(ctx, 4);
+    if (!steps) return ctx.getNumInputs() < 5;
+    return std::all_of(steps->begin(), steps->end(), [](int64_t s) { return s > -(int64_t{1} << 31) && s < (int64_t{1} << 31); });
+  }
+  const auto a = propagated(ctx, 0), b = propagated(ctx, 1);
+  if (!a || !b) return false;
+  if (a->empty() || b->empty() || (a->size() != b->size() && a->size() != 1 && b->size() != 1)) return false;
+  if (op != "Div") return true;
+  for (size_t k = 0; k < b->size(); ++k)
+    if ((*b)[k] == 0 || ((*b)[k] == -1 && (*a)[a->size() == 1 ? 0 : k] == std::numeric_limits<int64_t>::min())) return false;
+  return true;
+}
+
+bool guards_propagation(const std::string& op) {
+  return op == "Shape" || op == "Slice" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+}
+
+// libonnx's registry with the guarded ops' functions wrapped (copies of their schemas).
+class GuardedRegistry : public onnx::ISchemaRegistry {
+ public:
+  const onnx::OpSchema* GetSchema(const std::string& key, const int version, const std::string& domain) const override {
+    const onnx::OpSchema* real = onnx::OpSchemaRegistry::Schema(key, version, domain);
+    const auto check = inference_checks().find(key);
+    const bool guarded = check != inference_checks().end() || guards_propagation(key);
+    if (!real || !(domain.empty() || domain == "ai.onnx") || !guarded) return real;
+    auto& copy = copies_[real];
+    if (copy) return copy.get();
+    copy = std::make_unique<onnx::OpSchema>(*real);
+    if (check != inference_checks().end() && real->has_type_and_shape_inference_function())
+      copy->TypeAndShapeInferenceFunction([fn = real->GetTypeAndShapeInferenceFunction(), c = check->second](onnx::InferenceContext& ctx) {
+        NodeInputs in{[&](const std::string& n) { return ctx.getAttribute(n); },
+                      [&](size_t k) { return k < ctx.getNumInputs() ? ctx.getInputType(k) : nullptr; },
+                      [&](size_t k) { return k < ctx.getNumInputs() ? ctx.getInputData(k) : nullptr; }};
+        if (!c(in).empty()) fail_shape_inference("refused by the importer's guard");  // left uninferred
+        fn(ctx);
+      });
+    if (guards_propagation(key) && real->has_data_propagation_function())
+      copy->PartialDataPropagationFunction([fn = real->GetDataPropagationFunction(), key](onnx::DataPropagationContext& ctx) {
+        if (safe_to_propagate(key, ctx)) fn(ctx);
+      });
+    return copy.get();
+  }
+
+ private:
+  mutable std::unordered_map<const onnx::OpSchema*, std::unique_ptr<onnx::OpSchema>> copies_;
+};
+
+// The checks again after inference, on the inferred graph: each problem naming its node.
+std::vector<std::string> problems_after(const onnx::GraphProto& g) {
+  std::unordered_map<std::string, const onnx::TypeProto*> types;
+  std::unordered_map<std::string, const TensorProto*> data;
+  for (const auto* list : {&g.input(), &g.value_info(), &g.output()})
+    for (const auto& vi : *list) types.emplace(vi.name(), &vi.type());
+  std::vector<std::unique_ptr<onnx::TypeProto>> init_types;  // initializers not declared as inputs
+  for (const auto& t : g.initializer()) {
+    data.emplace(t.name(), &t);
+    if (types.count(t.name())) continue;
+    init_types.push_back(std::make_unique<onnx::TypeProto>(type_of(t)));
+    types.emplace(t.name(), init_types.back().get());
+  }
+  std::vector<std::string> problems;
+  for (const auto& n : g.node()) {
+    const auto check = inference_checks().find(n.op_type());
+    if (check == inference_checks().end() || !(n.domain().empty() || n.domain() == "ai.onnx")) continue;
+    auto lookup = [&n](const auto& map, size_t k) -> decltype(map.begin()->second) {
+      if (k >= static_cast<size_t>(n.input_size())) return nullptr;
+      const auto it = map.find(n.input(static_cast<int>(k)));
+      return it == map.end() ? nullptr : it->second;
+    };
+    NodeInputs in{[&n](const std::string& name) -> const onnx::AttributeProto* {
+                    for (const auto& a : n.attribute())
+                      if (a.name() == name) return &a;
+                    return nullptr;
+                  },
+                  [&](size_t k) { return lookup(types, k); }, [&](size_t k) { return lookup(data, k); }};
+    const std::string p = check->second(in);
+    if (!p.empty()) problems.push_back(fmt::format("node '{}' ({}): {}", n.name().empty() ? n.output(0) : n.name(), n.op_type(), p));
+  }
+  return problems;
+}
+
+}  // namespace
+
+std::vector<std::string> infer_shapes_guarded(onnx::ModelProto& model) {
+  const GuardedRegistry registry;
+  onnx::ShapeInferenceOptions so(false, 0, true);
+  onnx::shape_inference::InferShapes(model, &registry, so);
+  return problems_after(model.graph());
 }
 
 }  // namespace dapdee

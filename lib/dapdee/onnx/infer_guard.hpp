@@ -7,6 +7,8 @@
 #include <onnx/onnx_pb.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace dapdee {
 
@@ -23,5 +25,18 @@ bool holds_all_values(const onnx::TensorProto& t);
 // type and dims without data (a graph input at the top level, a value_info entry in subgraphs),
 // so inference reads its shape but never its values. Returns how many were turned. Never fails.
 int hide_incomplete_constants(onnx::ModelProto& model);
+
+// Runs onnx::shape_inference::InferShapes on `model` in place (lenient, with data propagation),
+// with the inference of the ops libonnx 1.12 crashes or hangs on checked first: Conv and pooling
+// strides, dilations and kernel sizes below 1 (SIGFPE), a Conv input whose rank is not its
+// weight's, a TopK K outside its axis, an Expand shape of more than kMaxRank entries (a hang).
+// Such a node is left uninferred and reported: the returned problems name each node and op; empty
+// when there is none. The data propagation of Slice with a step beyond 2^31 and of Add, Sub, Mul,
+// Div with an empty or unbroadcastable operand or a zero divisor is skipped (the constant folder
+// evaluates those). Throws what InferShapes throws (std::exception).
+std::vector<std::string> infer_shapes_guarded(onnx::ModelProto& model);
+
+// The largest rank guarded shape inference accepts from an Expand shape.
+inline constexpr int64_t kMaxRank = 64;
 
 }  // namespace dapdee
