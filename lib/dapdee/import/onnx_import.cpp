@@ -178,6 +178,51 @@ std::vector<int> real_input_indices(const onnx::GraphProto& g, const std::unorde
 // A node's name, or one derived from its op and index when it has none.
 std::string node_label(const onnx::NodeProto& n, int i) { return n.name().empty() ? derive_name(n, i) : n.name(); }
 
+// `s` for a message: bytes outside printable ASCII (control bytes, invalid or any UTF-8) as \xNN.
+// Never fails.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\\') out += ch;
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
+// True for the default domain's names ("" and "ai.onnx").
+bool default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+// The opset the model imports for `domain` (-1 when none). Never fails.
+int64_t domain_opset(const onnx::ModelProto& model, const std::string& domain) {
+  for (const auto& o : model.opset_import())
+    if (o.domain() == domain || (default_domain(o.domain()) && default_domain(domain))) return o.version();
+  return -1;
+}
+
+// Every node's op must be an operator: of the default domain at `opset` (else an error naming the
+// node, the op type and the opset), or of another domain (without a schema here: a warning, its
+// output sizes must come from shape inference or value_info). Throws Error(where).
+void check_op_types(const onnx::ModelProto& model, int64_t opset, const std::string& where,
+                    std::vector<std::string>& warnings) {
+  const auto& g = model.graph();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    const std::string label = printable(node_label(n, i)), op = printable(n.op_type());
+    if (default_domain(n.domain())) {
+      if (!onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(opset), ""))
+        throw Error(where, fmt::format("node '{}': op type '{}' is not an operator of the default domain at opset {}",
+                                       label, op, opset));
+      continue;
+    }
+    const int64_t version = domain_opset(model, n.domain());
+    if (version >= 0 && onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(version), n.domain())) continue;
+    warnings.push_back(fmt::format("node '{}': op '{}' of custom domain '{}' is imported without a cost (0 MACs); its "
+                                   "output sizes come from shape inference or the graph's value_info",
+                                   label, op, printable(n.domain())));
+  }
+}
+
 // The graph's structure, fixed after --input-shape and --outputs.
 struct GraphIndex {
   std::unordered_set<std::string> initializers;
@@ -288,7 +333,57 @@ struct FoldState {
   std::unordered_set<std::string> constants;            // tensors that are constant, evaluated or not
   std::vector<char> folded;                              // per ONNX node: folded away
   std::unordered_map<std::string, Meta> meta;            // per tensor: type and dims from the last inference
+  std::vector<char> over_cap;                            // per ONNX node: refused by a folding cap (warned once)
+  size_t folded_elements = 0;                            // elements of the values folded so far
+  std::vector<std::string> warnings;                     // the nodes left unfolded by a cap
 };
+
+// The most elements the folded values of one model may hold together (kMaxElements each): past
+// it the next nodes stay unfolded, so that many large constants cannot exhaust memory and time.
+constexpr size_t kMaxFoldedElements = 8 * fold::kMaxElements;
+
+// Above this many elements a folded value goes to shape inference by type and dims only: its
+// values never size anything, and copying them into every round's model costs seconds.
+constexpr size_t kInferenceValueElements = 4096;
+
+// Adds a folded value to the inference model: an initializer holding it, or (when large) a graph
+// input of its type and dims. Never fails.
+void add_folded(const fold::Value& v, const std::string& name, onnx::GraphProto& wg) {
+  if (v.numel() <= kInferenceValueElements) {
+    fold::to_tensor(v, name, wg.add_initializer());
+    return;
+  }
+  auto* tt = wg.add_input()->mutable_type()->mutable_tensor_type();
+  wg.mutable_input(wg.input_size() - 1)->set_name(name);
+  tt->set_elem_type(v.type);
+  for (int64_t d : v.dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+// IR < 4: shape inference reads only the initializers that are graph inputs too, so every
+// initializer of the working copy (folded values above all) is declared as one. Never fails.
+void declare_initializers_as_inputs(onnx::GraphProto& wg) {
+  std::unordered_set<std::string> inputs;
+  for (const auto& in : wg.input()) inputs.insert(in.name());
+  for (const auto& t : wg.initializer()) {
+    if (inputs.count(t.name())) continue;
+    auto* in = wg.add_input();
+    in->set_name(t.name());
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(t.data_type());
+    for (int64_t d : t.dims()) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+}
+
+// The value_info entries of the outputs of ops without a schema (custom domains): their declared
+// shapes, which shape inference cannot compute. Never fails.
+void declare_custom_outputs(const onnx::GraphProto& g, onnx::GraphProto& wg) {
+  std::unordered_set<std::string> custom;
+  for (const auto& n : g.node())
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      for (const auto& o : n.output()) custom.insert(o);
+  for (const auto& vi : g.value_info())
+    if (custom.count(vi.name())) *wg.add_value_info() = vi;
+}
 
 // The model for one round of shape inference: every node whose outputs are all evaluated is
 // replaced by initializers holding them; external data is dropped (inference needs no weights).
@@ -301,6 +396,7 @@ onnx::ModelProto inference_model(const onnx::ModelProto& model, const GraphIndex
   auto* wg = work.mutable_graph();
   *wg->mutable_input() = g.input();
   *wg->mutable_output() = g.output();
+  declare_custom_outputs(g, *wg);
   *wg->mutable_initializer() = g.initializer();
   for (auto& t : *wg->mutable_initializer())
     if (t.data_location() == TensorProto::EXTERNAL) {
@@ -317,20 +413,23 @@ onnx::ModelProto inference_model(const onnx::ModelProto& model, const GraphIndex
       continue;
     }
     for (const auto& o : node.output())
-      if (!o.empty()) fold::to_tensor(st.values.at(o), o, wg->add_initializer());
+      if (!o.empty()) add_folded(st.values.at(o), o, *wg);
   }
+  if (model.ir_version() < 4) declare_initializers_as_inputs(*wg);
   return work;
 }
 
-// libonnx shape inference (lenient, with data propagation) in place; throws when it fails.
+// libonnx shape inference (lenient, with data propagation) in place, behind the guard of what it
+// crashes on; throws when it fails or the guard refuses a node (naming it).
 void infer_shapes(onnx::ModelProto& work, const std::string& where) {
   hide_incomplete_constants(work);  // libonnx 1.12 reads constants' values unchecked (fuzz/crashes/onnx)
+  std::vector<std::string> problems;
   try {
-    onnx::ShapeInferenceOptions so(false, 0, true);
-    onnx::shape_inference::InferShapes(work, onnx::OpSchemaRegistry::Instance(), so);
+    problems = infer_shapes_guarded(work);
   } catch (const std::exception& e) {
     throw Error(where, fmt::format("shape inference failed: {}", e.what()));
   }
+  if (!problems.empty()) throw Error(where, problems.front());
 }
 
 // Type and dims of every tensor after inference: inputs, value_info, outputs (a known shape wins),
@@ -374,9 +473,18 @@ bool computes_constant(const onnx::NodeProto& node, const std::vector<std::strin
   return is_const;
 }
 
-// Evaluates a constant node whose inputs have values; true when it added values. Throws Error(where)
-// for a fault of the model in the constant subgraph.
-bool evaluate_constant(const onnx::NodeProto& node, int64_t opset, FoldState& st, const std::string& where) {
+// Marks node i as refused by a folding cap, with a warning naming it (`what` passes `cap`); false.
+bool refuse_over_cap(const onnx::NodeProto& node, int i, FoldState& st, const std::string& what, size_t cap) {
+  st.over_cap[i] = 1;
+  st.warnings.push_back(fmt::format("node '{}' ({}): {} passes the folding cap of {} elements; left unfolded",
+                                    printable(node_label(node, i)), printable(node.op_type()), what, cap));
+  return false;
+}
+
+// Evaluates constant node i, whose inputs have values; true when it added values, false when it
+// could not or a cap refused it (with a warning). Throws Error(where) for a fault of the model in
+// the constant subgraph.
+bool evaluate_constant(const onnx::NodeProto& node, int i, int64_t opset, FoldState& st, const std::string& where) {
   std::vector<const fold::Value*> ins;
   fold::Value dims_only;  // Shape and Size read only the static dims of their input
   if (is_shape_like(node.op_type()) && !st.values.count(node.input(0))) {
@@ -397,12 +505,20 @@ bool evaluate_constant(const onnx::NodeProto& node, int64_t opset, FoldState& st
     ins.push_back(&it->second);
   }
   std::optional<std::vector<fold::Value>> outs;
+  size_t over = 0;
   try {
-    outs = fold::evaluate(node, ins, opset);
+    outs = fold::evaluate(node, ins, opset, &over);
   } catch (const Error& e) {  // a fault of the model in a constant subgraph, naming the node
     throw Error(where, e.what());
   }
+  if (over > 0) return refuse_over_cap(node, i, st, fmt::format("its result of {} elements", over), fold::kMaxElements);
   if (!outs || static_cast<int>(outs->size()) < node.output_size()) return false;
+  size_t elements = 0;
+  for (const auto& v : *outs) elements += v.numel();
+  if (st.folded_elements + elements > kMaxFoldedElements)
+    return refuse_over_cap(node, i, st, fmt::format("its result of {} elements after {} folded", elements, st.folded_elements),
+                           kMaxFoldedElements);
+  st.folded_elements += elements;
   for (int k = 0; k < node.output_size(); ++k)
     if (!node.output(k).empty()) st.values[node.output(k)] = std::move((*outs)[k]);
   return true;
@@ -424,8 +540,8 @@ bool fold_pass(const onnx::GraphProto& g, const GraphIndex& ix, int64_t opset, F
     bool outs_known = true;
     for (const auto& o : node.output())
       if (!o.empty() && !st.values.count(o)) outs_known = false;
-    if (outs_known) continue;
-    if (evaluate_constant(node, opset, st, where)) new_values = true;
+    if (outs_known || st.over_cap[i]) continue;
+    if (evaluate_constant(node, i, opset, st, where)) new_values = true;
   }
   return new_values;
 }
@@ -440,6 +556,7 @@ FoldState fold_to_fixed_point(const onnx::ModelProto& model, const GraphIndex& i
     if (auto v = fold::from_tensor(t)) st.values.emplace(t.name(), std::move(*v));
   st.constants = ix.initializers;
   st.folded.assign(g.node_size(), 0);
+  st.over_cap.assign(g.node_size(), 0);
   for (int round = 0; round < 64; ++round) {
     onnx::ModelProto work = inference_model(model, ix, st);
     ++result.inference_rounds;
@@ -447,6 +564,7 @@ FoldState fold_to_fixed_point(const onnx::ModelProto& model, const GraphIndex& i
     st.meta = collect_meta(work.graph(), st.values);
     if (!fold_pass(g, ix, opset, st, where)) break;
   }
+  for (auto& w : st.warnings) result.warnings.push_back(std::move(w));
   return st;
 }
 
@@ -549,6 +667,8 @@ struct Annotation {
   int64_t opset;
   const std::string& where;
   std::unordered_map<std::string, int> consumer;  // tensor -> first DAG node reading it (for messages)
+  std::unordered_set<std::string> graph_outputs;   // the graph's outputs
+  std::vector<std::string>& warnings;
 };
 
 // True when the tensor has static dims and an element type of fixed size.
@@ -566,8 +686,11 @@ std::string why_unknown(const Annotation& a, const std::string& t, int prod_id) 
     const std::string domain = pn.domain() == "ai.onnx" ? "" : pn.domain();
     if (!onnx::OpSchemaRegistry::Schema(pn.op_type(), static_cast<int>(a.opset), domain)) {
       const int64_t max_opset = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
-      why = fmt::format("op '{}'{} is not supported (no schema in opset {}, max {})", pn.op_type(),
-                        domain.empty() ? "" : " of domain '" + domain + "'", a.opset, max_opset);
+      why = fmt::format("op '{}'{} is not supported (no schema in opset {}, max {})", printable(pn.op_type()),
+                        domain.empty() ? "" : " of domain '" + printable(domain) + "'", a.opset, max_opset);
+      if (!domain.empty())
+        why += fmt::format("; declare the shape of '{}' in the graph's value_info (a ValueInfoProto of that name with "
+                           "its elem_type and every dim_value)", printable(t));
     }
   } else {
     why = "a dynamic input dimension: pin it with --input-shape NAME=D1xD2x...";
@@ -606,6 +729,19 @@ std::string outputs_hint(const Annotation& a) {
                                    dag.nodes[id].name, reader, why, hint));
 }
 
+// A graph output without a static size: an error for the output of a custom-domain op (its size
+// must be declared), else a warning that it counts 0 bytes, saying why.
+void unsized_graph_output(const Annotation& a, const Dag& dag, const std::string& o, const Meta& m,
+                          const TensorInfo& ti, int id) {
+  const std::string why = m.known() ? fmt::format("element type {} has no fixed size", ti.dtype) : why_unknown(a, o, id);
+  const int onnx_id = a.di.dag_onnx[id];
+  if (onnx_id >= 0 && !default_domain(a.g.node(onnx_id).domain()) && !m.known())
+    throw Error(a.where, fmt::format("graph output '{}' (of node '{}') has no static size: {}", printable(o),
+                                     printable(dag.nodes[id].name), why));
+  a.warnings.push_back(fmt::format("graph output '{}' (of node '{}') has no static size ({}); it counts 0 bytes",
+                                   printable(o), printable(dag.nodes[id].name), why));
+}
+
 // The output tensors of DAG node `id` with their types, shapes and bytes, and its out_bytes; throws
 // for a consumed tensor without a static size or one impossibly large.
 void annotate_outputs(const Annotation& a, Dag& dag, int id) {
@@ -625,6 +761,7 @@ void annotate_outputs(const Annotation& a, Dag& dag, int id) {
     ti.consumed = a.consumer.count(o) > 0;
     const bool sized = m.known() && element_type(m.type).size > 0;
     if (ti.consumed && !sized) throw_unsized(a, dag, o, m, ti, id);
+    if (!sized && a.graph_outputs.count(o)) unsized_graph_output(a, dag, o, m, ti, id);
     ti.bytes = sized ? tensor_bytes(m) : 0;
     if (ti.bytes < 0) throw Error(a.where, fmt::format("tensor '{}' (output of '{}') is impossibly large", o, n.name));
     if (ti.consumed) n.out_bytes += ti.bytes;
@@ -684,8 +821,10 @@ void check_reshape(const FoldState& st, const onnx::NodeProto& node, const std::
 // Sizes of every node's outputs (bytes sent when cut after it), parameters, MACs and operations;
 // throws as annotate_outputs and check_reshape.
 void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, const FoldState& st,
-                              const DagIndex& di, int64_t opset, Dag& dag, const std::string& where) {
-  Annotation a{g, ix, st, di, opset, where, {}};
+                              const DagIndex& di, int64_t opset, Dag& dag, const std::string& where,
+                              std::vector<std::string>& warnings) {
+  Annotation a{g, ix, st, di, opset, where, {}, {}, warnings};
+  for (const auto& o : g.output()) a.graph_outputs.insert(o.name());
   for (size_t id = 0; id < dag.nodes.size(); ++id) {
     if (di.dag_onnx[id] < 0) continue;
     for (const auto& t : ix.reads[di.dag_onnx[id]])
@@ -754,10 +893,11 @@ ModelImport import_model(const OnnxModel& model, const ImportOptions& options) {
   std::optional<onnx::ModelProto> cut;  // --outputs: the subgraph
   const GraphIndex ix = index_graph(model.weightless(), opt, result, cut);
   const onnx::ModelProto& m = cut ? *cut : model.weightless();
+  check_op_types(m, opset, where, result.warnings);
   const FoldState st = fold_to_fixed_point(m, ix, opset, result, where);
   record_folded(m.graph(), st, out);
   const DagIndex di = build_nodes(m.graph(), ix, st, opt, result);
-  annotate_sizes_and_costs(m.graph(), ix, st, di, opset, result.dag, where);
+  annotate_sizes_and_costs(m.graph(), ix, st, di, opset, result.dag, where, result.warnings);
   attach_exits(m, st, di, opt, result);
   return out;
 }
