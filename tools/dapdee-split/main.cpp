@@ -18,6 +18,7 @@ namespace {
 int check(const dapdee::SplitOptions& opt, double tolerance, const dapdee::ModelSplitter& model, const nlohmann::json& plan) {
 #ifdef DAPDEE_HAVE_OPENCV
   const auto p = dapdee::partition_from_plan(plan, opt.plan_path);
+  dapdee::check_input_budget(model);  // before any input is made
   const auto parts = model.split(p, opt.plan_path);
   const auto c = dapdee::check_split(model, p, parts);
   for (const auto& [name, d] : c.outputs) fmt::print("{}\t{:.3g}\n", name, d);

@@ -208,6 +208,22 @@ ModelSplitter::ModelSplitter(const std::string& model_path, Weights weights) : i
 ModelSplitter::~ModelSplitter() = default;
 const Dag& ModelSplitter::dag() const { return impl_->imp.dag; }
 const std::string& ModelSplitter::path() const { return impl_->path; }
+
+void check_input_budget(const ModelSplitter& model) {
+  int64_t total = 0;
+  for (const auto& n : model.dag().nodes) {
+    if (!is_input(n)) continue;
+    const TensorInfo* t = model.tensor(n.name);
+    if (!t) continue;
+    const size_t elements = element_count(t->shape);
+    const int64_t bytes = elements > static_cast<size_t>(kMaxCheckInputBytes) ? kMaxCheckInputBytes + 1 : static_cast<int64_t>(elements) * 4;
+    total += bytes;
+    if (total > kMaxCheckInputBytes)
+      throw Error(model.path(), fmt::format("--check: input '{}' ({} elements) takes the random input past the cap of {} "
+                                            "MiB (float32); check a model with smaller inputs",
+                                            n.name, elements, kMaxCheckInputBytes >> 20));
+  }
+}
 const onnx::ModelProto& ModelSplitter::model() const { return impl_->full; }
 int ModelSplitter::refilled() const { return impl_->refilled; }
 bool ModelSplitter::external_weights() const { return impl_->external; }

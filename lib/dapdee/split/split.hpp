@@ -82,6 +82,14 @@ class ModelSplitter {
   std::unique_ptr<Impl> impl_;
 };
 
+// The most bytes of random input dapdee-split --check makes for a model (its graph inputs as
+// float32 together): 256 MiB.
+inline constexpr int64_t kMaxCheckInputBytes = int64_t{256} << 20;
+
+// Throws Error(model.path(), ...) naming the input when the model's graph inputs would take more
+// than kMaxCheckInputBytes of float32 random input, before anything is allocated.
+void check_input_budget(const ModelSplitter& model);
+
 // What to split and where to write it.
 struct SplitOptions {
   std::string model_path;   // the ONNX model the plan was made for
