@@ -24,6 +24,7 @@
 
 #include "dapdee/import/model_import.hpp"
 #include "dapdee/import/onnx_import.hpp"
+#include "dapdee/model/consistency.hpp"
 #include "dapdee/model/profile.hpp"
 #include "dapdee/model/profile_json.hpp"
 #include "dapdee/onnx/model_prep.hpp"
@@ -377,7 +378,7 @@ nlohmann::ordered_json reference_json(const ProfileOptions& opt, const Timings& 
 // figures. Throws Error(where) for a node time that is not finite.
 std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, const PreparedModel& p,
                          const TransformerRewrites& trep, const LayerMap& layers, const std::vector<char>& has_layer,
-                         const Timings& t, ProfileRun& run) {
+                         const Timings& t, const Consistency& c, ProfileRun& run) {
   const Dag& dag = imp.dag;
   const std::string& where = opt.model_path;
   const RewriteReport& rep = p.rewrites;
@@ -428,6 +429,8 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   const Noise noise = measure_noise(timed, run.sum_node_median_ms, tot);
   d["noise"] = nlohmann::ordered_json::parse(noise_json(noise));
   for (auto& w : noise_warnings(noise)) run.warnings.push_back(std::move(w));
+  d["consistency"] = nlohmann::ordered_json::parse(consistency_json(c));
+  if (!c.consistent()) run.warnings.push_back(consistency_message(c));
   if (opt.budget_s > 0 && !run.stable)
     run.warnings.push_back(fmt::format("the medians did not settle within --budget {} s ({} runs)", opt.budget_s, run.runs));
   d["unattributed_ms"] = summarize(t.unattributed_ms).median;
@@ -438,6 +441,14 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   d["folded_nodes"] = std::move(folded);
   d["unmapped_layers"] = layers.unmapped;
   return profile_to_json(doc);
+}
+
+// The node sum and whole-model median of one measurement (as profile_json computes them). Never fails.
+SumVsWhole sum_vs_whole(const Timings& t) {
+  SumVsWhole s;
+  for (const auto& v : t.node_ms) s.node_sum_ms += summarize(v).median;
+  s.whole_ms = summarize(t.total_ms).median;
+  return s;
 }
 
 // The reference model loaded as the measured one is (weights refilled, OpenCV's rewrites), with
@@ -498,9 +509,18 @@ static ProfileRun profile_file(const ProfileOptions& opt, const std::string& mod
     }
   std::optional<ReferenceNet> ref;
   if (!opt.reference_path.empty()) ref = load_reference(opt);
-  Timings t = time_layers(net, layer_dag, opt, dag, ref ? &*ref : nullptr, run);
-  scale_to_reference(t, opt);
-  run.json = profile_json(opt, imp, p, trep, layers, has_layer, t, run);
+  Timings t;
+  const Consistency c = measure_until_consistent(
+      [&] {
+        t = time_layers(net, layer_dag, opt, dag, ref ? &*ref : nullptr, run);
+        scale_to_reference(t, opt);
+        return sum_vs_whole(t);
+      },
+      opt.remeasure);
+  run.consistent = c.consistent();
+  run.measurements = c.measurements;
+  if (!c.consistent() && opt.strict) throw Error(where, consistency_message(c) + " (--strict: no profile written)");
+  run.json = profile_json(opt, imp, p, trep, layers, has_layer, t, c, run);
   if (!layers.unmapped.empty())
     run.warnings.push_back(fmt::format("{} OpenCV layer(s) map to no DAG node (e.g. '{}'); their time is in unattributed_ms",
                                        layers.unmapped.size(), layers.unmapped.front()));

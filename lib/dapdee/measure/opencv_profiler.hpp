@@ -21,6 +21,8 @@ struct ProfileOptions {
   std::string command;              // recorded in the profile
   std::string reference_path;       // non-empty: alternate every run with this model and normalise by it
   double reference_ms = 0;          // with a reference: its time in the profile's units (0: its median here)
+  int remeasure = 2;                // measure again, up to this many times, while node sum and whole disagree
+  bool strict = false;              // still disagreeing: an error instead of a profile marked inconsistent
   Progress progress = Progress::Off;
 };
 
@@ -35,6 +37,8 @@ struct ProfileRun {
   bool stable = true;               // adaptive: the medians settled before the budget ran out
   double reference_median_ms = 0;   // with a reference: its measured median, and the model's before scaling
   double raw_total_median_ms = 0;
+  bool consistent = true;           // node sum and whole-model median agree within 10%
+  int measurements = 1;             // 1 + the re-measurements taken to get there
 };
 
 // Loads the model (refilling absent weights, rewriting known quirks), runs it `warmup + repeat`
@@ -44,7 +48,10 @@ struct ProfileRun {
 // are divided by that reference run's time and multiplied by `reference_ms` (or the reference's
 // median), so that a shared host's fast and slow periods cancel. Throws Error (model or reference
 // path, ...) when a model cannot be read or OpenCV cannot run one of its ops (naming the op and
-// the node).
+// the node). When the node sum and the whole-model median differ by more than 10%, the whole
+// measurement is repeated, at most `remeasure` times; if they still differ the profile is marked
+// inconsistent (its "consistency" object) with a warning, or, with `strict`, Error(model path,
+// ...) is thrown and no profile is made.
 ProfileRun profile_with_opencv(const ProfileOptions& options);
 
 }  // namespace dapdee

@@ -58,6 +58,17 @@ Profile parse_profile(const std::string& text, const std::string& where) {
     p.reference_model = ref.str_or("model", "");
     p.reference_scale_ms = ref.num("scale_ms", NumRange::positive());
   }
+  const auto marked = [&] {
+    if (!root.has("consistency")) return false;
+    const nlohmann::json& c = root.at("consistency").raw();
+    return c.is_object() && c.contains("consistent") && c["consistent"].is_boolean() && !c["consistent"].get<bool>();
+  };
+  if (marked()) {
+    const JsonField c = root.at("consistency");
+    p.inconsistent = true;
+    p.consistency_node_sum_ms = c.num_or("node_sum_ms", 0.0, NumRange::non_negative());
+    p.consistency_whole_ms = c.num_or("whole_ms", 0.0, NumRange::non_negative());
+  }
   return p;
 }
 

@@ -27,6 +27,8 @@ struct Profile {
   bool records_inputs = false;
   std::string reference_model;      // dapdee-profile --reference: the reference and the ms its
   double reference_scale_ms = 0;    // time was scaled to (0: not reference-normalised)
+  bool inconsistent = false;        // dapdee-profile marked it: node sum and whole model differ by > 10%
+  double consistency_node_sum_ms = 0, consistency_whole_ms = 0;  // the two figures it recorded then
 };
 
 // Parses a profile; throws Error(where, ...) on a wrong format or a negative / non-finite time.

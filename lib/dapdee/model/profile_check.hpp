@@ -16,7 +16,8 @@ InputShapes dag_input_shapes(const Dag& dag);
 // source, ...) when a profile records input shapes that differ from the DAG's (a profile
 // measured at another resolution); returns warnings for a profile that records none, and for
 // an "edge" profile slower in total over the DAG's nodes than the "device" one (swapped?), and
-// for two profiles scaled to the same time of the same reference (dapdee-profile --reference).
+// for two profiles scaled to the same time of the same reference (dapdee-profile --reference),
+// and for a profile dapdee-profile marked inconsistent (node sum vs whole model).
 std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& device, const Profile& edge);
 
 }  // namespace dapdee

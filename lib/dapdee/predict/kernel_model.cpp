@@ -265,6 +265,33 @@ double whole_factor_of(const std::vector<ProfiledDag>& data) {
   return ratios[ratios.size() / 2];
 }
 
+// A model name from a path: its file stem ("../tv/resnet18.onnx" -> "resnet18").
+std::string stem_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  std::string s = slash == std::string::npos ? path : path.substr(slash + 1);
+  const size_t dot = s.find('.');
+  return dot == std::string::npos ? s : s.substr(0, dot);
+}
+
+// The training profiles' common units; throws when they mix units.
+KernelUnits units_of(const std::vector<ProfiledDag>& data) {
+  KernelUnits u;
+  const Profile& first = data.front().profile;
+  u.reference = first.reference_model.empty() ? "" : stem_of(first.reference_model);
+  u.reference_ms = first.reference_scale_ms;
+  for (const auto& pd : data) {
+    const Profile& p = pd.profile;
+    const std::string ref = p.reference_model.empty() ? "" : stem_of(p.reference_model);
+    if (ref != u.reference || std::fabs(p.reference_scale_ms - u.reference_ms) > 1e-9 * u.reference_ms)
+      throw Error("fit", fmt::format("the training profiles mix units: {} is {}, {} is {} (measure them all with the same "
+                                     "--reference and --reference-ms, or all without)",
+                                     first.source, u.reference.empty() ? "in ms" : "relative to " + u.reference, p.source,
+                                     ref.empty() ? "in ms" : "relative to " + ref));
+    if (!u.reference.empty() && p.model == u.reference && p.inputs.size() == 1) u.reference_input = p.inputs[0].second;
+  }
+  return u;
+}
+
 const OpKernelModel& model_for(const KernelModel& m, const Dag& dag, int v) {
   for (const std::string& key : {kernel_class(dag, v), dag.nodes[v].op})
     if (const auto it = m.per_op.find(key); it != m.per_op.end()) return it->second;
@@ -294,6 +321,7 @@ KernelModel fit_kernel_model(const std::vector<ProfiledDag>& data, int min_sampl
   }
   if (macs.ms.empty() && other.ms.empty()) throw Error("fit", "no timed node to fit on");
   m.whole_factor = whole_factor_of(data);
+  m.units = units_of(data);
   for (const auto& [key, s] : by_key)
     if (static_cast<int>(s.ms.size()) >= min_samples) m.per_op[key] = fit_op(s.x, s.lin, s.ms);
   const Samples& o = other.ms.empty() ? macs : other;
@@ -358,6 +386,13 @@ std::string kernel_model_to_json(const KernelModel& m) {
       "class (Conv/depthwise, Conv/grouped, Conv/1x1, Conv/3x3s1, Conv/kxk) or op; tree nodes [feature, threshold, value, left, right]";
   j["trained_on"] = m.trained_on;
   j["whole_factor"] = m.whole_factor;
+  if (m.units.reference.empty()) {
+    j["units"] = "ms";
+  } else {
+    nlohmann::ordered_json units = {{"reference", m.units.reference}, {"reference_ms", m.units.reference_ms}};
+    if (!m.units.reference_input.empty()) units["reference_input"] = m.units.reference_input;
+    j["units"] = std::move(units);
+  }
   nlohmann::ordered_json ops = nlohmann::ordered_json::object();
   for (const auto& [op, f] : m.per_op) ops[op] = op_to_json(f);
   j["per_op"] = std::move(ops);
@@ -375,6 +410,14 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
     m.trained_on = j.value("trained_on", std::vector<std::string>{});
     m.whole_factor = j.value("whole_factor", 1.0);
     if (!(m.whole_factor > 0 && m.whole_factor < 10)) throw Error(where, "'whole_factor' must be in (0, 10)");
+    if (j.contains("units") && j.at("units").is_object()) {
+      const auto& u = j.at("units");
+      m.units.reference = u.at("reference").get<std::string>();
+      m.units.reference_ms = u.at("reference_ms").get<double>();
+      m.units.reference_input = u.value("reference_input", std::vector<int64_t>{});
+      if (m.units.reference.empty() || !(m.units.reference_ms > 0 && m.units.reference_ms < 1e9))
+        throw Error(where, "'units' must name a reference and its reference_ms > 0");
+    }
     for (auto it = j.at("per_op").begin(); it != j.at("per_op").end(); ++it) m.per_op[it.key()] = op_from_json(it.value(), where);
     m.fallback = op_from_json(j.at("fallback"), where);
     m.fallback_macs = op_from_json(j.at("fallback_macs"), where);
@@ -384,10 +427,41 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
   }
 }
 
-std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel& m, const std::string& model_path) {
-  ProfileDoc doc = predicted_profile(dag, m.device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/1)",
-                                     {{"kernel_model", model_path}, {"trained_on", m.trained_on}},
-                                     [&](int v) { return nlohmann::ordered_json{{"ms", predict_kernel_ms(m, dag, v)}}; });
+KernelCalibration calibrate_kernel_model(const KernelModel& m, const Profile& reference) {
+  const std::string& where = reference.source;
+  if (m.units.reference.empty())
+    throw Error(where, "the kernel model's times are ms of its training machine (fitted on profiles measured without "
+                       "--reference): it cannot be calibrated to another device");
+  if (reference.model != m.units.reference)
+    throw Error(where, fmt::format("this is a profile of '{}'; the kernel model's units are {}'s time: profile {} on the "
+                                   "device (dapdee-profile {}.onnx) and calibrate with that",
+                                   reference.model, m.units.reference, m.units.reference, m.units.reference));
+  if (reference.reference_scale_ms > 0)
+    throw Error(where, "this profile is itself reference-normalised (--reference): calibrate with a profile in ms, measured "
+                       "without --reference");
+  if (!m.units.reference_input.empty() && reference.inputs.size() == 1 && reference.inputs[0].second != m.units.reference_input)
+    throw Error(where, fmt::format("{} ran here at other input dims than the kernel model's reference", reference.model));
+  if (!(reference.total_ms > 0)) throw Error(where, "the profile has no whole-model time (total_ms)");
+  return {where, reference.device, reference.total_ms, reference.total_ms / m.units.reference_ms};
+}
+
+std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel& m, const std::string& model_path,
+                                              const KernelCalibration* calibration) {
+  const double scale = calibration ? calibration->scale : 1.0;
+  nlohmann::ordered_json from = {{"kernel_model", model_path}, {"trained_on", m.trained_on}};
+  if (calibration)
+    from["calibration"] = {{"profile", calibration->profile},
+                           {"reference", m.units.reference},
+                           {"reference_total_ms", calibration->reference_total_ms},
+                           {"reference_units", m.units.reference_ms},
+                           {"scale", scale}};
+  else if (!m.units.reference.empty())
+    from["units"] = fmt::format("{} = {} (reference units, not ms: calibrate with --calibrate)", m.units.reference,
+                                m.units.reference_ms);
+  const std::string device = calibration ? calibration->device : m.device;
+  ProfileDoc doc = predicted_profile(dag, device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/2)",
+                                     std::move(from),
+                                     [&](int v) { return nlohmann::ordered_json{{"ms", scale * predict_kernel_ms(m, dag, v)}}; });
   doc.details["whole_ms"] = doc.total_ms * m.whole_factor;
   return profile_to_json(doc);
 }
