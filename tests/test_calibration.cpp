@@ -26,7 +26,8 @@ std::string dag_path(const std::string& m) { return kRoot + "/profiles/dags/" + 
 // would give it: every time divided by resnet18's measured whole-model time, times 57.5.
 std::string reference_units_profile(const std::string& m, const std::string& reference = "resnet18") {
   auto j = nlohmann::json::parse(dapdee::read_input(kRoot + "/profiles/measured/" + m + ".opencv-1t.json"));
-  const double r = nlohmann::json::parse(dapdee::read_input(kRoot + "/profiles/measured/resnet18.opencv-1t.json"))["total_ms"];
+  const double r =
+      nlohmann::json::parse(dapdee::read_input(kRoot + "/profiles/measured/resnet18.opencv-1t.json"))["total_ms"];
   const double k = kUnits / r;
   for (auto& [name, node] : j["nodes"].items()) node["ms"] = node["ms"].get<double>() * k;
   j["total_ms"] = j["total_ms"].get<double>() * k;
@@ -35,7 +36,8 @@ std::string reference_units_profile(const std::string& m, const std::string& ref
 }
 
 dapdee::ProfiledDag pair_of(const std::string& m, const std::string& profile_text) {
-  return {dapdee::parse_dag(dapdee::read_input(dag_path(m)), dag_path(m)), dapdee::parse_profile(profile_text, m + ".json")};
+  return {dapdee::parse_dag(dapdee::read_input(dag_path(m)), dag_path(m)),
+          dapdee::parse_profile(profile_text, m + ".json")};
 }
 
 dapdee::KernelModel fitted_in_units() {
@@ -59,8 +61,9 @@ TEST_CASE("a kernel model fitted on reference-normalised profiles records its un
 }
 
 TEST_CASE("training profiles of mixed units are refused", "[predict][calibrate]") {
-  std::vector<dapdee::ProfiledDag> data{pair_of("googlenet", reference_units_profile("googlenet")),
-                                        pair_of("vgg16", dapdee::read_input(kRoot + "/profiles/measured/vgg16.opencv-1t.json"))};
+  std::vector<dapdee::ProfiledDag> data{
+      pair_of("googlenet", reference_units_profile("googlenet")),
+      pair_of("vgg16", dapdee::read_input(kRoot + "/profiles/measured/vgg16.opencv-1t.json"))};
   CHECK_THROWS_WITH(dapdee::fit_kernel_model(data), Catch::Contains("mix units"));
   data[1] = pair_of("vgg16", reference_units_profile("vgg16", "resnet50"));
   CHECK_THROWS_WITH(dapdee::fit_kernel_model(data), Catch::Contains("mix units"));
@@ -84,15 +87,19 @@ TEST_CASE("--calibrate scales every predicted time by the reference's measured t
 TEST_CASE("calibration refuses a profile of another model, a normalised one and a model in plain ms",
           "[predict][calibrate]") {
   const auto m = fitted_in_units();
-  CHECK_THROWS_WITH(dapdee::calibrate_kernel_model(m, dapdee::load_profile(kRoot + "/profiles/measured/vgg16.opencv-1t.json")),
-                    Catch::Contains("profile of 'vgg16'"));
-  CHECK_THROWS_WITH(dapdee::calibrate_kernel_model(m, dapdee::parse_profile(reference_units_profile("resnet18"), "r.json")),
-                    Catch::Contains("itself reference-normalised"));
-  std::vector<dapdee::ProfiledDag> plain{pair_of("googlenet", dapdee::read_input(kRoot + "/profiles/measured/googlenet.opencv-1t.json"))};
+  CHECK_THROWS_WITH(
+      dapdee::calibrate_kernel_model(m, dapdee::load_profile(kRoot + "/profiles/measured/vgg16.opencv-1t.json")),
+      Catch::Contains("profile of 'vgg16'"));
+  CHECK_THROWS_WITH(
+      dapdee::calibrate_kernel_model(m, dapdee::parse_profile(reference_units_profile("resnet18"), "r.json")),
+      Catch::Contains("itself reference-normalised"));
+  std::vector<dapdee::ProfiledDag> plain{
+      pair_of("googlenet", dapdee::read_input(kRoot + "/profiles/measured/googlenet.opencv-1t.json"))};
   const auto in_ms = dapdee::fit_kernel_model(plain);
   CHECK(in_ms.units.reference.empty());
-  CHECK_THROWS_WITH(dapdee::calibrate_kernel_model(in_ms, dapdee::load_profile(kRoot + "/profiles/measured/resnet18.opencv-1t.json")),
-                    Catch::Contains("cannot be calibrated"));
+  CHECK_THROWS_WITH(
+      dapdee::calibrate_kernel_model(in_ms, dapdee::load_profile(kRoot + "/profiles/measured/resnet18.opencv-1t.json")),
+      Catch::Contains("cannot be calibrated"));
 }
 
 TEST_CASE("dapdee-profile predict --calibrate: ms of the reference's device, or an error and no output",
@@ -100,15 +107,18 @@ TEST_CASE("dapdee-profile predict --calibrate: ms of the reference's device, or 
   TempDir d;
   spit(d / "k.json", dapdee::kernel_model_to_json(fitted_in_units()));
   const std::string base = tool("dapdee-profile") + " predict " + dag_path("googlenet") + " --model " + (d / "k.json");
-  const auto ok = run(base + " --calibrate " + kRoot + "/profiles/measured/resnet18.opencv-1t.json -o " + (d / "p.json"));
+  const auto ok =
+      run(base + " --calibrate " + kRoot + "/profiles/measured/resnet18.opencv-1t.json -o " + (d / "p.json"));
   INFO(ok.err);
   REQUIRE(ok.code == 0);
   CHECK(nlohmann::json::parse(slurp(d / "p.json"))["predicted_from"]["calibration"]["scale"].get<double>() > 1);
-  const auto wrong = run(base + " --calibrate " + kRoot + "/profiles/measured/vgg16.opencv-1t.json -o " + (d / "q.json"));
+  const auto wrong =
+      run(base + " --calibrate " + kRoot + "/profiles/measured/vgg16.opencv-1t.json -o " + (d / "q.json"));
   CHECK(wrong.code == 1);
-  CHECK(wrong.err.find("dapdee-profile: error: " + kRoot + "/profiles/measured/vgg16.opencv-1t.json: this is a profile of 'vgg16'") !=
-        std::string::npos);
+  CHECK(wrong.err.find("dapdee-profile: error: " + kRoot +
+                       "/profiles/measured/vgg16.opencv-1t.json: this is a profile of 'vgg16'") != std::string::npos);
   CHECK_FALSE(std::ifstream(d / "q.json").good());
-  const auto usage = run(tool("dapdee-profile") + " predict " + dag_path("googlenet") + " --calibrate " + (d / "k.json"));
+  const auto usage =
+      run(tool("dapdee-profile") + " predict " + dag_path("googlenet") + " --calibrate " + (d / "k.json"));
   CHECK(usage.code == 2);
 }

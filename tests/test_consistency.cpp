@@ -75,7 +75,8 @@ TEST_CASE("dapdee-plan's profile checks warn about a profile marked inconsistent
   CHECK_FALSE(edge.inconsistent);
   bool warned = false;
   for (const auto& w : dapdee::check_profile_pair(dag, device, edge))
-    if (w.find("device.json: the profile is marked inconsistent") != std::string::npos && w.find("60.000 ms") != std::string::npos)
+    if (w.find("device.json: the profile is marked inconsistent") != std::string::npos &&
+        w.find("60.000 ms") != std::string::npos)
       warned = true;
   CHECK(warned);
 }

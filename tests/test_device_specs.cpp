@@ -29,15 +29,19 @@ double predicted_total_ms(const std::string& model, const std::string& spec_name
 
 struct Cited {
   std::string spec;
-  double band;                            // allowed |predicted / measured - 1|
-  std::map<std::string, double> ms;       // model -> published whole-model ms
+  double band;                       // allowed |predicted / measured - 1|
+  std::map<std::string, double> ms;  // model -> published whole-model ms
 };
 
 // ncnn benchncnn (github.com/Tencent/ncnn, benchmark/README.md): Raspberry Pi 4 Model B at 1.5 GHz,
 // 4 threads, CPU (commit d9e45ec7); Jetson Nano, Vulkan GPU (commit a4d2ea1d).
 const Cited kCited[] = {
-    {"rpi4", 0.50, {{"resnet18", 176.18}, {"mobilenet_v2", 72.62}, {"googlenet", 143.09}, {"alexnet", 143.52}, {"vgg16", 873.71}}},
-    {"jetson-nano", 0.60, {{"resnet18", 43.98}, {"mobilenet_v2", 12.99}, {"googlenet", 43.43}, {"alexnet", 74.45}, {"vgg16", 310.52}}},
+    {"rpi4",
+     0.50,
+     {{"resnet18", 176.18}, {"mobilenet_v2", 72.62}, {"googlenet", 143.09}, {"alexnet", 143.52}, {"vgg16", 873.71}}},
+    {"jetson-nano",
+     0.60,
+     {{"resnet18", 43.98}, {"mobilenet_v2", 12.99}, {"googlenet", 43.43}, {"alexnet", 74.45}, {"vgg16", 310.52}}},
 };
 
 }  // namespace

@@ -69,7 +69,8 @@ void run_predict(const Options& o) {
       const auto model = dapdee::parse_kernel_model(text, o.fit_path);
       std::optional<dapdee::KernelCalibration> cal;
       if (!o.calibrate.empty()) cal = dapdee::calibrate_kernel_model(model, dapdee::load_profile(o.calibrate));
-      dapdee::write_output_atomic(o.out, dapdee::predict_profile_with_kernel_model(dag, model, o.fit_path, cal ? &*cal : nullptr));
+      dapdee::write_output_atomic(
+          o.out, dapdee::predict_profile_with_kernel_model(dag, model, o.fit_path, cal ? &*cal : nullptr));
       return;
     }
     if (!o.calibrate.empty()) throw dapdee::Error(o.fit_path, "--calibrate needs a kernel model (fit --kind kernel)");
@@ -157,10 +158,12 @@ int tool_main(int argc, char** argv) {
   app.add_option("--budget", o.budget_s, "adaptive: after --repeat runs, repeat until the medians are stable or SECONDS passed")
       ->capture_default_str();
   app.add_option("--input-shape", o.shapes, "pin an input's dims, NAME=1x3x224x224");
-  app.add_option("--remeasure", o.remeasure, "measure again up to N times while the node sum and the whole model differ by > 10%")
+  app.add_option("--remeasure", o.remeasure,
+                 "measure again up to N times while the node sum and the whole model differ by > 10%")
       ->check(CLI::Range(0, 100))
       ->capture_default_str();
-  app.add_flag("--strict", o.strict, "a profile whose node sum and whole model still differ by > 10% is an error, not written");
+  app.add_flag("--strict", o.strict,
+               "a profile whose node sum and whole model still differ by > 10% is an error, not written");
   auto* ref_opt = app.add_option("--reference", o.reference,
                                  "alternate every run with this model and give times relative to it (noisy shared hosts)");
   app.add_option("--reference-ms", o.reference_ms, "with --reference: its time in the profile's units (default: its median here)")
@@ -171,7 +174,9 @@ int tool_main(int argc, char** argv) {
   auto* dev_opt = predict->add_option("--device", o.spec_path, "device spec (dapdee-device-spec/1), e.g. profiles/specs/rpi4.json");
   auto* model_opt = predict->add_option("--model", o.fit_path, "model from 'dapdee-profile fit' (per-op or kernel)");
   dev_opt->excludes(model_opt);
-  predict->add_option("--calibrate", o.calibrate, "with a kernel model: a profile of its reference model measured on the device, to predict ms there")
+  predict
+      ->add_option("--calibrate", o.calibrate,
+                   "with a kernel model: a profile of its reference model measured on the device, to predict ms there")
       ->needs(model_opt);
   predict->add_option("-o,--output", o.out, "output file (default: stdout)");
   auto* fit = app.add_subcommand("fit", "fit a latency predictor on measured profiles");
@@ -193,7 +198,8 @@ int tool_main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("dapdee-profile ") + DAPDEE_VERSION);
   return dapdee_tools::run_tool("dapdee-profile", app, argc, argv, [&] {
     for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);
-    std::vector<std::string> inputs{o.model, o.dag_path, o.spec_path, o.trace_path, o.fit_path, o.refill_model, o.reference, o.calibrate};
+    std::vector<std::string> inputs{o.model,    o.dag_path,     o.spec_path, o.trace_path,
+                                    o.fit_path, o.refill_model, o.reference, o.calibrate};
     for (const auto* list : {&o.pairs, &o.tests})
       for (const auto& p : *list) inputs.push_back(p.substr(0, p.find('='))), inputs.push_back(p.substr(p.find('=') + 1));
     dapdee::check_output_paths(inputs, {o.out});

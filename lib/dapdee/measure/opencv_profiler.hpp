@@ -37,8 +37,8 @@ struct ProfileRun {
   bool stable = true;               // adaptive: the medians settled before the budget ran out
   double reference_median_ms = 0;   // with a reference: its measured median, and the model's before scaling
   double raw_total_median_ms = 0;
-  bool consistent = true;           // node sum and whole-model median agree within 10%
-  int measurements = 1;             // 1 + the re-measurements taken to get there
+  bool consistent = true;  // node sum and whole-model median agree within 10%
+  int measurements = 1;    // 1 + the re-measurements taken to get there
 };
 
 // Loads the model (refilling absent weights, rewriting known quirks), runs it `warmup + repeat`

@@ -66,9 +66,10 @@ std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& devic
   check_references(device, edge, warnings);
   for (const Profile* p : {&device, &edge})
     if (p->inconsistent)
-      warnings.push_back(fmt::format("{}: the profile is marked inconsistent: its node sum ({:.3f} ms) and whole-model median "
-                                     "({:.3f} ms) differ by more than 10%; the plan charges the node sum",
-                                     p->source, p->consistency_node_sum_ms, p->consistency_whole_ms));
+      warnings.push_back(
+          fmt::format("{}: the profile is marked inconsistent: its node sum ({:.3f} ms) and whole-model median "
+                      "({:.3f} ms) differ by more than 10%; the plan charges the node sum",
+                      p->source, p->consistency_node_sum_ms, p->consistency_whole_ms));
   const double d = sum_over_dag(dag, device), e = sum_over_dag(dag, edge);
   if (e > d)
     warnings.push_back(fmt::format("the edge profile ({}: {:.3f} ms over the DAG's nodes) is slower than the device profile "

@@ -283,10 +283,11 @@ KernelUnits units_of(const std::vector<ProfiledDag>& data) {
     const Profile& p = pd.profile;
     const std::string ref = p.reference_model.empty() ? "" : stem_of(p.reference_model);
     if (ref != u.reference || std::fabs(p.reference_scale_ms - u.reference_ms) > 1e-9 * u.reference_ms)
-      throw Error("fit", fmt::format("the training profiles mix units: {} is {}, {} is {} (measure them all with the same "
-                                     "--reference and --reference-ms, or all without)",
-                                     first.source, u.reference.empty() ? "in ms" : "relative to " + u.reference, p.source,
-                                     ref.empty() ? "in ms" : "relative to " + ref));
+      throw Error("fit",
+                  fmt::format("the training profiles mix units: {} is {}, {} is {} (measure them all with the same "
+                              "--reference and --reference-ms, or all without)",
+                              first.source, u.reference.empty() ? "in ms" : "relative to " + u.reference, p.source,
+                              ref.empty() ? "in ms" : "relative to " + ref));
     if (!u.reference.empty() && p.model == u.reference && p.inputs.size() == 1) u.reference_input = p.inputs[0].second;
   }
   return u;
@@ -430,17 +431,22 @@ KernelModel parse_kernel_model(const std::string& text, const std::string& where
 KernelCalibration calibrate_kernel_model(const KernelModel& m, const Profile& reference) {
   const std::string& where = reference.source;
   if (m.units.reference.empty())
-    throw Error(where, "the kernel model's times are ms of its training machine (fitted on profiles measured without "
-                       "--reference): it cannot be calibrated to another device");
+    throw Error(where,
+                "the kernel model's times are ms of its training machine (fitted on profiles measured without "
+                "--reference): it cannot be calibrated to another device");
   if (reference.model != m.units.reference)
-    throw Error(where, fmt::format("this is a profile of '{}'; the kernel model's units are {}'s time: profile {} on the "
-                                   "device (dapdee-profile {}.onnx) and calibrate with that",
-                                   reference.model, m.units.reference, m.units.reference, m.units.reference));
+    throw Error(where,
+                fmt::format("this is a profile of '{}'; the kernel model's units are {}'s time: profile {} on the "
+                            "device (dapdee-profile {}.onnx) and calibrate with that",
+                            reference.model, m.units.reference, m.units.reference, m.units.reference));
   if (reference.reference_scale_ms > 0)
-    throw Error(where, "this profile is itself reference-normalised (--reference): calibrate with a profile in ms, measured "
-                       "without --reference");
-  if (!m.units.reference_input.empty() && reference.inputs.size() == 1 && reference.inputs[0].second != m.units.reference_input)
-    throw Error(where, fmt::format("{} ran here at other input dims than the kernel model's reference", reference.model));
+    throw Error(where,
+                "this profile is itself reference-normalised (--reference): calibrate with a profile in ms, measured "
+                "without --reference");
+  if (!m.units.reference_input.empty() && reference.inputs.size() == 1 &&
+      reference.inputs[0].second != m.units.reference_input)
+    throw Error(where,
+                fmt::format("{} ran here at other input dims than the kernel model's reference", reference.model));
   if (!(reference.total_ms > 0)) throw Error(where, "the profile has no whole-model time (total_ms)");
   return {where, reference.device, reference.total_ms, reference.total_ms / m.units.reference_ms};
 }
@@ -459,9 +465,11 @@ std::string predict_profile_with_kernel_model(const Dag& dag, const KernelModel&
     from["units"] = fmt::format("{} = {} (reference units, not ms: calibrate with --calibrate)", m.units.reference,
                                 m.units.reference_ms);
   const std::string device = calibration ? calibration->device : m.device;
-  ProfileDoc doc = predicted_profile(dag, device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/2)",
-                                     std::move(from),
-                                     [&](int v) { return nlohmann::ordered_json{{"ms", scale * predict_kernel_ms(m, dag, v)}}; });
+  ProfileDoc doc =
+      predicted_profile(dag, device, "kernel-level prediction (dapdee-profile predict --model, dapdee-kernel-model/2)",
+                        std::move(from), [&](int v) {
+                          return nlohmann::ordered_json{{"ms", scale * predict_kernel_ms(m, dag, v)}};
+                        });
   doc.details["whole_ms"] = doc.total_ms * m.whole_factor;
   return profile_to_json(doc);
 }

@@ -53,8 +53,8 @@ struct OpKernelModel {
 // (reference empty), or, for profiles measured with `dapdee-profile --reference`, units in which
 // the reference model's whole-model time is `reference_ms`.
 struct KernelUnits {
-  std::string reference;        // the reference model's name (its file stem), e.g. "resnet18"
-  double reference_ms = 0;      // its time in these units (the profiles' --reference-ms)
+  std::string reference;                 // the reference model's name (its file stem), e.g. "resnet18"
+  double reference_ms = 0;               // its time in these units (the profiles' --reference-ms)
   std::vector<int64_t> reference_input;  // its input dims when a training profile of it recorded them
 };
 
@@ -71,8 +71,8 @@ struct KernelModel {
 // A kernel model's units turned into ms of one device: times are multiplied by `scale`, the
 // reference's measured whole-model time on that device over its time in the model's units.
 struct KernelCalibration {
-  std::string profile;   // the reference profile's path
-  std::string device;    // the device it was measured on
+  std::string profile;  // the reference profile's path
+  std::string device;   // the device it was measured on
   double reference_total_ms = 0;
   double scale = 1;
 };
