@@ -20,7 +20,7 @@ TOOLS = {
     "dapdee-plan": [],
     "dapdee-profile": ["predict", "fit", "import-ort", "refill"],
     "dapdee-split": [],
-    "dapdee-run": ["serve"],
+    "dapdee-run": ["serve", "load"],
 }
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-zA-Z])(?![\w-])")
 

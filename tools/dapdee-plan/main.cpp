@@ -23,7 +23,8 @@ struct Args {
   dapdee::PlanJob job;
   std::string out = "-", format = "json";
   std::vector<std::string> fields;
-  bool breakpoints = false, follow = false;
+  bool breakpoints = false, follow = false, pareto = false;
+  double energy_budget = 0;
   std::string shard;
   double delay = -1;
   std::string input_encoding = "float32", wire_dtype = "float32";
@@ -105,6 +106,15 @@ void add_planner_options(CLI::App& app, Args& a) {
   app.add_option("--percentile", job.percentile,
                  "--fps: minimise the 95th percentile of the latency (default: the mean)")
       ->check(CLI::IsMember({95}));
+  app.add_option("--device-power", job.device_power,
+                 "the device's power figures (dapdee-power/1, e.g. profiles/power/rpi4.json): every plan then "
+                 "reports energy_mj (default: the device profile's \"power\" object, if any)");
+  app.add_option("--objective", job.objective, "latency, or energy: the least device energy (under --deadline)")
+      ->check(CLI::IsMember({"latency", "energy"}))
+      ->capture_default_str();
+  app.add_option("--energy-budget", a.energy_budget, "the fastest plan whose device energy per frame is within this many mJ (default: none)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--pareto", a.pareto, "write every exit's (latency, energy) Pareto front, one plan per point");
   app.add_option("--heavy-grid", job.heavy.grid, "heavy: grid points per axis and round (2..64)")
       ->check(CLI::Range(2, 64))
       ->capture_default_str();
@@ -228,14 +238,31 @@ void check_stream_usage(const CLI::App& app, const Args& a) {
     dapdee_tools::usage_error("--fps plans for a stream: give no --mode, --follow or --breakpoints with it");
 }
 
+// The energy options: no heavy mode, stream, online loop or fixed cut with an energy search.
+void check_energy_usage(const CLI::App& app, const Args& a) {
+  const bool search = a.job.objective == "energy" || app.count("--energy-budget") || a.pareto;
+  if (!search) return;
+  if (app.count("--mode") && a.job.mode != "light")
+    dapdee_tools::usage_error("--objective energy, --energy-budget and --pareto plan one frame: no --mode heavy or auto");
+  if (!a.job.fps.empty() || a.follow || a.breakpoints || !a.job.cut.empty())
+    dapdee_tools::usage_error("--objective energy, --energy-budget and --pareto go with none of --fps, --follow, "
+                              "--breakpoints, --cut");
+  if (a.pareto && (a.job.objective == "energy" || app.count("--energy-budget") || !a.job.deadline.empty()))
+    dapdee_tools::usage_error("--pareto writes the whole front: no --objective energy, --energy-budget or --deadline with it");
+}
+
 void run(CLI::App& app, Args& a) {
   auto& job = a.job;
   check_usage(a);
   check_stream_usage(app, a);
+  check_energy_usage(app, a);
+  if (app.count("--energy-budget")) job.energy_budget_mj = a.energy_budget;
+  if (a.pareto) job.output = dapdee::PlanJob::Output::Pareto;
   if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !a.breakpoints &&
       !a.follow)
     dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
-  std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path};
+  std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path,
+                                  job.device_power};
   inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
   dapdee::check_output_paths(inputs, {a.out});
   if (app.count("--delay")) job.delay_ms = a.delay;

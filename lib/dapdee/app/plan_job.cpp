@@ -133,9 +133,50 @@ void stream_spec(const PlanJob& job, SweepSpec& spec) {
   spec.stream.objective = job.percentile == 95 ? StreamObjective::P95 : StreamObjective::Mean;
 }
 
+// The device's power figures (--device-power, else the device profile's own) and the energy
+// objective; the energy searches need power figures.
+void power_spec(const PlanJob& job, SweepSpec& spec) {
+  if (!job.device_power.empty()) {
+    spec.power = read_power(job.device_power);
+    if (!spec.power) throw Error(job.device_power, "holds no power figures (a dapdee-power/1 file, or a profile with \"power\")");
+  } else if (job.device_profile != "-") {
+    spec.power = read_power(job.device_profile);
+  }
+  if (job.objective != "latency" && job.objective != "energy")
+    throw Error("--objective", fmt::format("unknown objective '{}' (latency, energy)", job.objective));
+  spec.objective = job.objective == "energy" ? Objective::Energy : Objective::Latency;
+  spec.energy_budget_mj = job.energy_budget_mj;
+  if (spec.energy_budget_mj && !(*spec.energy_budget_mj > 0 && std::isfinite(*spec.energy_budget_mj)))
+    throw Error("--energy-budget", fmt::format("a budget must be > 0 mJ (got {})", *spec.energy_budget_mj));
+  const bool needs = spec.objective == Objective::Energy || spec.energy_budget_mj || job.output == PlanJob::Output::Pareto;
+  if (needs && !spec.power)
+    throw Error(job.device_profile, "the energy objective, --energy-budget and --pareto need the device's power figures: give "
+                                    "--device-power FILE (e.g. profiles/power/rpi4.json) or a device profile with a \"power\" object");
+}
+
+// --pareto: every exit's (latency, energy) front at every link of the sweep, exit by exit.
+std::vector<PlanPoint> run_pareto(const SweepSpec& spec, const Planner& planner, const Dag& dag) {
+  std::vector<PlanPoint> points;
+  std::vector<double> bandwidths = spec.bandwidths;
+  for (const auto& net : spec.networks) {
+    const double delay = spec.delay_ms.value_or(net.delay_ms);
+    for (double b : bandwidths.empty() ? std::vector<double>{net.uplink_mbps} : bandwidths) {
+      const Link link{b, delay};
+      check_link(link.bandwidth_mbps, link.delay_ms, net.name);
+      const DevicePower power = device_power(*spec.power, net.name);
+      const int first = spec.fixed_exit >= 0 ? spec.fixed_exit : 0;
+      const int last = spec.fixed_exit >= 0 ? spec.fixed_exit : static_cast<int>(dag.exits.size()) - 1;
+      for (int k = first; k <= last; ++k)
+        for (Plan& p : planner.energy_front(k, link, power))
+          points.push_back(PlanPoint{net.name, link, std::nullopt, std::nullopt, std::nullopt, std::move(p)});
+    }
+  }
+  return points;
+}
+
 // --bandwidth, or the windows of --bandwidth-trace (one point each, with its time).
 void link_bandwidths(const PlanJob& job, SweepSpec& spec, PlanJobResult& r) {
-  if (!job.bandwidth.empty() && job.output == PlanJob::Output::Plans) {
+  if (!job.bandwidth.empty() && job.output != PlanJob::Output::Breakpoints) {
     spec.bandwidths = parse_values(job.bandwidth).take("--bandwidth");
     for (double b : spec.bandwidths) check_link(b, 0, "--bandwidth");
   }
@@ -241,6 +282,7 @@ void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_poin
   link_bandwidths(job, spec, r);
   link_and_deadlines(job, spec);
   Costs costs = load_costs(job, r);
+  power_spec(job, spec);  // after the profiles were read: a wrong file is named as such first
   exit_and_cut(job, r.dag, spec);
   Planner planner(r.dag, std::move(costs), PlannerOptions{job.heavy_exact_limit});
   r.costs = planner.costs();
@@ -248,11 +290,19 @@ void run_plan_job_chunks(const PlanJob& job, PlanJobResult& r, size_t chunk_poin
     run_breakpoints(job, spec, planner, r);
     return;
   }
+  if (job.output == PlanJob::Output::Pareto) {
+    std::vector<PlanPoint> front = run_pareto(spec, planner, r.dag);
+    emit(front);
+    return;
+  }
   run_sweep_chunks(planner, spec, chunk_points, [&](std::vector<PlanPoint>& chunk) {
     for (auto& pt : chunk) {  // the wire's post-plan figures (T_down); the exit choice ignores T_down
       finish_wire(r.dag, job.wire, pt.link.delay_ms, pt.plan);
       if (pt.plan.t_down && pt.plan.stream && pt.plan.stream->stable) pt.plan.stream->latency_p95_ms += *pt.plan.t_down;
       if (!meets_deadline(pt.plan, pt.deadline_ms)) pt.plan.meets_deadline = false;
+      if (!spec.power) continue;
+      apply_energy(pt.plan, device_power(*spec.power, pt.network), pt.link);  // T_down included
+      if (pt.plan.energy_budget_mj) pt.plan.meets_budget = pt.plan.energy->total() <= *pt.plan.energy_budget_mj;
     }
     emit(chunk);
   });

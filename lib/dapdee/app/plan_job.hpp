@@ -40,7 +40,11 @@ struct PlanJob {
   std::string arrivals = "periodic";     // --arrivals
   int clients = 1;                       // --clients sharing the edge
   int percentile = 0;                    // --percentile 95: minimise the 95th percentile (0: the mean)
-  enum class Output { Plans, Breakpoints } output = Output::Plans;  // --breakpoints
+  std::string device_power;              // --device-power: a dapdee-power/1 file (else the device profile's "power")
+  std::string objective = "latency";     // --objective latency|energy
+  std::optional<double> energy_budget_mj;  // --energy-budget
+  // --breakpoints: the bandwidth map; --pareto: every exit's (latency, energy) front.
+  enum class Output { Plans, Breakpoints, Pareto } output = Output::Plans;
 };
 
 // The planned points (or the breakpoint map) and what was noticed on the way.

@@ -30,10 +30,12 @@ EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool
   return e;
 }
 
-CutWeights energy_weights(const DevicePower& p, double bandwidth_mbps) {
-  return CutWeights{p.compute_w, radio_w(p, bandwidth_mbps), p.idle_w};
+DevicePower device_power(const PowerModel& model, const std::string& network) {
+  const RadioPower& r = radio_for(model, network);
+  return DevicePower{model.compute_w, model.idle_w, r.tx_w_per_mbps, r.tx_base_w, r.tail_w, r.tail_s};
 }
 
-double energy_send_constant(const DevicePower& p, double delay_ms) { return p.idle_w * delay_ms + 1000.0 * p.tail_w * p.tail_s; }
+double radio_watts(const DevicePower& p, double bandwidth_mbps) { return radio_w(p, bandwidth_mbps); }
+
 
 }  // namespace dapdee

@@ -1,11 +1,11 @@
 // Device energy (docs/COST-MODEL.md, "Device energy"): what a plan costs the device's battery
-// per frame, in mJ (W x ms), and the cut weights that make the minimum-energy partition one
-// minimum cut. Modelled from cited power figures, not measured.
+// per frame, in mJ (W x ms). Modelled from cited power figures, not measured.
 #pragma once
 
 #include <optional>
+#include <string>
 
-#include "dapdee/plan/cut_block.hpp"
+#include "dapdee/model/power.hpp"
 
 namespace dapdee {
 
@@ -24,6 +24,9 @@ struct EnergyBreakdown {
   double total() const { return compute + radio + idle + tail; }
 };
 
+// A device's figures on one network (its radio entry: radio_for). Throws as radio_for.
+DevicePower device_power(const PowerModel& model, const std::string& network);
+
 // What a plan is optimised for: latency (the default) or the device's energy.
 enum class Objective { Latency, Energy };
 
@@ -37,12 +40,8 @@ EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, doubl
 // T_d + T_t (the device never idles). Never fails.
 EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool sends, double bandwidth_mbps, double period_ms);
 
-// The weights under which a partition's weighted cut cost is its one-frame energy less the
-// constant it pays when it sends (energy_send_constant). Never fails.
-CutWeights energy_weights(const DevicePower& p, double bandwidth_mbps);
+// The radio's power while sending at `bandwidth_mbps`: a * B + b watts. Never fails.
+double radio_watts(const DevicePower& p, double bandwidth_mbps);
 
-// The energy a partition pays once when it sends anything: idle over the delay, and the tail.
-// Never fails.
-double energy_send_constant(const DevicePower& p, double delay_ms);
 
 }  // namespace dapdee

@@ -649,7 +649,9 @@ EnergyKey energy_key(double latency, double energy, std::optional<double> deadli
 // The partition of least E + lambda * latency: one weighted minimum cut against device-only.
 Plan Planner::least_energy_cut(int exit, const Link& link, const DevicePower& power, double lambda) const {
   const ExitGraph& eg = *graphs_[exit];
-  CutWeights w = energy_weights(power, link.bandwidth_mbps);
+  // Under these weights a partition's cut cost is its energy less the constant every sending
+  // partition pays (idle over the delay, and the tail).
+  CutWeights w{power.compute_w, radio_watts(power, link.bandwidth_mbps), power.idle_w};
   w.device += lambda;
   w.transfer += lambda;
   w.edge += lambda;
@@ -1007,7 +1009,7 @@ Plan Planner::plan_cut(int exit, const std::vector<int>& device_nodes, Mode mode
 
 ExitChoice choose_exit_index(Method method, int n_exits, const std::function<const Plan&(int)>& plan_of,
                              std::optional<double> deadline, const std::vector<std::optional<double>>& accuracies) {
-  auto meets = [&](const Plan& p) { return meets_deadline(p, deadline); };
+  auto meets = [&](const Plan& p) { return meets_deadline(p, deadline) && p.meets_budget; };
   if (method != Method::Dapdee && method != Method::Edgent) return {n_exits - 1, meets(plan_of(n_exits - 1))};
   const bool all_known = static_cast<int>(accuracies.size()) == n_exits &&
                          std::all_of(accuracies.begin(), accuracies.end(), [](const auto& a) { return a.has_value(); });

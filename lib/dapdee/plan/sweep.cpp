@@ -154,9 +154,16 @@ class PairPlans {
       : c_(c), pr_(pr), mode_(mode), cache_(c.n_exits),
         map_it_(mode == Mode::Light ? c.maps.find(pr.link.delay_ms) : c.maps.end()) {}
 
-  // Heavy dapdee plans depend on the deadline; every other plan (streams too) is reused across deadlines.
+  // Heavy and least-energy dapdee plans depend on the deadline; every other plan (streams too)
+  // is reused across deadlines.
   bool per_deadline() const {
-    return mode_ == Mode::Heavy && c_.spec.method == Method::Dapdee && c_.spec.cut_nodes.empty();
+    return (mode_ == Mode::Heavy || energy_search()) && c_.spec.method == Method::Dapdee && c_.spec.cut_nodes.empty();
+  }
+  // Whether the plans come from the energy searches (--objective energy, --energy-budget).
+  bool energy_search() const {
+    const SweepSpec& s = c_.spec;
+    return s.power && (s.objective == Objective::Energy || s.energy_budget_mj) && s.method == Method::Dapdee &&
+           s.cut_nodes.empty() && !pr_.fps;
   }
   // A new deadline: heavy dapdee plans are planned again when it differs from the last.
   void set_deadline(std::optional<double> deadline, bool changed) {
@@ -168,6 +175,24 @@ class PairPlans {
   // the planner.
   const Plan& plan(int k) {
     if (cache_[k]) return *cache_[k];
+    const SweepSpec& spec = c_.spec;
+    std::optional<DevicePower> power;
+    if (spec.power) power = device_power(*spec.power, pr_.network);
+    if (energy_search()) {
+      cache_[k] = spec.energy_budget_mj ? c_.planner.plan_budget(k, pr_.link, *power, *spec.energy_budget_mj)
+                                        : c_.planner.plan_energy(k, pr_.link, *power, deadline_);
+      cache_[k]->objective = spec.objective;
+      cache_[k]->mode = mode_;
+      return *cache_[k];
+    }
+    plan_by_latency(k);
+    if (power) apply_energy(*cache_[k], *power, pr_.link);
+    return *cache_[k];
+  }
+
+ private:
+  // The plan of exit k as the latency objective, the mode and the method say.
+  void plan_by_latency(int k) {
     const SweepSpec& spec = c_.spec;
     if (pr_.fps) {
       StreamSpec s = spec.stream;
@@ -188,9 +213,7 @@ class PairPlans {
     } else {
       cache_[k] = c_.planner.plan_exit(k, spec.method, mode_, pr_.link, spec.heavy, deadline_);
     }
-    return *cache_[k];
   }
- private:
   const SweepContext& c_;
   const Pair& pr_;
   Mode mode_;

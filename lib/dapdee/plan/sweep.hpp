@@ -42,6 +42,9 @@ struct SweepSpec {
   long max_points = kDefaultMaxPoints;        // refuse a (shard of a) sweep with more points
   std::vector<double> fps;                    // non-empty: plan for streams at each rate (nested in the bandwidths)
   StreamSpec stream;                          // arrivals, clients and objective of those streams (its fps unused)
+  std::optional<PowerModel> power;            // the device's power figures: every plan reports its energy
+  Objective objective = Objective::Latency;   // Energy: the least-energy plans (under the deadline)
+  std::optional<double> energy_budget_mj;     // the fastest plans within this energy
 };
 
 // Plans every point of the spec's shard; light plans depend on (network, bandwidth) and are

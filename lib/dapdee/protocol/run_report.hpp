@@ -19,7 +19,7 @@ struct FrameTiming {
   double t_ser = 0;          // serialising the sent tensors into frames
   double t_t = 0;            // first byte offered to last byte delivered, less the delay
   double t_e = 0;            // edge part (forward)
-  double t_server = 0;       // edge: last tensor received to result sent (t_e + decoding)
+  double t_server = 0;       // edge: last tensor received and decoded to result posted (its wait in the FIFO + t_e)
   double t_down = 0;         // the result's return (not in latency)
   double t_late = 0;         // the shaper's own lateness: last byte written after its scheduled time
   double latency_ms = 0;     // start to last byte delivered, plus t_server (device clock)

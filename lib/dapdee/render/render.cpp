@@ -192,6 +192,30 @@ const Field kFields[] = {
        o += '}';
        return true;
      }},
+    // Device energy (docs/COST-MODEL.md, "Device energy"): present only with power figures.
+    {"objective", Kind::String,
+     [](std::string& o, D, P pt) { return pt.plan.objective == Objective::Energy ? put_str(o, "energy") : false; }},
+    {"energy_mj", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.energy ? put_num(o, pt.plan.energy->total()) : false; }},
+    {"energy_breakdown", Kind::Object,
+     [](std::string& o, D, P pt) {
+       if (!pt.plan.energy) return false;
+       const EnergyBreakdown& e = *pt.plan.energy;
+       const std::pair<const char*, double> parts[] = {{"compute", e.compute}, {"radio", e.radio}, {"idle", e.idle}, {"tail", e.tail}};
+       o += '{';
+       for (const auto& [name, v] : parts) {
+         if (o.back() != '{') o += ',';
+         (o += json_quote(name)) += ':';
+         num(o, v);
+       }
+       o += '}';
+       return true;
+     }},
+    {"energy_budget_mj", Kind::Number, [](std::string& o, D, P pt) { return put_opt(o, pt.plan.energy_budget_mj); }},
+    {"meets_budget", Kind::Bool,
+     [](std::string& o, D, P pt) { return pt.plan.energy_budget_mj ? put_bool(o, pt.plan.meets_budget) : false; }},
+    {"energy_lower_bound_mj", Kind::Number,
+     [](std::string& o, D, P pt) { return put_opt(o, pt.plan.energy_lower_bound_mj); }},
     // Not in the default JSON line: counts and names for people and spreadsheets.
     {"n_device", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_d.size())); }},
     {"n_sent", Kind::Number, [](std::string& o, D, P pt) { return put_num(o, double(pt.plan.v_s.size())); }},
@@ -209,8 +233,16 @@ const Field kFields[] = {
     {"utilisation_uplink", Kind::Number,
      [](std::string& o, D, P pt) { return utilisation_of(o, pt, StageKind::Uplink); }},
     {"utilisation_edge", Kind::Number, [](std::string& o, D, P pt) { return utilisation_of(o, pt, StageKind::Edge); }},
+    {"energy_compute_mj", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.energy ? put_num(o, pt.plan.energy->compute) : false; }},
+    {"energy_radio_mj", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.energy ? put_num(o, pt.plan.energy->radio) : false; }},
+    {"energy_idle_mj", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.energy ? put_num(o, pt.plan.energy->idle) : false; }},
+    {"energy_tail_mj", Kind::Number,
+     [](std::string& o, D, P pt) { return pt.plan.energy ? put_num(o, pt.plan.energy->tail) : false; }},
 };
-constexpr size_t kJsonDefault = 43;  // the fields before n_device
+constexpr size_t kJsonDefault = 49;  // the fields before n_device
 
 int field_index(const std::string& name) {
   for (size_t i = 0; i < std::size(kFields); ++i)
@@ -238,9 +270,11 @@ std::string csv_value(const Field& f, const Dag& dag, const PlanPoint& pt) {
 
 // Whether the points rendered are planned for streams (--fps): the CSV's default columns add theirs.
 enum class Streams { No, Yes };
+// Whether the points rendered carry the device's energy: the CSV's default columns add theirs.
+enum class Energy { No, Yes };
 
 std::vector<int> resolve_fields(const std::vector<std::string>& requested, Format format,
-                                Streams streams = Streams::No) {
+                                Streams streams = Streams::No, Energy energy = Energy::No) {
   std::vector<std::string> names = requested;
   const bool short_preset = names.size() == 1 && names[0] == "short";
   if (names.empty() || short_preset || (names.size() == 1 && names[0] == "all")) {
@@ -251,6 +285,8 @@ std::vector<int> resolve_fields(const std::vector<std::string>& requested, Forma
         names.insert(names.end(),
                      {"fps", "arrivals", "clients", "stable", "wait_ms", "latency_p95_ms", "backlog_growth_fps",
                       "utilisation_device", "utilisation_uplink", "utilisation_edge"});
+      if (energy == Energy::Yes)
+        names.insert(names.end(), {"energy_mj", "energy_compute_mj", "energy_radio_mj", "energy_idle_mj", "energy_tail_mj"});
     } else {
       for (size_t i = 0; i < kJsonDefault; ++i) names.emplace_back(kFields[i].name);
     }
@@ -362,7 +398,9 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
   if (format == Format::Csv) {
     const bool streams =
         std::any_of(points.begin(), points.end(), [](const PlanPoint& p) { return p.plan.stream.has_value(); });
-    const auto idx = resolve_fields(fields, format, streams ? Streams::Yes : Streams::No);
+    const bool energy =
+        std::any_of(points.begin(), points.end(), [](const PlanPoint& p) { return p.plan.energy.has_value(); });
+    const auto idx = resolve_fields(fields, format, streams ? Streams::Yes : Streams::No, energy ? Energy::Yes : Energy::No);
     if (header == CsvHeader::Write) {
       for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
       out += '\n';
@@ -408,6 +446,12 @@ std::string stream_columns(const PlanPoint* pt) {
                      s.stable ? rounded(s.latency_p95_ms) : "-", s.stable ? "yes" : "NO");
 }
 
+// The table's energy column: the device's energy per frame.
+std::string energy_column(const PlanPoint* pt) {
+  if (!pt) return fmt::format(" {:>9}", "energy mJ");
+  return fmt::format(" {:>9}", pt->plan.energy ? rounded(pt->plan.energy->total()) : "-");
+}
+
 }  // namespace
 
 std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
@@ -421,6 +465,8 @@ std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
                      "T_d ms", "T_t ms", "T_e ms", down ? fmt::format(" {:>8}", "T_down") : "", "latency ms",
                      "T_max ms", "fps", "meets");
   if (streams) out.insert(out.size() - 1, stream_columns(nullptr));
+  const bool energy = std::any_of(points.begin(), points.end(), [](const PlanPoint& pt) { return pt.plan.energy.has_value(); });
+  if (energy) out.insert(out.size() - 1, energy_column(nullptr));
   for (const auto& pt : points) {
     const Plan& p = pt.plan;
     const auto& acc = dag.exits[p.exit].accuracy;
@@ -433,6 +479,7 @@ std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
                        rounded(p.latency_ms), rounded(p.t_max), p.t_max > 0 ? 1000.0 / p.t_max : 0.0,
                        p.meets_deadline ? "yes" : "NO");
     if (p.stream) out.insert(out.size() - 1, stream_columns(&pt));
+    if (energy) out.insert(out.size() - 1, energy_column(&pt));
   }
   if (points.size() == 1) {
     const Plan& p = points[0].plan;

@@ -22,7 +22,7 @@
 #include "dapdee/protocol/run_report.hpp"
 #include "dapdee/protocol/tensor_wire.hpp"
 #include "dapdee/run/cv_engine.hpp"
-#include "dapdee/run/run_client.hpp"
+#include "dapdee/run/link_options.hpp"
 #include "dapdee/split/split.hpp"
 
 namespace dapdee::client {

@@ -10,6 +10,7 @@
 
 #include "dapdee/plan/stream.hpp"
 #include "dapdee/protocol/tensor_wire.hpp"
+#include "dapdee/run/link_options.hpp"
 
 namespace dapdee {
 
@@ -17,13 +18,6 @@ enum class Pipeline { Off, On };        // one frame at a time, or the three sta
 enum class RunProgress { Off, Line };   // a progress line on stderr (terminals only)
 enum class Verify { Off, On };          // compare the first frame's output with the whole model
 
-// The uplink: a rate and a delay, or a Mahimahi trace and a delay. Unset values come from the plan.
-struct LinkOptions {
-  std::optional<double> bandwidth_mbps;
-  std::optional<double> delay_ms;
-  std::string trace_path;
-  size_t mtu = 1500;
-};
 
 // What to run.
 struct RunOptions {
