@@ -7,6 +7,8 @@
 
 #include "dapdee/import/onnx_import.hpp"
 #include "dapdee/import/ort_import.hpp"
+#include "dapdee/model/machine.hpp"
+#include "dapdee/model/network.hpp"
 #include "dapdee/model/profile.hpp"
 #include "dapdee/model/profile_check.hpp"
 #include "dapdee/predict/kernel_model.hpp"
@@ -230,6 +232,60 @@ dapdee::Profile profile(const std::string& src, double ms_each, const std::strin
   return dapdee::parse_profile(t + "}", src);
 }
 }  // namespace
+
+namespace {
+dapdee::Profile measured_on(const std::string& src, double ms_each, const std::string& machine_json) {
+  return dapdee::parse_profile(R"({"format": "dapdee-profile/1", "nodes": {"/conv/Conv": {"ms": )" + std::to_string(ms_each) +
+                                   R"(}, "/relu/Relu": {"ms": )" + std::to_string(ms_each) + "}}, \"machine\": " +
+                                   machine_json + "}",
+                               src);
+}
+}  // namespace
+
+TEST_CASE("profiles record their machine; dapdee-plan warns when device and edge share one", "[profile][machine]") {
+  const dapdee::Machine here = dapdee::this_machine();
+  CHECK(!here.arch.empty());
+  CHECK(!here.kernel.empty());
+  CHECK(here.cores >= 1);
+  CHECK(!here.cpu.empty());
+  dapdee::Machine m = here;
+  m.threads = 2;
+  m.runtime = "OpenCV DNN";
+  m.runtime_version = "4.6.0";
+  const std::string json = dapdee::machine_json(m);
+  const dapdee::Profile p = measured_on("p.json", 1, json);
+  CHECK(p.machine.cpu == m.cpu);
+  CHECK(p.machine.arch == m.arch);
+  CHECK(p.machine.runtime_version == "4.6.0");
+  CHECK(p.machine.threads == 2);
+  CHECK_THAT(dapdee::machine_summary(p.machine), Catch::Contains("OpenCV DNN 4.6.0") && Catch::Contains("(2 threads)"));
+  CHECK(dapdee::machine_summary(dapdee::Machine{}) == "unknown machine");
+  CHECK_THROWS_WITH(measured_on("p.json", 1, R"({"cpu": 3})"), Catch::Contains("p.json") && Catch::Contains("cpu"));
+
+  TempDir d;
+  const auto dag = dag_of(conv_bn_model(), d, "cbr");
+  const auto warns = dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json));
+  REQUIRE(warns.size() == 1);
+  CHECK_THAT(warns[0], Catch::Contains("same machine") && Catch::Contains(m.arch));
+  // Another machine, or profiles from before issue 25 (cpu, cores, threads only): no warning.
+  dapdee::Machine other = m;
+  other.kernel += "-other";
+  CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, dapdee::machine_json(other)))
+            .empty());
+  const std::string old = R"({"cpu": "Intel Xeon", "cores": 2, "threads": 1})";
+  CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, old), measured_on("edge.json", 1, old)).empty());
+}
+
+TEST_CASE("a build tree's tools find the checkout's presets and specs, without a compiled-in path", "[profile][presets]") {
+  const dapdee::DataRoot root = dapdee::data_root();
+  CHECK(root.checkout);
+  CHECK(root.dir == source_dir());
+  CHECK(dapdee::resolve_device_spec("rpi4") == source_dir() + "/profiles/specs/rpi4.json");
+  CHECK(dapdee::resolve_device_spec("some/spec.json") == "some/spec.json");  // a path: read as given
+  CHECK_THROWS_WITH(dapdee::resolve_device_spec("rpi5"), Catch::Contains("rpi4") && Catch::Contains("edge-t4"));
+  CHECK(dapdee::quiet_check_command() == "scripts/quiet-check");
+  CHECK(dapdee::resolve_network("4G").uplink_mbps > 0);
+}
 
 TEST_CASE("dapdee-plan's profile checks: input shapes and swapped profiles", "[profile][check]") {
   TempDir d;

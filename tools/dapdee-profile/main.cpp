@@ -10,6 +10,7 @@
 #include "dapdee/import/onnx_import.hpp"
 #include "dapdee/import/ort_import.hpp"
 #include "dapdee/model/dag.hpp"
+#include "dapdee/model/network.hpp"
 #include "dapdee/onnx/model_prep.hpp"
 #include "dapdee/predict/kernel_model.hpp"
 #include "dapdee/predict/latency_model.hpp"
@@ -79,8 +80,9 @@ void run_predict(const Options& o) {
     return;
   }
   if (o.spec_path.empty()) dapdee_tools::usage_error("predict: give --device SPEC or --model FIT.json");
-  const dapdee::DeviceSpec spec = dapdee::parse_device_spec(dapdee::read_input(o.spec_path), o.spec_path);
-  dapdee::write_output_atomic(o.out, dapdee::predict_profile(dag, spec, o.spec_path));
+  const std::string spec_path = dapdee::resolve_device_spec(o.spec_path);
+  const dapdee::DeviceSpec spec = dapdee::parse_device_spec(dapdee::read_input(spec_path), spec_path);
+  dapdee::write_output_atomic(o.out, dapdee::predict_profile(dag, spec, spec_path));
 }
 
 void run_import_ort(const Options& o) {
@@ -171,7 +173,7 @@ int tool_main(int argc, char** argv) {
       ->needs(ref_opt);
   auto* predict = app.add_subcommand("predict", "estimate a profile from a device spec (roofline) or a fitted model");
   predict->add_option("DAG", o.dag_path, "DAG JSON from dapdee-import, or -")->required();
-  auto* dev_opt = predict->add_option("--device", o.spec_path, "device spec (dapdee-device-spec/1), e.g. profiles/specs/rpi4.json");
+  auto* dev_opt = predict->add_option("--device", o.spec_path, "device spec (dapdee-device-spec/1): a file, or a bundled one by name (rpi4)");
   auto* model_opt = predict->add_option("--model", o.fit_path, "model from 'dapdee-profile fit' (per-op or kernel)");
   dev_opt->excludes(model_opt);
   predict

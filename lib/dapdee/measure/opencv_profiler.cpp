@@ -390,9 +390,12 @@ std::string profile_json(const ProfileOptions& opt, const ImportResult& imp, con
   j["synthetic_weights"] = rep.synthetic_weights();
   j["rewrites"] = {{"refilled_weights", rep.refilled}, {"identity", rep.identity_rewrites}, {"clip", rep.clip_rewrites},
                    {"expand", trep.expand}, {"constant_folded", trep.folded}, {"broadcast_constant", trep.broadcast}, {"erf", trep.erf}};
-  const Machine machine = this_machine();
+  Machine machine = this_machine();
+  machine.threads = opt.threads;
+  machine.runtime = "OpenCV DNN";
+  machine.runtime_version = CV_VERSION;
   j["host"] = {{"cpu", machine.cpu}, {"cores", machine.cores}, {"threads", opt.threads}};
-  j["machine"] = j["host"];
+  j["machine"] = nlohmann::ordered_json::parse(machine_json(machine));
   j["inputs"] = input_shapes_json(p.model, p.init_names);
   j["date"] = utc_now();
   j["command"] = opt.command;

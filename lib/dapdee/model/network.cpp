@@ -7,15 +7,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "dapdee/support/error.hpp"
 #include "dapdee/support/io.hpp"
 #include "dapdee/support/json_field.hpp"
-
-#ifndef DAPDEE_NETWORKS_DIR
-#define DAPDEE_NETWORKS_DIR "networks"
-#endif
 
 namespace dapdee {
 
@@ -82,18 +79,61 @@ Parsed<std::vector<double>> mahimahi_windows(const std::string& text, double win
   return mbps;
 }
 
-std::string networks_dir() {
-  if (const char* env = std::getenv("DAPDEE_NETWORKS"); env && *env) return env;
-  return DAPDEE_NETWORKS_DIR;
+DataRoot data_root() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {"share/dapdee", false};
+  const fs::path dir = exe.parent_path();
+  for (const fs::path& d : {dir, dir.parent_path()}) {
+    std::ifstream marker(d / "dapdee-source-dir");
+    std::string source;
+    if (marker && std::getline(marker, source) && !source.empty()) return {source, true};
+  }
+  return {(dir.parent_path() / "share" / "dapdee").string(), false};
 }
 
-std::vector<std::string> preset_names() {
+std::string networks_dir() {
+  if (const char* env = std::getenv("DAPDEE_NETWORKS"); env && *env) return env;
+  return (fs::path(data_root().dir) / "networks").string();
+}
+
+std::string specs_dir() {
+  const DataRoot root = data_root();
+  return (fs::path(root.dir) / (root.checkout ? "profiles/specs" : "specs")).string();
+}
+
+std::string quiet_check_command() {
+  const DataRoot root = data_root();
+  return root.checkout ? "scripts/quiet-check" : (fs::path(root.dir) / "scripts" / "quiet-check").string();
+}
+
+namespace {
+
+// The stems of the .json files of a folder, sorted (none when it cannot be read).
+std::vector<std::string> json_stems(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(networks_dir(), ec))
+  for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
   std::sort(names.begin(), names.end());
   return names;
+}
+
+}  // namespace
+
+std::vector<std::string> preset_names() { return json_stems(networks_dir()); }
+
+std::string resolve_device_spec(const std::string& spec) {
+  std::error_code ec;
+  // A path (or a missing file) is read as given, so that its own error names it.
+  if (spec == "-" || fs::exists(spec, ec) || spec.find('/') != std::string::npos || spec.ends_with(".json")) return spec;
+  const std::string dir = specs_dir();
+  const auto names = json_stems(dir);
+  if (std::find(names.begin(), names.end(), spec) != names.end()) return (fs::path(dir) / (spec + ".json")).string();
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw Error("--device", fmt::format("no file or bundled device spec '{}' (bundled: {})", spec,
+                                      known.empty() ? "none found in " + dir : known));
 }
 
 Network resolve_network(const std::string& spec) {

@@ -19,8 +19,31 @@ struct Network {
 // Parses a network file; throws Error(where, ...) on a wrong format or a non-positive bandwidth.
 Network parse_network(const std::string& text, const std::string& where);
 
-// The folder of the bundled presets: $DAPDEE_NETWORKS, else the source tree's networks/.
+// Where the bundled data is: an executable of a build tree uses its checkout (named by the file
+// "dapdee-source-dir" that CMake writes to the build tree, beside the executable or one folder up;
+// never installed), an installed one PREFIX/share/dapdee (its folder's ../share/dapdee). No path
+// is compiled in. Never fails: an unreadable /proc/self/exe gives the relative "share/dapdee".
+struct DataRoot {
+  std::string dir;
+  bool checkout = false;  // dir is the source checkout (build tree), not PREFIX/share/dapdee
+};
+DataRoot data_root();
+
+// The folder of the bundled presets: $DAPDEE_NETWORKS, else the checkout's networks/ (build tree)
+// or PREFIX/share/dapdee/networks (installed). Never fails.
 std::string networks_dir();
+
+// The folder of the bundled device specs (dapdee-device-spec/1): the checkout's profiles/specs/ or
+// PREFIX/share/dapdee/specs. Never fails.
+std::string specs_dir();
+
+// A device spec given as a file, or as the name of a bundled one ("rpi4": specs_dir()/rpi4.json);
+// returns the path to read. Throws Error("--device", ...) naming the bundled specs when it is neither.
+std::string resolve_device_spec(const std::string& name_or_file);
+
+// How to name scripts/quiet-check in a message: "scripts/quiet-check" in a build tree, the
+// installed PREFIX/share/dapdee/scripts/quiet-check otherwise. Never fails.
+std::string quiet_check_command();
 
 // Resolves a preset name (case-insensitive, e.g. "4G") or a file path; throws Error naming the
 // known presets when it is neither.

@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "dapdee/model/network.hpp"
 #include "dapdee/model/profile_json.hpp"
 #include "dapdee/support/error.hpp"
 #include "dapdee/support/file_kind.hpp"
@@ -53,6 +52,7 @@ Profile parse_profile(const std::string& text, const std::string& where) {
     p.inputs = parse_inputs(root.at("inputs").raw(), where);
     p.records_inputs = true;
   }
+  p.machine = parse_machine(root);
   if (root.has("reference")) {
     const JsonField ref = root.at("reference");
     p.reference_model = ref.str_or("model", "");
@@ -104,8 +104,8 @@ std::vector<std::string> noise_warnings(const Noise& n) {
   if (n.whole_spread() > kWholeSpreadTolerance)
     w.push_back(fmt::format("the slowest runs of the whole model took {:.2f}x the fastest (p90 {:.3f} ms, p10 {:.3f} ms; "
                             "above {:.2f}x): the machine changed speed during the measurement (a shared host); "
-                            "measure again when scripts/quiet-check passes",
-                            n.whole_spread(), n.whole_p90, n.whole_p10, kWholeSpreadTolerance));
+                            "measure again when {} passes",
+                            n.whole_spread(), n.whole_p90, n.whole_p10, kWholeSpreadTolerance, quiet_check_command()));
   return w;
 }
 
@@ -116,19 +116,6 @@ std::string noise_json(const Noise& n) {
                               {"noisy_median_cv", kNoisyMedianCv},   {"sum_vs_whole_tolerance_pct", 100 * kSumVsWholeTolerance},
                               {"whole_p90_over_p10", n.whole_spread()}, {"whole_spread_tolerance", kWholeSpreadTolerance}};
   return j.dump();
-}
-
-Machine this_machine() {
-  Machine m{"unknown", std::thread::hardware_concurrency()};
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto p = line.find(':');
-      m.cpu = p == std::string::npos ? line : line.substr(p + 2);
-      break;
-    }
-  return m;
 }
 
 std::string profile_to_json(const ProfileDoc& doc) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "dapdee/model/machine.hpp"
 #include "dapdee/support/formats.hpp"
 #include "dapdee/support/stats.hpp"
 
@@ -29,6 +30,7 @@ struct Profile {
   double reference_scale_ms = 0;    // time was scaled to (0: not reference-normalised)
   bool inconsistent = false;        // dapdee-profile marked it: node sum and whole model differ by > 10%
   double consistency_node_sum_ms = 0, consistency_whole_ms = 0;  // the two figures it recorded then
+  Machine machine;                  // what it was measured on (unknown for predicted profiles)
 };
 
 // Parses a profile; throws Error(where, ...) on a wrong format or a negative / non-finite time.
@@ -67,13 +69,6 @@ std::vector<std::string> noise_warnings(const Noise& n);
 
 // The "noise" object written into profiles. Never fails.
 std::string noise_json(const Noise& n);
-
-// This machine: CPU model (from /proc/cpuinfo, "unknown" when absent) and logical cores.
-struct Machine {
-  std::string cpu;
-  unsigned cores = 0;
-};
-Machine this_machine();
 
 // Throws Error(profile source, ...) when a profile rejects `times` (negative or NaN ms); used by
 // every writer before writing. `what` names the entry.

@@ -49,6 +49,15 @@ void check_references(const Profile& device, const Profile& edge, std::vector<st
                                  device.reference_model, device.reference_scale_ms));
 }
 
+// A warning when both profiles were measured on one machine: the edge is meant to be another.
+void check_machines(const Profile& device, const Profile& edge, std::vector<std::string>& warnings) {
+  if (!same_machine(device.machine, edge.machine)) return;
+  warnings.push_back(fmt::format("the device and edge profiles were measured on the same machine ({}): the edge is meant "
+                                 "to be a server; measure the edge profile there, or predict one (dapdee-profile predict "
+                                 "--device edge-t4)",
+                                 machine_summary(device.machine)));
+}
+
 }  // namespace
 
 InputShapes dag_input_shapes(const Dag& dag) {
@@ -64,6 +73,7 @@ std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& devic
   check_inputs(inputs, device, "device", warnings);
   check_inputs(inputs, edge, "edge", warnings);
   check_references(device, edge, warnings);
+  check_machines(device, edge, warnings);
   for (const Profile* p : {&device, &edge})
     if (p->inconsistent)
       warnings.push_back(

@@ -17,7 +17,8 @@ InputShapes dag_input_shapes(const Dag& dag);
 // measured at another resolution); returns warnings for a profile that records none, and for
 // an "edge" profile slower in total over the DAG's nodes than the "device" one (swapped?), and
 // for two profiles scaled to the same time of the same reference (dapdee-profile --reference),
-// and for a profile dapdee-profile marked inconsistent (node sum vs whole model).
+// and for a profile dapdee-profile marked inconsistent (node sum vs whole model), and for two
+// profiles measured on the same machine (their "machine" objects, dapdee-profile from issue 25 on).
 std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& device, const Profile& edge);
 
 }  // namespace dapdee
