@@ -45,6 +45,10 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv, cons
     dapdee::install_output_cleanup();
     body();
     return exit_code(ExitStatus::Ok);
+  } catch (const dapdee::UsageError& e) {
+    fmt::print(stderr, "{}: usage: {}{}\nRun with --help for more information.\n", tool,
+               e.where().empty() ? "" : e.where() + ": ", e.what());
+    return exit_code(ExitStatus::Usage);
   } catch (const dapdee::Error& e) {
     fmt::print(stderr, "{}: error: {}{}\n", tool, e.where().empty() ? "" : e.where() + ": ", e.what());
   } catch (const CLI::Error& e) {

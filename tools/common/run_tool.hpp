@@ -8,10 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "dapdee/support/suggest.hpp"
+
 namespace dapdee_tools {
 
 // Parses argv with `app` and runs `body`. --help/--version -> 0; a CLI11 parse or validation
-// error (also one thrown by body) -> "dapdee-<tool>: usage: ..." and 2; dapdee::Error ->
+// error (also one thrown by body) and dapdee::UsageError -> "dapdee-<tool>: usage: ..." and 2;
+// dapdee::Error ->
 // "dapdee-<tool>: error: <file>: <what>" and 1; std::bad_alloc -> "out of memory" and 1; any
 // other exception -> "internal error: ..." and 1. Never throws.
 int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv, const std::function<void()>& body);
@@ -22,15 +25,16 @@ int run_tool(const std::string& tool, CLI::App& app, int argc, char** argv, cons
 int guarded_main(const char* tool, int argc, char** argv, int (*tool_main)(int, char**)) noexcept;
 
 // A CLI11 validator accepting exactly the strings `parse` recognises, listing `names` in its
-// message; use it with the library's own parse function and name table.
+// message with the closest one ("did you mean"); use it with the library's own parse function
+// and name table.
 template <typename Parse>
 CLI::Validator choice(Parse parse, const std::vector<std::string>& names) {
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   return CLI::Validator(
-      [parse, list](std::string& s) -> std::string {
+      [parse, list, names](std::string& s) -> std::string {
         if (parse(s)) return {};
-        return "'" + s + "' is not one of " + list;
+        return "'" + s + "' is not one of " + list + dapdee::did_you_mean(s, names);
       },
       "{" + list + "}");
 }

@@ -23,6 +23,13 @@ class Error : public std::runtime_error {
   std::string where_;
 };
 
+// A command line the library finds wrong (an unknown preset, an option another one needs, a
+// combination of options): tools print "dapdee-<tool>: usage: <where>: <what>" with exit code 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Result of a low-level parse: a value, or a message that the caller turns into an Error.
 template <typename T>
 class Parsed {

@@ -20,6 +20,11 @@ constexpr KindInfo kKinds[] = {
     {FileKind::Profile, kProfileFormat, "a profile (dapdee-profile/1)"},
     {FileKind::Breakpoints, kBreakpointsFormat, "a breakpoint map (dapdee-breakpoints/1)"},
     {FileKind::Network, kNetworkFormat, "a network (dapdee-network/1)"},
+    {FileKind::DeviceSpec, kDeviceSpecFormat, "a device spec (dapdee-device-spec/1)"},
+    {FileKind::Metrics, kMetricsFormat, "a metrics stream (dapdee-metrics/1)"},
+    {FileKind::LatencyModel, kLatencyModelFormat, "a latency model (dapdee-latency-model/1)"},
+    {FileKind::KernelModel, kKernelModelFormat, "a kernel model (dapdee-kernel-model/2)"},
+    {FileKind::RunReport, kRunReportFormat, "a run report (dapdee-run-report/1)"},
 };
 
 // What to run when the given kind comes earlier in the pipeline than the expected format.
@@ -33,6 +38,8 @@ constexpr Advice kAdvice[] = {
     {FileKind::Onnx, kProfileFormat, "run dapdee-profile on it first"},
     {FileKind::Onnx, kPlanFormat, "run dapdee-import, then dapdee-plan"},
     {FileKind::Dag, kPlanFormat, "run dapdee-plan on it first"},
+    {FileKind::Dag, kProfileFormat, "run dapdee-profile predict on it (or dapdee-profile on its ONNX model) first"},
+    {FileKind::DeviceSpec, kProfileFormat, "run dapdee-profile predict DAG --device SPEC first"},
     {FileKind::PlanLines, kPlanFormat, "pick one line"},
 };
 

@@ -9,7 +9,9 @@
 
 namespace dapdee {
 
-enum class FileKind { Unknown, Onnx, Dag, Plan, PlanLines, Profile, Breakpoints, Network };
+enum class FileKind {
+  Unknown, Onnx, Dag, Plan, PlanLines, Profile, Breakpoints, Network, DeviceSpec, Metrics, LatencyModel, KernelModel, RunReport
+};
 
 // Guesses the kind from the content: an ONNX protobuf (ModelProto starts with ir_version,
 // field 1), or JSON (or JSON Lines) whose "format" is a dapdee format. Never fails; Unknown

@@ -336,6 +336,17 @@ bool same_file(const FileId& a, const FileId& b) {
   return a.canonical == b.canonical;
 }
 
+// Throws Error(out, ...) when `out` could not be created or replaced: its folder is missing or
+// not writable (the temporary file and the rename need it).
+void check_writable(const std::string& out) {
+  std::error_code ec;
+  const fs::path parent = fs::path(out).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  if (!fs::is_directory(dir, ec)) throw Error(out, fmt::format("cannot be written: the folder '{}' does not exist", dir));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Error(out, fmt::format("cannot be written: the folder '{}' is not writable ({})", dir, std::strerror(errno)));
+}
+
 }  // namespace
 
 void check_output_paths(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs) {
@@ -343,7 +354,10 @@ void check_output_paths(const std::vector<std::string>& inputs, const std::vecto
   for (const auto& out : outputs) {
     if (out.empty() || out == "-") continue;
     const FileId o = identify(out);
+    std::error_code ec;
+    if (o.exists && fs::is_directory(out, ec)) throw Error(out, "is a folder: give a file name to write");
     if (o.exists && (!o.regular || names_descriptor(out))) continue;  // /dev/null, a FIFO, /dev/stdout
+    check_writable(out);
     for (const auto& in : inputs) {
       if (in.empty() || in == "-") continue;
       if (same_file(o, identify(in)))

@@ -70,8 +70,9 @@ class OutputStream {
 
 // Refuses output paths that would destroy an input or each other: throws Error(output, ...)
 // when an output is the same file as an input (also through links), or when two outputs are the
-// same regular file or path. "-" and non-regular files (/dev/null) may repeat; empty paths are
-// ignored.
+// same regular file or path, or when an output could not be written (its folder is missing or
+// not writable, or it is a folder), so that a tool fails before any work. "-" and non-regular
+// files (/dev/null) may repeat; empty paths are ignored.
 void check_output_paths(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs);
 
 // Installs SIGINT/SIGTERM/SIGHUP handlers that remove the temporary files being written, then
