@@ -113,13 +113,14 @@ void Controller::apply_feedback(const MetricSample& s, bool& missed) {
     if (s.measured_t_t) update_stage(corr_.link, err_link_, *s.measured_t_t, bt);
     if (s.measured_t_e) update_stage(corr_.edge, unused, *s.measured_t_e, be);
   } else if (s.measured_latency_ms) {
-    // One end-to-end figure: the same ratio for every stage, the delay taken off first.
+    // One end-to-end figure: the same ratio for every stage the plan used (predicted > 0), the
+    // delay taken off first; a stage the frame never ran keeps its factor.
     const double delay = held_->v_s.empty() ? 0 : s.delay_ms.value_or(held_link_.delay_ms);
     const double m = std::max(0.0, *s.measured_latency_ms - delay);
     const double base = bd + bt + be;
-    update_stage(corr_.device, err_device_, m, base);
-    update_stage(corr_.link, err_link_, m, base);
-    update_stage(corr_.edge, unused, m, base);
+    if (bd > 0) update_stage(corr_.device, err_device_, m, base);
+    if (bt > 0) update_stage(corr_.link, err_link_, m, base);
+    if (be > 0) update_stage(corr_.edge, unused, m, base);
   }
   if (s.measured_latency_ms && setup_.deadline_ms) {
     missed = *s.measured_latency_ms > *setup_.deadline_ms;
