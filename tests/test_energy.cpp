@@ -50,7 +50,7 @@ TEST_CASE("energy of a partition: compute, radio, idle and tail as the formula s
 
 TEST_CASE("oracle: energy plans equal an exhaustive enumeration on random DAGs", "[energy][oracle]") {
   std::mt19937_64 rng(20261208);
-  const fixtures::Shape shapes[] = {fixtures::Shape::Chain,   fixtures::Shape::Diamond, fixtures::Shape::Inception,
+  const fixtures::Shape shapes[] = {fixtures::Shape::Chain,    fixtures::Shape::Diamond, fixtures::Shape::Inception,
                                     fixtures::Shape::Residual, fixtures::Shape::Dense,   fixtures::Shape::Random};
   int checked = 0, offloaded = 0, infeasible = 0;
   for (int t = 0; t < 600; ++t) {
@@ -59,14 +59,19 @@ TEST_CASE("oracle: energy plans equal an exhaustive enumeration on random DAGs",
     const Costs costs = fixtures::random_costs(rng, dag);
     const Link link{fixtures::log_uniform(rng, 0.05, 1000), std::uniform_real_distribution<double>(0, 50)(rng)};
     // Powers from battery devices to a radio whose tail is negligible (WiFi-like), so both sides win.
-    DevicePower pw{fixtures::log_uniform(rng, 0.5, 20), fixtures::log_uniform(rng, 0.05, 5), fixtures::log_uniform(rng, 0.01, 1),
-                   fixtures::log_uniform(rng, 0.05, 2), fixtures::log_uniform(rng, 0.01, 1.5), t % 3 ? 0.0005 : 11.576};
+    DevicePower pw{fixtures::log_uniform(rng, 0.5, 20),   fixtures::log_uniform(rng, 0.05, 5),
+                   fixtures::log_uniform(rng, 0.01, 1),   fixtures::log_uniform(rng, 0.05, 2),
+                   fixtures::log_uniform(rng, 0.01, 1.5), t % 3 ? 0.0005 : 11.576};
     const Planner planner(dag, costs);
     const int k = static_cast<int>(dag.exits.size()) - 1;
     std::vector<Part> all;
     long count = 0;
-    REQUIRE(fixtures::enumerate_all(dag, costs, k, link.bandwidth_mbps, link.delay_ms, 100000,
-                                    [&](double td, double tt, double te, bool s) { all.push_back({td, tt, te, s}); }, count));
+    REQUIRE(fixtures::enumerate_all(
+        dag, costs, k, link.bandwidth_mbps, link.delay_ms, 100000,
+        [&](double td, double tt, double te, bool s) {
+          all.push_back({td, tt, te, s});
+        },
+        count));
     INFO("dag " << t << ", " << n << " nodes");
     double least = INFINITY, fastest = INFINITY;
     for (const Part& x : all) {
@@ -77,7 +82,8 @@ TEST_CASE("oracle: energy plans equal an exhaustive enumeration on random DAGs",
     REQUIRE(e.energy->total() == Approx(least).epsilon(1e-9));
     offloaded += e.v_s.empty() ? 0 : 1;
     // A deadline between the fastest partition and the least-energy one's latency.
-    const double deadline = fastest + std::uniform_real_distribution<double>(0, 1)(rng) * std::max(0.0, e.latency_ms - fastest);
+    const double deadline =
+        fastest + std::uniform_real_distribution<double>(0, 1)(rng) * std::max(0.0, e.latency_ms - fastest);
     double least_in = INFINITY;
     for (const Part& x : all)
       if (latency(link, x) <= deadline) least_in = std::min(least_in, energy(pw, link, x));
@@ -106,14 +112,15 @@ TEST_CASE("oracle: energy plans equal an exhaustive enumeration on random DAGs",
     }
     for (const Part& x : all) {
       const bool covered = std::any_of(front.begin(), front.end(), [&](const Plan& f) {
-        return f.latency_ms <= latency(link, x) * (1 + 1e-12) + 1e-12 && f.energy->total() <= energy(pw, link, x) * (1 + 1e-12) + 1e-12;
+        return f.latency_ms <= latency(link, x) * (1 + 1e-12) + 1e-12 &&
+               f.energy->total() <= energy(pw, link, x) * (1 + 1e-12) + 1e-12;
       });
       REQUIRE(covered);
     }
     ++checked;
   }
-  std::cout << "energy oracle: " << checked << " random DAGs, " << offloaded << " least-energy plans offload, " << infeasible
-            << " infeasible budgets\n";
+  std::cout << "energy oracle: " << checked << " random DAGs, " << offloaded << " least-energy plans offload, "
+            << infeasible << " infeasible budgets\n";
   CHECK(offloaded > 50);
   CHECK(offloaded < checked - 50);
 }

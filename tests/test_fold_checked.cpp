@@ -52,7 +52,8 @@ TEST_CASE("folding: INT64_MIN / -1 and overflow are errors naming the node", "[r
   CHECK_THROWS_WITH(eval(node("Neg"), {&min}), Catch::Contains("integer overflow"));
   CHECK_THROWS_WITH(eval(node("Abs"), {&min}), Catch::Contains("integer overflow"));
   const Value big = ints({1, 1000000}, {2});
-  CHECK_THROWS_WITH(eval(node("Pow"), {&big, &max}), Catch::Contains("(Pow): integer overflow"));  // now in checked integers
+  CHECK_THROWS_WITH(eval(node("Pow"), {&big, &max}),
+                    Catch::Contains("(Pow): integer overflow"));  // now in checked integers
   // In range, the answers are right.
   const Value a = ints({7, -7}), b = ints({2, 2});
   CHECK(eval(node("Div"), {&a, &b})->at(0).i == std::vector<int64_t>{3, -3});

@@ -14,8 +14,8 @@
 #include "test_util.hpp"
 
 using namespace test_util;
-using testing_onnx::Builder;
 using dapdee::fold::Value;
+using testing_onnx::Builder;
 
 namespace {
 
@@ -75,7 +75,7 @@ TEST_CASE("limits: a Slice over a Shape with a step near INT64_MAX imports (was 
   b.ints("st", {3}).ints("en", {kMax}).ints("ax", {0}).ints("sp", {kMax - 1});
   b.node("Shape", {"x"}, {"s"}, "shape");
   b.node("Slice", {"s", "st", "en", "ax", "sp"}, {"sl"}, "slice");  // [5]: one element, from index 3
-  b.node("Expand", {"x", "sl"}, {"y"}, "expand");                  // x broadcast to [5]: [1,3,4,5]
+  b.node("Expand", {"x", "sl"}, {"y"}, "expand");                   // x broadcast to [5]: [1,3,4,5]
   b.output("y");
   const auto r = import(b, d);
   INFO(r.err);
@@ -105,7 +105,8 @@ TEST_CASE("limits: a Concat of many million-element constants stays unfolded, in
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(s < 10);  // 13 s and 770 MB for 60 copies before
-  CHECK_THAT(r.err, Catch::Contains("warning: " + (d / "m.onnx") + ": node 'concat' (Concat): its result of 41943040 "
+  CHECK_THAT(r.err, Catch::Contains("warning: " + (d / "m.onnx") +
+                                    ": node 'concat' (Concat): its result of 41943040 "
                                     "elements passes the folding cap of 1048576 elements; left unfolded"));
   CHECK_THAT(r.err, Catch::Contains("node 'cos8' (ConstantOfShape): its result of 1048576 elements after 8388608 "
                                     "folded passes the folding cap of 8388608 elements; left unfolded"));
@@ -113,14 +114,16 @@ TEST_CASE("limits: a Concat of many million-element constants stays unfolded, in
   CHECK(shape_of(d, "z") == std::vector<int64_t>{12 << 20});
 }
 
-TEST_CASE("limits: an op type that is no operator of the opset is an error naming node, op and opset", "[limits][import]") {
+TEST_CASE("limits: an op type that is no operator of the opset is an error naming node, op and opset",
+          "[limits][import]") {
   SECTION("invalid UTF-8, escaped") {
     TempDir d;
     Builder b(13, "bad_op");
     b.input("x", {1, 3});
     b.node(std::string("\xff\xfeRu"), {"x"}, {"y"}, "weird");
     b.output("y");
-    check_refused(import(b, d), d, "node 'weird': op type '\\xff\\xfeRu' is not an operator of the default domain at opset 13");
+    check_refused(import(b, d), d,
+                  "node 'weird': op type '\\xff\\xfeRu' is not an operator of the default domain at opset 13");
   }
   SECTION("a name of no operator") {
     TempDir d;
@@ -128,7 +131,8 @@ TEST_CASE("limits: an op type that is no operator of the opset is an error namin
     b.input("x", {1, 3});
     b.node("Frobnicate", {"x"}, {"y"}, "frob");
     b.output("y");
-    check_refused(import(b, d), d, "node 'frob': op type 'Frobnicate' is not an operator of the default domain at opset 13");
+    check_refused(import(b, d), d,
+                  "node 'frob': op type 'Frobnicate' is not an operator of the default domain at opset 13");
   }
   SECTION("an operator of a later opset") {  // GridSample came in opset 16
     TempDir d;
@@ -136,7 +140,8 @@ TEST_CASE("limits: an op type that is no operator of the opset is an error namin
     b.input("x", {1, 1, 4, 4}).weight("grid", {1, 4, 4, 2});
     b.node("GridSample", {"x", "grid"}, {"y"}, "gs");
     b.output("y");
-    check_refused(import(b, d), d, "node 'gs': op type 'GridSample' is not an operator of the default domain at opset 13");
+    check_refused(import(b, d), d,
+                  "node 'gs': op type 'GridSample' is not an operator of the default domain at opset 13");
   }
 }
 
@@ -154,7 +159,8 @@ TEST_CASE("limits: a custom-domain op is imported with a warning, its sizes decl
       auto* vi = b->model().mutable_graph()->add_value_info();
       vi->set_name("t");
       vi->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-      for (int64_t dim : {1, 3}) vi->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(dim);
+      for (int64_t dim : {1, 3})
+        vi->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(dim);
     }
     return b;
   };
@@ -243,7 +249,8 @@ TEST_CASE("limits: what libonnx shape inference crashes or hangs on is refused n
 TEST_CASE("limits: Squeeze checks its axes: in range and of dim 1", "[limits][fold]") {
   const Value m = ints({1, 2, 3, 4, 5, 6}, {2, 3}), empty = ints({}, {0, 3}), one = ints({7, 8, 9}, {1, 3});
   const Value ax0 = ints({0}, {1}), ax5 = ints({5}, {1}), axm2 = ints({-2}, {1});
-  CHECK_THROWS_WITH(eval(node("Squeeze", "sq"), {&m, &ax0}), Catch::Contains("node 'sq' (Squeeze): axis 0 has dim 2, not 1"));
+  CHECK_THROWS_WITH(eval(node("Squeeze", "sq"), {&m, &ax0}),
+                    Catch::Contains("node 'sq' (Squeeze): axis 0 has dim 2, not 1"));
   CHECK_THROWS_WITH(eval(node("Squeeze"), {&empty, &ax0}), Catch::Contains("axis 0 has dim 0, not 1"));
   CHECK_THROWS_WITH(eval(node("Squeeze"), {&m, &ax5}), Catch::Contains("axis 5 out of range for a rank-2 input"));
   const auto r = eval(node("Squeeze"), {&one, &axm2});
@@ -259,7 +266,7 @@ TEST_CASE("limits: Range counts in integers", "[limits][fold]") {
   };
   CHECK(range(kP53, kP53 + 3, 1) == std::vector<int64_t>{kP53, kP53 + 1, kP53 + 2});  // 4 elements in doubles
   CHECK(range(kMax - 4, kMax, 1) == std::vector<int64_t>{kMax - 4, kMax - 3, kMax - 2, kMax - 1});  // was 0
-  CHECK(range(-kMax, kMax, kMax) == std::vector<int64_t>{-kMax, 0});                  // delta * k alone overflows
+  CHECK(range(-kMax, kMax, kMax) == std::vector<int64_t>{-kMax, 0});  // delta * k alone overflows
   CHECK(range(10, 4, -3) == std::vector<int64_t>{10, 7});
   CHECK(range(1, 1, 1).empty());
   const Value a = ints({0}, {}), b = ints({kMax}, {}), c = ints({1}, {});
@@ -299,7 +306,8 @@ TEST_CASE("limits: Not of a float constant is an error naming the node", "[limit
   check_refused(import(b, d), d, "node 'notf' (Not): Not takes a bool tensor");
 }
 
-TEST_CASE("limits: int64 overflow in a folded Add, Mul or Div of shapes is an error naming the node", "[limits][import]") {
+TEST_CASE("limits: int64 overflow in a folded Add, Mul or Div of shapes is an error naming the node",
+          "[limits][import]") {
   for (const char* op : {"Add", "Mul", "Div"}) {
     TempDir d;
     Builder b(13, "ovf");

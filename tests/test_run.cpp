@@ -721,7 +721,8 @@ TEST_CASE("dapdee-run CLI: refused connection, lean plans, usage", "[run][cli]")
 
 // ---------------------------------------------------------------- streams (issue 22)
 
-TEST_CASE("arrivals: periodic every 1000/F ms from the phase, Poisson gaps of mean 1000/F fixed by the seed", "[run][stream]") {
+TEST_CASE("arrivals: periodic every 1000/F ms from the phase, Poisson gaps of mean 1000/F fixed by the seed",
+          "[run][stream]") {
   using dapdee::Arrivals;
   const auto p = dapdee::client::arrival_times(20, Arrivals::Periodic, 5, 1, 12.5);
   REQUIRE(p.size() == 5);
@@ -757,7 +758,8 @@ std::string slow_link_plan() {
 
 }  // namespace
 
-TEST_CASE("dapdee-run --fps: frames released open loop, none waits below saturation, the link queue grows above it", "[run][e2e][stream]") {
+TEST_CASE("dapdee-run --fps: frames released open loop, none waits below saturation, the link queue grows above it",
+          "[run][e2e][stream]") {
   TempDir d;
   const std::string model = save_chain(d, false);
   spit(d / "plan.json", slow_link_plan());
@@ -791,7 +793,8 @@ TEST_CASE("dapdee-run --fps: frames released open loop, none waits below saturat
   CHECK(j["stream"]["measured"]["achieved_fps"].get<double>() < 200.0);
 }
 
-TEST_CASE("dapdee-run load: N replayed devices against one server, every result equal and checked", "[run][e2e][stream]") {
+TEST_CASE("dapdee-run load: N replayed devices against one server, every result equal and checked",
+          "[run][e2e][stream]") {
   TempDir d;
   const std::string model = save_chain(d, false);
   spit(d / "plan.json", R"({"format":"dapdee-plan/1","model":"chain","exit":"output","bandwidth_mbps":50,"delay_ms":1,

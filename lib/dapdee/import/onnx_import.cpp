@@ -184,8 +184,10 @@ std::string printable(const std::string& s) {
   std::string out;
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\') out += ch;
-    else out += fmt::format("\\x{:02x}", c);
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      out += ch;
+    else
+      out += fmt::format("\\x{:02x}", c);
   }
   return out;
 }
@@ -217,9 +219,10 @@ void check_op_types(const onnx::ModelProto& model, int64_t opset, const std::str
     }
     const int64_t version = domain_opset(model, n.domain());
     if (version >= 0 && onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(version), n.domain())) continue;
-    warnings.push_back(fmt::format("node '{}': op '{}' of custom domain '{}' is imported without a cost (0 MACs); its "
-                                   "output sizes come from shape inference or the graph's value_info",
-                                   label, op, printable(n.domain())));
+    warnings.push_back(
+        fmt::format("node '{}': op '{}' of custom domain '{}' is imported without a cost (0 MACs); its "
+                    "output sizes come from shape inference or the graph's value_info",
+                    label, op, printable(n.domain())));
   }
 }
 
@@ -516,7 +519,8 @@ bool evaluate_constant(const onnx::NodeProto& node, int i, int64_t opset, FoldSt
   size_t elements = 0;
   for (const auto& v : *outs) elements += v.numel();
   if (st.folded_elements + elements > kMaxFoldedElements)
-    return refuse_over_cap(node, i, st, fmt::format("its result of {} elements after {} folded", elements, st.folded_elements),
+    return refuse_over_cap(node, i, st,
+                           fmt::format("its result of {} elements after {} folded", elements, st.folded_elements),
                            kMaxFoldedElements);
   st.folded_elements += elements;
   for (int k = 0; k < node.output_size(); ++k)
@@ -667,7 +671,7 @@ struct Annotation {
   int64_t opset;
   const std::string& where;
   std::unordered_map<std::string, int> consumer;  // tensor -> first DAG node reading it (for messages)
-  std::unordered_set<std::string> graph_outputs;   // the graph's outputs
+  std::unordered_set<std::string> graph_outputs;  // the graph's outputs
   std::vector<std::string>& warnings;
 };
 
@@ -689,8 +693,10 @@ std::string why_unknown(const Annotation& a, const std::string& t, int prod_id) 
       why = fmt::format("op '{}'{} is not supported (no schema in opset {}, max {})", printable(pn.op_type()),
                         domain.empty() ? "" : " of domain '" + printable(domain) + "'", a.opset, max_opset);
       if (!domain.empty())
-        why += fmt::format("; declare the shape of '{}' in the graph's value_info (a ValueInfoProto of that name with "
-                           "its elem_type and every dim_value)", printable(t));
+        why += fmt::format(
+            "; declare the shape of '{}' in the graph's value_info (a ValueInfoProto of that name with "
+            "its elem_type and every dim_value)",
+            printable(t));
     }
   } else {
     why = "a dynamic input dimension: pin it with --input-shape NAME=D1xD2x...";
@@ -733,7 +739,8 @@ std::string outputs_hint(const Annotation& a) {
 // must be declared), else a warning that it counts 0 bytes, saying why.
 void unsized_graph_output(const Annotation& a, const Dag& dag, const std::string& o, const Meta& m,
                           const TensorInfo& ti, int id) {
-  const std::string why = m.known() ? fmt::format("element type {} has no fixed size", ti.dtype) : why_unknown(a, o, id);
+  const std::string why =
+      m.known() ? fmt::format("element type {} has no fixed size", ti.dtype) : why_unknown(a, o, id);
   const int onnx_id = a.di.dag_onnx[id];
   if (onnx_id >= 0 && !default_domain(a.g.node(onnx_id).domain()) && !m.known())
     throw Error(a.where, fmt::format("graph output '{}' (of node '{}') has no static size: {}", printable(o),
@@ -820,9 +827,8 @@ void check_reshape(const FoldState& st, const onnx::NodeProto& node, const std::
 
 // Sizes of every node's outputs (bytes sent when cut after it), parameters, MACs and operations;
 // throws as annotate_outputs and check_reshape.
-void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, const FoldState& st,
-                              const DagIndex& di, int64_t opset, Dag& dag, const std::string& where,
-                              std::vector<std::string>& warnings) {
+void annotate_sizes_and_costs(const onnx::GraphProto& g, const GraphIndex& ix, const FoldState& st, const DagIndex& di,
+                              int64_t opset, Dag& dag, const std::string& where, std::vector<std::string>& warnings) {
   Annotation a{g, ix, st, di, opset, where, {}, {}, warnings};
   for (const auto& o : g.output()) a.graph_outputs.insert(o.name());
   for (size_t id = 0; id < dag.nodes.size(); ++id) {

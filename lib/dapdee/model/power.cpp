@@ -30,8 +30,8 @@ double watts(const nlohmann::json& j, const char* key, const std::string& where,
 // Refuses keys a power object does not have (a misspelt figure would otherwise count as 0).
 void known_keys(const nlohmann::json& j, std::initializer_list<const char*> keys, const std::string& where,
                 const std::string& path) {
-  for (const auto& [k, v] : j.items()) {
-    (void)v;
+  for (const auto& item : j.items()) {
+    const std::string& k = item.key();
     if (std::none_of(keys.begin(), keys.end(), [&](const char* x) { return k == x; }))
       throw Error(where, fmt::format("{} has an unknown key '{}'", path, k));
   }
@@ -75,7 +75,8 @@ const RadioPower& radio_for(const PowerModel& model, const std::string& network)
   if (const auto it = model.radio.find("default"); it != model.radio.end()) return it->second;
   std::string names;
   for (const auto& [name, r] : model.radio) names += (names.empty() ? "" : ", ") + name;
-  throw Error(model.where, fmt::format("no radio figures for network '{}' and no \"default\" (it has: {})", network, names));
+  throw Error(model.where,
+              fmt::format("no radio figures for network '{}' and no \"default\" (it has: {})", network, names));
 }
 
 }  // namespace dapdee

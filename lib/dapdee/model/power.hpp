@@ -21,8 +21,8 @@ struct RadioPower {
 
 // A device's power figures.
 struct PowerModel {
-  double compute_w = 0;  // while the device part runs
-  double idle_w = 0;     // while it waits for the result or the next frame
+  double compute_w = 0;                     // while the device part runs
+  double idle_w = 0;                        // while it waits for the result or the next frame
   std::map<std::string, RadioPower> radio;  // by network name (case-insensitive match), and "default"
   std::string where;                        // the file it came from, for messages
 };

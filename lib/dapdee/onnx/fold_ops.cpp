@@ -376,7 +376,7 @@ Outputs eval_gather(const Call& c) {
   std::vector<int64_t> dims(a.dims.begin(), a.dims.begin() + axis);
   dims.insert(dims.end(), idx.dims.begin(), idx.dims.end());
   dims.insert(dims.end(), a.dims.begin() + axis + 1, a.dims.end());
-  Value v = make(a.type, dims);  // OverCap: too large to fold, stays unevaluated
+  Value v = make(a.type, dims);       // OverCap: too large to fold, stays unevaluated
   if (v.numel() == 0) return one(v);  // leading dims may be huge beside a 0: no empty loops
   size_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= a.dims[d];
@@ -412,7 +412,7 @@ Outputs eval_concat(const Call& c) {
         throw Fault{"inputs differ outside the concatenation axis"};
     dims[axis] = checked_add(dims[axis], v->dims[axis]);
   }
-  Value out = make(a.type, dims);  // OverCap: too large to fold, stays unevaluated
+  Value out = make(a.type, dims);         // OverCap: too large to fold, stays unevaluated
   if (out.numel() == 0) return one(out);  // leading dims may be huge beside a 0: no empty loops
   size_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= dims[d];
@@ -550,7 +550,8 @@ Outputs eval_range(const Call& c) {
   if (de == 0) throw Fault{"delta is 0"};
   Value v = make(a.type, {range_count(st, get_i(lim, 0), de)});
   // Each element lies between start and limit, so it is an int64 (delta * k alone may not be).
-  for (size_t k = 0; k < v.numel(); ++k) v.i[k] = static_cast<int64_t>(st + static_cast<__int128>(de) * static_cast<int64_t>(k));
+  for (size_t k = 0; k < v.numel(); ++k)
+    v.i[k] = static_cast<int64_t>(st + static_cast<__int128>(de) * static_cast<int64_t>(k));
   return one(v);
 }
 
@@ -619,10 +620,14 @@ T accumulate(Reduction kind, const std::vector<T>& xs, Add add, Mul mul) {
   T acc = kind == Reduction::Prod ? T{1} : kind == Reduction::Sum ? T{0} : std::numeric_limits<T>::max();
   if (kind == Reduction::Max) acc = std::numeric_limits<T>::lowest();
   for (const T x : xs) {
-    if (kind == Reduction::Prod) acc = mul(acc, x);
-    else if (kind == Reduction::Sum) acc = add(acc, x);
-    else if (kind == Reduction::Min) acc = std::min(acc, x);
-    else acc = std::max(acc, x);
+    if (kind == Reduction::Prod)
+      acc = mul(acc, x);
+    else if (kind == Reduction::Sum)
+      acc = add(acc, x);
+    else if (kind == Reduction::Min)
+      acc = std::min(acc, x);
+    else
+      acc = std::max(acc, x);
   }
   return acc;
 }
@@ -633,8 +638,10 @@ Outputs reduce(const Call& c, Reduction kind, const std::optional<std::vector<in
   if (a.dims.size() > 1) return std::nullopt;
   const bool keep = attr_i(c.node, "keepdims", 1) != 0;
   Value out = make(a.type, keep ? std::vector<int64_t>(a.dims.size(), 1) : std::vector<int64_t>{});
-  if (out.is_float()) out.f[0] = accumulate<double>(kind, a.f, std::plus<double>(), std::multiplies<double>());
-  else out.i[0] = accumulate<int64_t>(kind, a.i, checked_add, checked_mul);  // integers: exact, checked
+  if (out.is_float())
+    out.f[0] = accumulate<double>(kind, a.f, std::plus<double>(), std::multiplies<double>());
+  else
+    out.i[0] = accumulate<int64_t>(kind, a.i, checked_add, checked_mul);  // integers: exact, checked
   return one(out);
 }
 

@@ -211,8 +211,10 @@ std::string check_topk(const NodeInputs& in) {
       !t->has_tensor_type() || !t->tensor_type().has_shape())
     return {};
   int64_t kv = 0;
-  if (k->int64_data_size() > 0) kv = k->int64_data(0);
-  else if (k->raw_data().size() >= 8) std::memcpy(&kv, k->raw_data().data(), 8);
+  if (k->int64_data_size() > 0)
+    kv = k->int64_data(0);
+  else if (k->raw_data().size() >= 8)
+    std::memcpy(&kv, k->raw_data().data(), 8);
   const auto& shape = t->tensor_type().shape();
   const onnx::AttributeProto* a = in.attr("axis");
   const int64_t rank = shape.dim_size(), axis = a ? (a->i() < 0 ? a->i() + rank : a->i()) : rank - 1;
@@ -239,8 +241,8 @@ using Check = std::string (*)(const NodeInputs&);
 // The default-domain ops whose libonnx 1.12 inference is checked first, and their checks.
 const std::unordered_map<std::string, Check>& inference_checks() {
   static const std::unordered_map<std::string, Check> table = {
-      {"Conv", check_conv},          {"ConvInteger", check_conv},  {"ConvTranspose", check_conv},
-      {"AveragePool", check_window}, {"MaxPool", check_window},    {"LpPool", check_window},
+      {"Conv", check_conv},          {"ConvInteger", check_conv}, {"ConvTranspose", check_conv},
+      {"AveragePool", check_window}, {"MaxPool", check_window},   {"LpPool", check_window},
       {"TopK", check_topk},          {"Expand", check_expand},
   };
   return table;
@@ -255,9 +257,9 @@ std::optional<std::vector<int64_t>> propagated(onnx::DataPropagationContext& ctx
   return v;
 }
 
-// Data propagation libonnx 1.12 may run safely: Shape of an input of known rank, Slice steps within 2^31 (it adds them without an
-// overflow check), binary math on operands of equal sizes or of size 1, never empty, no zero or
-// INT64_MIN / -1 division.
+// Data propagation libonnx 1.12 may run safely: Shape of an input of known rank, Slice steps within 2^31 (it adds them
+// without an overflow check), binary math on operands of equal sizes or of size 1, never empty, no zero or INT64_MIN /
+// -1 division.
 bool safe_to_propagate(const std::string& op, onnx::DataPropagationContext& ctx) {
   if (op == "Shape") {  // since opset 15 it reads its input's shape unchecked: absent after a failed inference
     const onnx::TypeProto* t = ctx.getNumInputs() > 0 ? ctx.getInputType(0) : nullptr;
@@ -266,14 +268,16 @@ bool safe_to_propagate(const std::string& op, onnx::DataPropagationContext& ctx)
   if (op == "Slice") {
     const auto steps = propagated(ctx, 4);
     if (!steps) return ctx.getNumInputs() < 5;
-    return std::all_of(steps->begin(), steps->end(), [](int64_t s) { return s > -(int64_t{1} << 31) && s < (int64_t{1} << 31); });
+    return std::all_of(steps->begin(), steps->end(),
+                       [](int64_t s) { return s > -(int64_t{1} << 31) && s < (int64_t{1} << 31); });
   }
   const auto a = propagated(ctx, 0), b = propagated(ctx, 1);
   if (!a || !b) return false;
   if (a->empty() || b->empty() || (a->size() != b->size() && a->size() != 1 && b->size() != 1)) return false;
   if (op != "Div") return true;
   for (size_t k = 0; k < b->size(); ++k)
-    if ((*b)[k] == 0 || ((*b)[k] == -1 && (*a)[a->size() == 1 ? 0 : k] == std::numeric_limits<int64_t>::min())) return false;
+    if ((*b)[k] == 0 || ((*b)[k] == -1 && (*a)[a->size() == 1 ? 0 : k] == std::numeric_limits<int64_t>::min()))
+      return false;
   return true;
 }
 
@@ -293,17 +297,19 @@ class GuardedRegistry : public onnx::ISchemaRegistry {
     if (copy) return copy.get();
     copy = std::make_unique<onnx::OpSchema>(*real);
     if (check != inference_checks().end() && real->has_type_and_shape_inference_function())
-      copy->TypeAndShapeInferenceFunction([fn = real->GetTypeAndShapeInferenceFunction(), c = check->second](onnx::InferenceContext& ctx) {
-        NodeInputs in{[&](const std::string& n) { return ctx.getAttribute(n); },
-                      [&](size_t k) { return k < ctx.getNumInputs() ? ctx.getInputType(k) : nullptr; },
-                      [&](size_t k) { return k < ctx.getNumInputs() ? ctx.getInputData(k) : nullptr; }};
-        if (!c(in).empty()) fail_shape_inference("refused by the importer's guard");  // left uninferred
-        fn(ctx);
-      });
+      copy->TypeAndShapeInferenceFunction(
+          [fn = real->GetTypeAndShapeInferenceFunction(), c = check->second](onnx::InferenceContext& ctx) {
+            NodeInputs in{[&](const std::string& n) { return ctx.getAttribute(n); },
+                          [&](size_t k) { return k < ctx.getNumInputs() ? ctx.getInputType(k) : nullptr; },
+                          [&](size_t k) { return k < ctx.getNumInputs() ? ctx.getInputData(k) : nullptr; }};
+            if (!c(in).empty()) fail_shape_inference("refused by the importer's guard");  // left uninferred
+            fn(ctx);
+          });
     if (guards_propagation(key) && real->has_data_propagation_function())
-      copy->PartialDataPropagationFunction([fn = real->GetDataPropagationFunction(), key](onnx::DataPropagationContext& ctx) {
-        if (safe_to_propagate(key, ctx)) fn(ctx);
-      });
+      copy->PartialDataPropagationFunction(
+          [fn = real->GetDataPropagationFunction(), key](onnx::DataPropagationContext& ctx) {
+            if (safe_to_propagate(key, ctx)) fn(ctx);
+          });
     return copy.get();
   }
 
@@ -340,7 +346,8 @@ std::vector<std::string> problems_after(const onnx::GraphProto& g) {
                   },
                   [&](size_t k) { return lookup(types, k); }, [&](size_t k) { return lookup(data, k); }};
     const std::string p = check->second(in);
-    if (!p.empty()) problems.push_back(fmt::format("node '{}' ({}): {}", n.name().empty() ? n.output(0) : n.name(), n.op_type(), p));
+    if (!p.empty())
+      problems.push_back(fmt::format("node '{}' ({}): {}", n.name().empty() ? n.output(0) : n.name(), n.op_type(), p));
   }
   return problems;
 }

@@ -10,7 +10,8 @@ double radio_w(const DevicePower& p, double bandwidth_mbps) { return p.tx_w_per_
 
 }  // namespace
 
-EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, double latency_ms, bool sends, double bandwidth_mbps) {
+EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, double latency_ms, bool sends,
+                             double bandwidth_mbps) {
   EnergyBreakdown e;
   e.compute = p.compute_w * t_d;
   e.radio = sends ? radio_w(p, bandwidth_mbps) * t_t : 0.0;
@@ -19,7 +20,8 @@ EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, doubl
   return e;
 }
 
-EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool sends, double bandwidth_mbps, double period_ms) {
+EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool sends, double bandwidth_mbps,
+                              double period_ms) {
   const double busy = t_d + (sends ? t_t : 0.0);
   const double period = std::max(period_ms, busy);
   EnergyBreakdown e;
@@ -36,6 +38,5 @@ DevicePower device_power(const PowerModel& model, const std::string& network) {
 }
 
 double radio_watts(const DevicePower& p, double bandwidth_mbps) { return radio_w(p, bandwidth_mbps); }
-
 
 }  // namespace dapdee

@@ -32,16 +32,17 @@ enum class Objective { Latency, Energy };
 
 // One frame alone: E = compute_w T_d + (a B + b) T_t + idle_w (latency - T_d - T_t) + tail, the
 // tail 1000 tail_w tail_s when something is sent. Never fails.
-EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, double latency_ms, bool sends, double bandwidth_mbps);
+EnergyBreakdown frame_energy(const DevicePower& p, double t_d, double t_t, double latency_ms, bool sends,
+                             double bandwidth_mbps);
 
 // A stream, per frame over one arrival period of `period_ms` (the mean gap for Poisson arrivals):
 // the device idles for the rest of the period, and the tail lasts at most the gap to the next
 // frame's transfer, min(tail_s, period - T_t). A period shorter than T_d + T_t is taken as
 // T_d + T_t (the device never idles). Never fails.
-EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool sends, double bandwidth_mbps, double period_ms);
+EnergyBreakdown stream_energy(const DevicePower& p, double t_d, double t_t, bool sends, double bandwidth_mbps,
+                              double period_ms);
 
 // The radio's power while sending at `bandwidth_mbps`: a * B + b watts. Never fails.
 double radio_watts(const DevicePower& p, double bandwidth_mbps);
-
 
 }  // namespace dapdee

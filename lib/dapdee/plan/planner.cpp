@@ -688,7 +688,8 @@ Plan Planner::energy_heuristic(int exit, const Link& link, const DevicePower& po
   Plan* best = nullptr;
   EnergyKey best_key;
   for (Plan& p : tried) {
-    const EnergyKey k = energy_key(p.latency_ms, energy_of(power, link, p.t_d, p.t_t, p.latency_ms, !p.v_s.empty()), deadline, budget);
+    const EnergyKey k =
+        energy_key(p.latency_ms, energy_of(power, link, p.t_d, p.t_t, p.latency_ms, !p.v_s.empty()), deadline, budget);
     if (!best || k < best_key) {
       best = &p;
       best_key = k;

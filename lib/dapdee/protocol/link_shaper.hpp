@@ -101,7 +101,7 @@ class ShapedSender {
   std::deque<Chunk> queue_;
   std::vector<SendTimes> done_;  // per ticket
   uint64_t next_ticket_ = 0, delivered_ = 0;
-  double link_free_ms_ = 0;      // when the last offer's last packet departs
+  double link_free_ms_ = 0;  // when the last offer's last packet departs
   std::string failure_;
   bool stop_ = false;
   std::thread thread_;

@@ -79,22 +79,24 @@ StreamSummary summarize_stream(const std::vector<FrameTiming>& frames, double sc
 namespace {
 
 nlohmann::ordered_json stream_measured(const StreamSummary& s) {
-  return {{"latency_mean_ms", r3(s.mean)}, {"latency_p50_ms", r3(s.p50)}, {"latency_p95_ms", r3(s.p95)},
-          {"latency_p99_ms", r3(s.p99)},   {"achieved_fps", r3(s.achieved_fps)},
-          {"wait_device_ms", r3(s.wait_device)}, {"wait_uplink_ms", r3(s.wait_uplink)},
-          {"wait_edge_ms", r3(s.wait_edge)}, {"queued_at_end", s.queued_at_end}, {"frames", s.frames}};
+  return {{"latency_mean_ms", r3(s.mean)},       {"latency_p50_ms", r3(s.p50)},
+          {"latency_p95_ms", r3(s.p95)},         {"latency_p99_ms", r3(s.p99)},
+          {"achieved_fps", r3(s.achieved_fps)},  {"wait_device_ms", r3(s.wait_device)},
+          {"wait_uplink_ms", r3(s.wait_uplink)}, {"wait_edge_ms", r3(s.wait_edge)},
+          {"queued_at_end", s.queued_at_end},    {"frames", s.frames}};
 }
 
 // The stream's arrivals, its prediction and, with several clients, each client's figures.
 void add_stream(nlohmann::ordered_json& j, const StreamMeta& m, const std::vector<FrameTiming>& frames) {
   nlohmann::ordered_json st = {{"fps", m.fps}, {"arrivals", m.arrivals}, {"seed", m.seed}, {"clients", m.clients}};
-  st["predicted"] = {{"stable", m.stable},
-                     {"latency_mean_ms", m.stable ? nlohmann::ordered_json(r3(m.predicted_mean_ms)) : nullptr},
-                     {"latency_p95_ms", m.stable ? nlohmann::ordered_json(r3(m.predicted_p95_ms)) : nullptr},
-                     {"latency_p95_method", m.p95_method},
-                     {"wait_ms", m.stable ? nlohmann::ordered_json(r3(m.predicted_wait_ms)) : nullptr},
-                     {"utilisation", {{"device", r3(m.utilisation_device)}, {"uplink", r3(m.utilisation_uplink)},
-                                      {"edge", r3(m.utilisation_edge)}}}};
+  st["predicted"] = {
+      {"stable", m.stable},
+      {"latency_mean_ms", m.stable ? nlohmann::ordered_json(r3(m.predicted_mean_ms)) : nullptr},
+      {"latency_p95_ms", m.stable ? nlohmann::ordered_json(r3(m.predicted_p95_ms)) : nullptr},
+      {"latency_p95_method", m.p95_method},
+      {"wait_ms", m.stable ? nlohmann::ordered_json(r3(m.predicted_wait_ms)) : nullptr},
+      {"utilisation",
+       {{"device", r3(m.utilisation_device)}, {"uplink", r3(m.utilisation_uplink)}, {"edge", r3(m.utilisation_edge)}}}};
   const StreamSummary all = summarize_stream(frames, m.schedule_end_ms);
   st["measured"] = stream_measured(all);
   if (m.stable && m.predicted_mean_ms > 0)

@@ -28,17 +28,17 @@ struct FrameTiming {
   uint64_t wire_bytes = 0;     // everything sent for the frame: prefixes, headers, TensorProto fields
   bool offloaded = false;
   // Stream runs (--fps, dapdee-run load) only:
-  int client = 0;            // which emulated device (load), from 0
-  double t_arrive = -1;      // the frame's arrival, ms from the schedule's start (-1: not a stream run)
-  double wait_device = 0;    // arrival to the device part's start
-  double wait_uplink = 0;    // offered to the link until the link began it
-  double wait_edge = 0;      // last tensor received until the edge began it (the shared FIFO)
+  int client = 0;          // which emulated device (load), from 0
+  double t_arrive = -1;    // the frame's arrival, ms from the schedule's start (-1: not a stream run)
+  double wait_device = 0;  // arrival to the device part's start
+  double wait_uplink = 0;  // offered to the link until the link began it
+  double wait_edge = 0;    // last tensor received until the edge began it (the shared FIFO)
 };
 
 // A stream run's arrivals and the stream model's prediction for them.
 struct StreamMeta {
   double fps = 0;
-  std::string arrivals;        // "periodic" | "poisson"
+  std::string arrivals;  // "periodic" | "poisson"
   uint64_t seed = 0;
   int clients = 1;
   double schedule_end_ms = 0;  // the last frame's arrival
@@ -52,7 +52,7 @@ struct StreamMeta {
 struct StreamSummary {
   double mean = 0, p50 = 0, p95 = 0, p99 = 0, achieved_fps = 0;
   double wait_device = 0, wait_uplink = 0, wait_edge = 0;  // means
-  int queued_at_end = 0;  // frames arrived by the last arrival and not finished then
+  int queued_at_end = 0;                                   // frames arrived by the last arrival and not finished then
   size_t frames = 0;
 };
 StreamSummary summarize_stream(const std::vector<FrameTiming>& frames, double schedule_end_ms);

@@ -242,8 +242,9 @@ ReadStatus read_exact(int fd, char* dst, size_t n, bool at_boundary, std::string
   while (got < n) {
     const ssize_t k = ::recv(fd, dst + got, n - got, 0);
     if (k > 0) {
-      if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                                       std::chrono::duration<double>(patience_s));
+      if (!deadline)
+        deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::chrono::duration<double>(patience_s));
       got += static_cast<size_t>(k);
       if (got < n && patience_s > 0 && late()) return ReadStatus::Truncated;  // a trickle cannot hold a frame open
       continue;
@@ -296,7 +297,8 @@ ReadStatus read_frame(int fd, Message& out, uint32_t max_frame_bytes, std::strin
     const size_t step = std::min(remaining, kChunk);
     const size_t at = out.payload.size();
     out.payload.resize(at + step);
-    if (auto s = read_exact(fd, out.payload.data() + at, step, false, why, patience_s, deadline); s != ReadStatus::Ok) return s;
+    if (auto s = read_exact(fd, out.payload.data() + at, step, false, why, patience_s, deadline); s != ReadStatus::Ok)
+      return s;
     remaining -= step;
   }
   if (!known_type(type)) {

@@ -11,23 +11,27 @@
 
 namespace dapdee::client {
 
-
-
 // A plan's wire (dapdee/wire.hpp's names) as the encodings dapdee-run sends: input_encoding
 // uint8 as UINT8, jpeg:RATIO as UINT8 too (no JPEG encoder here: a warning says the bytes
 // exceed the plan's), wire_dtype float16|int8 as FLOAT16|INT8. Throws Error(where) for an
 // unknown name.
-void wire_from_plan(const nlohmann::json& plan, const std::string& where, DevicePlan& d, std::vector<std::string>& warnings) {
+void wire_from_plan(const nlohmann::json& plan, const std::string& where, DevicePlan& d,
+                    std::vector<std::string>& warnings) {
   auto text = [&](const char* key) {
     return plan.contains(key) && plan[key].is_string() ? plan[key].get<std::string>() : std::string("float32");
   };
   const std::string in = text("input_encoding"), dt = text("wire_dtype");
-  if (in == "uint8" || in.rfind("jpeg:", 0) == 0) d.input_encoding = WireEncoding::Uint8;
-  else if (in != "float32") throw Error(where, fmt::format("unknown input_encoding '{}' (float32, uint8, jpeg:RATIO)", in));
-  const std::string jpeg = fmt::format("the plan assumes input_encoding {}, but dapdee-run has no JPEG encoder for arbitrary "
-                                   "tensors: it sends the input as uint8, {} times the plan's bytes, and the measured "
-                                   "T_t will exceed the predicted one", in, in.substr(5));
-  if (in.rfind("jpeg:", 0) == 0 && std::find(warnings.begin(), warnings.end(), jpeg) == warnings.end()) warnings.push_back(jpeg);
+  if (in == "uint8" || in.rfind("jpeg:", 0) == 0)
+    d.input_encoding = WireEncoding::Uint8;
+  else if (in != "float32")
+    throw Error(where, fmt::format("unknown input_encoding '{}' (float32, uint8, jpeg:RATIO)", in));
+  const std::string jpeg = fmt::format(
+      "the plan assumes input_encoding {}, but dapdee-run has no JPEG encoder for arbitrary "
+      "tensors: it sends the input as uint8, {} times the plan's bytes, and the measured "
+      "T_t will exceed the predicted one",
+      in, in.substr(5));
+  if (in.rfind("jpeg:", 0) == 0 && std::find(warnings.begin(), warnings.end(), jpeg) == warnings.end())
+    warnings.push_back(jpeg);
   const std::pair<const char*, WireEncoding> dtypes[] = {
       {"float32", WireEncoding::Float32}, {"float16", WireEncoding::Float16}, {"int8", WireEncoding::Int8}};
   const auto it = std::find_if(std::begin(dtypes), std::end(dtypes), [&](const auto& e) { return dt == e.first; });
@@ -53,8 +57,6 @@ std::string plan_key(const Partition& p) {
   return k;
 }
 
-
-
 double number(const nlohmann::json& plan, const char* key, double fallback) {
   return plan.contains(key) && plan[key].is_number() ? plan[key].get<double>() : fallback;
 }
@@ -68,9 +70,12 @@ LinkSpec link_for(const LinkOptions& o, const nlohmann::json& plan) {
     l.trace_text = read_input(o.trace_path);
     return l;
   }
-  if (o.bandwidth_mbps) l.bandwidth_mbps = *o.bandwidth_mbps;
-  else if (plan.contains("bandwidth_mbps") && plan["bandwidth_mbps"].is_number()) l.bandwidth_mbps = plan["bandwidth_mbps"].get<double>();
-  else throw Error("--bandwidth", "the plan names no bandwidth_mbps: give --bandwidth or --bandwidth-trace");
+  if (o.bandwidth_mbps)
+    l.bandwidth_mbps = *o.bandwidth_mbps;
+  else if (plan.contains("bandwidth_mbps") && plan["bandwidth_mbps"].is_number())
+    l.bandwidth_mbps = plan["bandwidth_mbps"].get<double>();
+  else
+    throw Error("--bandwidth", "the plan names no bandwidth_mbps: give --bandwidth or --bandwidth-trace");
   return l;
 }
 
@@ -118,15 +123,19 @@ WireEncoding encoding_for(const ModelSplitter& m, const DevicePlan& p, const std
   return is_graph_input(m, tensor) ? p.input_encoding : p.tensor_encoding;
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 }  // namespace
 
 std::string frame_bytes(int index, size_t tensors, const std::string& tensor_frames, uint32_t max_frame) {
-  return encode_frame(MsgType::Frame, nlohmann::json{{"frame", index}, {"tensors", tensors}}.dump(), max_frame) + tensor_frames;
+  return encode_frame(MsgType::Frame, nlohmann::json{{"frame", index}, {"tensors", tensors}}.dump(), max_frame) +
+         tensor_frames;
 }
 
-DeviceOut run_device_part(const ModelSplitter& m, const DevicePlan& p, int index, uint32_t max_frame, DeviceKeep& keep) {
+DeviceOut run_device_part(const ModelSplitter& m, const DevicePlan& p, int index, uint32_t max_frame,
+                          DeviceKeep& keep) {
   keep.inputs = random_inputs(m, static_cast<uint64_t>(index) * 7919 + 1);  // the camera's frame
   keep.device_exit.clear();
   std::vector<std::string> wanted = p.parts.sent;
@@ -157,12 +166,13 @@ DeviceOut run_device_part(const ModelSplitter& m, const DevicePlan& p, int index
   return d;
 }
 
-int connect_and_hello(const std::string& host, int port, const ModelSplitter& model, uint32_t max_frame, double timeout_s,
-                      const std::string& where) {
+int connect_and_hello(const std::string& host, int port, const ModelSplitter& model, uint32_t max_frame,
+                      double timeout_s, const std::string& where) {
   const int fd = connect_tcp(host, port, timeout_s);
   // The handshake goes unshaped, before the link starts.
-  const std::string hello = encode_frame(MsgType::Hello, nlohmann::json{{"protocol", kRunProtocol}, {"model", model.dag().model},
-                                                                         {"digest", model.digest()}}.dump());
+  const std::string hello = encode_frame(
+      MsgType::Hello,
+      nlohmann::json{{"protocol", kRunProtocol}, {"model", model.dag().model}, {"digest", model.digest()}}.dump());
   auto fail = [&](const std::string& why) {
     ::close(fd);
     throw Error(where, why);
@@ -172,7 +182,8 @@ int connect_and_hello(const std::string& host, int port, const ModelSplitter& mo
   std::string why;
   if (read_frame(fd, m, max_frame, why) != ReadStatus::Ok) fail("no handshake reply: " + why);
   const auto j = nlohmann::json::parse(m.payload, nullptr, false);
-  if (m.type != MsgType::Ok) fail("the edge server refused: " + (j.is_object() ? j.value("error", m.payload) : m.payload));
+  if (m.type != MsgType::Ok)
+    fail("the edge server refused: " + (j.is_object() ? j.value("error", m.payload) : m.payload));
   set_socket_timeouts(fd, 0);
   return fd;
 }

@@ -36,8 +36,8 @@ struct Reply {
   MsgType type = MsgType::Error;
   nlohmann::json head;
   std::vector<HostTensor> tensors;
-  double at_ms = 0;   // on the sender's clock
-  std::string why;    // for a closed connection
+  double at_ms = 0;  // on the sender's clock
+  std::string why;   // for a closed connection
   bool closed = false;
 };
 
@@ -123,8 +123,8 @@ struct DevicePlan {
   SplitParts parts;
   std::unique_ptr<CvPart> net;  // null when the device part holds no node
   Prediction predicted;
-  WireEncoding input_encoding = WireEncoding::Float32;  // graph inputs sent as they are
-  WireEncoding tensor_encoding = WireEncoding::Float32; // intermediate tensors (wire_dtype)
+  WireEncoding input_encoding = WireEncoding::Float32;   // graph inputs sent as they are
+  WireEncoding tensor_encoding = WireEncoding::Float32;  // intermediate tensors (wire_dtype)
   bool offloads() const { return !parts.edge.empty(); }
 };
 
@@ -136,8 +136,10 @@ struct LinkSpec {
   size_t mtu = 1500;
   nlohmann::ordered_json describe() const {
     nlohmann::ordered_json j;
-    if (bandwidth_mbps) j["bandwidth_mbps"] = *bandwidth_mbps;
-    else j["trace"] = trace_path;
+    if (bandwidth_mbps)
+      j["bandwidth_mbps"] = *bandwidth_mbps;
+    else
+      j["trace"] = trace_path;
     j["delay_ms"] = delay_ms;
     j["mtu"] = mtu;
     j["shaper"] = "user-space (token bucket one MTU deep, delay at the sender; downlink unshaped)";
@@ -149,7 +151,8 @@ struct LinkSpec {
 // uint8 as UINT8, jpeg:RATIO as UINT8 too (no JPEG encoder here: a warning says the bytes
 // exceed the plan's), wire_dtype float16|int8 as FLOAT16|INT8. Throws Error(where) for an
 // unknown name.
-void wire_from_plan(const nlohmann::json& plan, const std::string& where, DevicePlan& d, std::vector<std::string>& warnings);
+void wire_from_plan(const nlohmann::json& plan, const std::string& where, DevicePlan& d,
+                    std::vector<std::string>& warnings);
 // A wire encoding's name for the report. Never fails.
 const char* encoding_name(WireEncoding e);
 // A partition's identity (exit and sorted V_e). Never fails.
@@ -183,7 +186,7 @@ DeviceOut run_device_part(const ModelSplitter& m, const DevicePlan& p, int index
 std::string frame_bytes(int index, size_t tensors, const std::string& tensor_frames, uint32_t max_frame);
 
 // Connects to HOST:PORT and says hello for `model`; throws Error(where) when refused or broken.
-int connect_and_hello(const std::string& host, int port, const ModelSplitter& model, uint32_t max_frame, double timeout_s,
-                      const std::string& where);
+int connect_and_hello(const std::string& host, int port, const ModelSplitter& model, uint32_t max_frame,
+                      double timeout_s, const std::string& where);
 
 }  // namespace dapdee::client

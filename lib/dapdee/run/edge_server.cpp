@@ -46,9 +46,9 @@ struct Outbox {
   std::condition_variable cv;
   std::deque<std::pair<std::string, bool>> queue;  // bytes, and whether they answer a frame
   size_t bytes = 0;
-  int queued = 0;             // frames accepted and not yet answered on the wire
-  bool reader_done = false;   // no more replies will be added by the reader
-  bool broken = false;        // a write failed, or the outbox overflowed: the connection is over
+  int queued = 0;            // frames accepted and not yet answered on the wire
+  bool reader_done = false;  // no more replies will be added by the reader
+  bool broken = false;       // a write failed, or the outbox overflowed: the connection is over
 };
 
 // A frame whose tensors have all arrived, waiting for the edge in the FIFO queue.
@@ -201,16 +201,21 @@ void EdgeServer::Impl::compute(Job& job) {
     outs = job.plan->net->run(job.inputs, job.plan->parts.edge_exit);
   } catch (const Error& e) {
     ++errors;
-    reply = encode_frame(MsgType::Error, nlohmann::json{{"error", fmt::format("frame {}: the edge part failed: {}", job.frame, e.what())},
-                                                        {"frame", job.frame}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    reply =
+        encode_frame(MsgType::Error,
+                     nlohmann::json{{"error", fmt::format("frame {}: the edge part failed: {}", job.frame, e.what())},
+                                    {"frame", job.frame}}
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return post(*job.out, std::move(reply), true, opt.max_frame_bytes);
   }
   const Clock::time_point end = Clock::now();
   ++frames;
-  reply = encode_frame(MsgType::Result, nlohmann::json{{"frame", job.frame}, {"t_e_ms", ms_between(start, end)},
+  reply = encode_frame(MsgType::Result, nlohmann::json{{"frame", job.frame},
+                                                       {"t_e_ms", ms_between(start, end)},
                                                        {"t_queue_ms", ms_between(job.last_tensor, start)},
                                                        {"t_server_ms", ms_between(job.last_tensor, Clock::now())},
-                                                       {"tensors", outs.size()}}.dump());
+                                                       {"tensors", outs.size()}}
+                                            .dump());
   for (const auto& o : outs) reply += encode_frame(MsgType::Tensor, encode_tensor(o), opt.max_frame_bytes);
   post(*job.out, std::move(reply), true, static_cast<size_t>(opt.max_queued_frames + 1) * opt.max_frame_bytes);
 }
@@ -396,7 +401,7 @@ void Session::run() {
       {MsgType::Frame, [this](const std::string& p) { on_frame(p); }},
       {MsgType::Tensor, [this](const std::string& p) { on_tensor(p); }},
   };
-  set_socket_timeouts(fd_, 0.25);  // reads wake 4 times a second to check the clocks
+  set_socket_timeouts(fd_, 0.25);                                // reads wake 4 times a second to check the clocks
   const double send_s = std::max(s_.opt.frame_timeout_s, 0.25);  // a client that reads nothing this long is dropped
   timeval tv{static_cast<time_t>(send_s), static_cast<suseconds_t>(std::fmod(send_s, 1.0) * 1e6)};
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -432,8 +437,8 @@ void EdgeServer::Impl::handle(const std::shared_ptr<Outbox>& out) {
     Session(out, *this).run();
   } catch (const std::exception& e) {  // a bug must not take the server down
     ++errors;
-    post(*out, encode_frame(MsgType::Error, nlohmann::json{{"error", std::string("internal: ") + e.what()}}.dump()), false,
-         opt.max_frame_bytes);
+    post(*out, encode_frame(MsgType::Error, nlohmann::json{{"error", std::string("internal: ") + e.what()}}.dump()),
+         false, opt.max_frame_bytes);
   }
   std::lock_guard<std::mutex> lock(out->mu);
   out->reader_done = true;
@@ -505,7 +510,8 @@ namespace {
 
 // Tells a client past --max-clients why, and hangs up (bounded: a 1 s send timeout).
 void refuse_busy(int fd) {
-  const std::string f = encode_frame(MsgType::Error, nlohmann::json{{"error", "the server is busy (--max-clients)"}}.dump());
+  const std::string f =
+      encode_frame(MsgType::Error, nlohmann::json{{"error", "the server is busy (--max-clients)"}}.dump());
   set_socket_timeouts(fd, 1);
   write_all(fd, f.data(), f.size());
   ::close(fd);

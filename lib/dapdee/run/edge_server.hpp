@@ -31,10 +31,10 @@ struct ServeOptions {
 // What the server did (for logs and tests).
 struct ServeStats {
   uint64_t connections = 0, frames = 0, errors = 0, plans_built = 0;
-  uint64_t refused = 0;       // connections refused as busy (--max-clients)
-  uint64_t timed_out = 0;     // connections closed for a missing hello, a slow frame or idleness
-  uint64_t max_queue = 0;     // the longest the edge's FIFO queue has been (frames)
-  uint64_t throttled = 0;     // times a client's reading paused at --max-queued-frames
+  uint64_t refused = 0;    // connections refused as busy (--max-clients)
+  uint64_t timed_out = 0;  // connections closed for a missing hello, a slow frame or idleness
+  uint64_t max_queue = 0;  // the longest the edge's FIFO queue has been (frames)
+  uint64_t throttled = 0;  // times a client's reading paused at --max-queued-frames
 };
 
 // A running edge server (accept loop and one thread per connection).

@@ -16,16 +16,16 @@ namespace dapdee {
 // What to load the server with.
 struct LoadOptions {
   std::string model_path;
-  std::string plan_path;     // one dapdee-plan/1 object (FILE or -)
-  std::string connect;       // HOST:PORT of `dapdee-run serve`; empty: a server in-process on 127.0.0.1
+  std::string plan_path;  // one dapdee-plan/1 object (FILE or -)
+  std::string connect;    // HOST:PORT of `dapdee-run serve`; empty: a server in-process on 127.0.0.1
   int clients = 4;
-  double fps = 10;           // per client
+  double fps = 10;  // per client
   Arrivals arrivals = Arrivals::Periodic;
-  uint64_t seed = 1;         // client c's Poisson arrivals use seed + c; periodic ones are staggered by c/N of a period
-  int frames = 100;          // per client
-  int warmup = 3;            // device-part runs before T_d is taken (their median)
+  uint64_t seed = 1;  // client c's Poisson arrivals use seed + c; periodic ones are staggered by c/N of a period
+  int frames = 100;   // per client
+  int warmup = 3;     // device-part runs before T_d is taken (their median)
   int threads = 1;
-  LinkOptions link;          // each client's own uplink
+  LinkOptions link;  // each client's own uplink
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
   double timeout_s = 60;
 };

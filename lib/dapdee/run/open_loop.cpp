@@ -45,7 +45,7 @@ class Handoff {
  public:
   void push(Pending p) {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(p));
+    queue_.push_back(p);
     cv_.notify_all();
   }
   void close() {
@@ -58,7 +58,7 @@ class Handoff {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
     if (queue_.empty()) return false;
-    p = std::move(queue_.front());
+    p = queue_.front();
     queue_.pop_front();
     return true;
   }
@@ -90,13 +90,15 @@ void complete(Pending& p, const Reply& r, const SendTimes& st, double origin, do
 }
 
 // Takes the replies in order as the device loop hands frames over.
-void collect(Handoff& handoff, const StreamLink& link, double origin, const ReplyCheck& check, std::vector<FrameTiming>& out) {
+void collect(Handoff& handoff, const StreamLink& link, double origin, const ReplyCheck& check,
+             std::vector<FrameTiming>& out) {
   Pending p;
   while (handoff.pop(p)) {
     if (p.timing.offloaded) {
       Reply r = link.rx->next(link.timeout_s, link.where);
       if (r.type == MsgType::Error)
-        throw Error(link.where, "the edge server answered: " + (r.head.is_object() ? r.head.value("error", std::string("?")) : "?"));
+        throw Error(link.where, "the edge server answered: " +
+                                    (r.head.is_object() ? r.head.value("error", std::string("?")) : "?"));
       if (r.type != MsgType::Result || r.head.value("frame", int64_t{-1}) != p.timing.index)
         throw Error(link.where, fmt::format("expected the result of frame {}", p.timing.index));
       complete(p, r, link.sender->wait(p.ticket), origin, link.delay_ms);
@@ -108,8 +110,8 @@ void collect(Handoff& handoff, const StreamLink& link, double origin, const Repl
 
 }  // namespace
 
-std::vector<FrameTiming> run_open_loop(const std::vector<double>& arrivals, const DeviceStage& device, const StreamLink& link,
-                                       int client, int plan, const ReplyCheck& check) {
+std::vector<FrameTiming> run_open_loop(const std::vector<double>& arrivals, const DeviceStage& device,
+                                       const StreamLink& link, int client, int plan, const ReplyCheck& check) {
   const double origin = link.sender->now_ms() + 5.0;  // the schedule starts a little after now
   Handoff handoff;
   std::vector<FrameTiming> out;
@@ -148,7 +150,7 @@ std::vector<FrameTiming> run_open_loop(const std::vector<double>& arrivals, cons
         f.latency_ms = p.t1 - p.arrive_abs;
         f.done_ms = p.t1 - origin;
       }
-      handoff.push(std::move(p));
+      handoff.push(p);
     }
   } catch (...) {
     handoff.close();
@@ -161,7 +163,8 @@ std::vector<FrameTiming> run_open_loop(const std::vector<double>& arrivals, cons
   return out;
 }
 
-StreamMeta predict_stream(const Prediction& p, bool offloads, double fps, Arrivals arrivals, int clients, uint64_t seed) {
+StreamMeta predict_stream(const Prediction& p, bool offloads, double fps, Arrivals arrivals, int clients,
+                          uint64_t seed) {
   StreamMeta m;
   m.fps = fps;
   m.arrivals = arrivals_name(arrivals);
@@ -171,8 +174,8 @@ StreamMeta predict_stream(const Prediction& p, bool offloads, double fps, Arriva
   spec.fps = fps;
   spec.arrivals = arrivals;
   spec.clients = clients;
-  const std::vector<Stage> stages =
-      offloads ? device_edge_stages(p.T_d, p.T_t, p.T_e) : std::vector<Stage>{Stage{StageKind::Device, p.T_d, Sharing::Private}};
+  const std::vector<Stage> stages = offloads ? device_edge_stages(p.T_d, p.T_t, p.T_e)
+                                             : std::vector<Stage>{Stage{StageKind::Device, p.T_d, Sharing::Private}};
   const StreamOutcome o = stream_waiting(stages, spec, StreamDetail::Full);
   m.stable = o.stable;
   m.predicted_wait_ms = o.wait_ms;

@@ -36,11 +36,12 @@ struct StreamLink {
 // Runs one client's frames at `arrivals` (ms after a start a few ms from now) and returns their
 // timings (FrameTiming's stream fields set, `client` and `plan` as given). Throws Error(where)
 // for an error reply, a reply out of order, a closed connection or a reply timeout.
-std::vector<FrameTiming> run_open_loop(const std::vector<double>& arrivals, const DeviceStage& device, const StreamLink& link,
-                                       int client, int plan, const ReplyCheck& check);
+std::vector<FrameTiming> run_open_loop(const std::vector<double>& arrivals, const DeviceStage& device,
+                                       const StreamLink& link, int client, int plan, const ReplyCheck& check);
 
 // The stream model's prediction for a run: the plan's stages on this link at this rate.
 // Never fails.
-StreamMeta predict_stream(const Prediction& p, bool offloads, double fps, Arrivals arrivals, int clients, uint64_t seed);
+StreamMeta predict_stream(const Prediction& p, bool offloads, double fps, Arrivals arrivals, int clients,
+                          uint64_t seed);
 
 }  // namespace dapdee::client

@@ -142,6 +142,7 @@ class RunSession {
   void start_frame(DevicePlan& p, int index, bool measured);
   void finish_oldest();
   std::vector<double> stream_frames(DevicePlan& p, int frames);
+  RunMeta report_meta(const nlohmann::json& first, const LinkSpec& link, const std::vector<double>& arrivals) const;
   void record(InFlight& f, const std::vector<HostTensor>& edge_out);
   void verify();
   void trace_frame(const InFlight& f);
@@ -371,15 +372,16 @@ void RunSession::verify() {
 // "; at F fps (arrivals): mean M ms, p95 P (predicted ...)" for a stream run's summary line.
 std::string stream_summary(const StreamMeta& m, const std::vector<FrameTiming>& frames) {
   const StreamSummary s = summarize_stream(frames, m.schedule_end_ms);
-  const std::string predicted = m.stable ? fmt::format("predicted mean {:.2f}, p95 {:.2f}", m.predicted_mean_ms, m.predicted_p95_ms)
-                                         : std::string("predicted unstable");
-  return fmt::format("; at {} fps ({}): mean {:.2f} ms, p95 {:.2f}, achieved {:.2f} fps, {} queued at the end ({})", m.fps,
-                     m.arrivals, s.mean, s.p95, s.achieved_fps, s.queued_at_end, predicted);
+  const std::string predicted =
+      m.stable ? fmt::format("predicted mean {:.2f}, p95 {:.2f}", m.predicted_mean_ms, m.predicted_p95_ms)
+               : std::string("predicted unstable");
+  return fmt::format("; at {} fps ({}): mean {:.2f} ms, p95 {:.2f}, achieved {:.2f} fps, {} queued at the end ({})",
+                     m.fps, m.arrivals, s.mean, s.p95, s.achieved_fps, s.queued_at_end, predicted);
 }
 
 // --fps: the measured frames released on the arrival schedule (open loop); returns the schedule.
 std::vector<double> RunSession::stream_frames(DevicePlan& p, int frames) {
-  const std::vector<double> arrivals = arrival_times(*o_.fps, o_.arrivals, frames, o_.seed);
+  std::vector<double> arrivals = arrival_times(*o_.fps, o_.arrivals, frames, o_.seed);
   DeviceKeep first;
   const DeviceStage device = [&](int i) {
     DeviceKeep keep;
@@ -391,12 +393,48 @@ std::vector<double> RunSession::stream_frames(DevicePlan& p, int frames) {
     if (i == 0 && verify_)
       for (const auto& t : tensors) verify_->outputs.push_back(t);
   };
-  frames_ = run_open_loop(arrivals, device, StreamLink{sender_.get(), rx_.get(), delay_ms_, o_.timeout_s, where()}, 0, p.id, check);
+  frames_ = run_open_loop(arrivals, device, StreamLink{sender_.get(), rx_.get(), delay_ms_, o_.timeout_s, where()}, 0,
+                          p.id, check);
   for (const auto& f : frames_) {
     first_done_ = first_done_ < 0 ? f.done_ms : std::min(first_done_, f.done_ms);
     last_done_ = std::max(last_done_, f.done_ms);
   }
   return arrivals;
+}
+
+// The report's figures besides the frames: what ran, on which link, and the prediction.
+RunMeta RunSession::report_meta(const nlohmann::json& first, const LinkSpec& link, const std::vector<double>& arrivals) const {
+  RunMeta meta;
+  meta.model = model_->dag().model;
+  meta.digest = model_->digest();
+  meta.mode = o_.fps ? "stream" : o_.pipeline == Pipeline::On ? "pipeline" : "sequential";
+  meta.plan = first;
+  meta.link = link.describe();
+  {  // what the first plan's tensors were sent as (dapdee/tensor_wire.hpp)
+    DevicePlan w;
+    std::vector<std::string> ignored;
+    wire_from_plan(first, o_.plan_path, w, ignored);
+    if (w.input_encoding != WireEncoding::Float32 || w.tensor_encoding != WireEncoding::Float32) {  // default: as before
+      meta.link["sent_input_as"] = encoding_name(w.input_encoding);
+      meta.link["sent_tensors_as"] = encoding_name(w.tensor_encoding);
+    }
+  }
+  meta.threads = o_.threads;
+  meta.warmup = o_.warmup;
+  meta.elapsed_ms = last_done_ - first_done_;
+  meta.max_abs_diff = max_abs_diff_;
+  std::set<int> used;
+  for (const auto& f : frames_) used.insert(f.plan);
+  meta.plans_used = static_cast<int>(used.size());
+  if (used.size() <= 1) {
+    const DevicePlan& only = *plans_.begin()->second;
+    meta.predicted = predict(only.plan, link, only.offloads());
+  }
+  if (o_.fps && meta.predicted) {
+    meta.stream = predict_stream(*meta.predicted, plans_.begin()->second->offloads(), *o_.fps, o_.arrivals, 1, o_.seed);
+    meta.stream->schedule_end_ms = arrivals.empty() ? 0 : arrivals.back();
+  }
+  return meta;
 }
 
 RunOutcome RunSession::run() {
@@ -444,36 +482,7 @@ RunOutcome RunSession::run() {
   if (o_.progress == RunProgress::Line) fmt::print(stderr, "\n");
   verify();
 
-  RunMeta meta;
-  meta.model = model_->dag().model;
-  meta.digest = model_->digest();
-  meta.mode = o_.fps ? "stream" : o_.pipeline == Pipeline::On ? "pipeline" : "sequential";
-  meta.plan = first;
-  meta.link = link.describe();
-  {  // what the first plan's tensors were sent as (dapdee/tensor_wire.hpp)
-    DevicePlan w;
-    std::vector<std::string> ignored;
-    wire_from_plan(first, o_.plan_path, w, ignored);
-    if (w.input_encoding != WireEncoding::Float32 || w.tensor_encoding != WireEncoding::Float32) {  // default: as before
-      meta.link["sent_input_as"] = encoding_name(w.input_encoding);
-      meta.link["sent_tensors_as"] = encoding_name(w.tensor_encoding);
-    }
-  }
-  meta.threads = o_.threads;
-  meta.warmup = o_.warmup;
-  meta.elapsed_ms = last_done_ - first_done_;
-  meta.max_abs_diff = max_abs_diff_;
-  std::set<int> used;
-  for (const auto& f : frames_) used.insert(f.plan);
-  meta.plans_used = static_cast<int>(used.size());
-  if (used.size() <= 1) {
-    const DevicePlan& only = *plans_.begin()->second;
-    meta.predicted = predict(only.plan, link, only.offloads());
-  }
-  if (o_.fps && meta.predicted) {
-    meta.stream = predict_stream(*meta.predicted, plans_.begin()->second->offloads(), *o_.fps, o_.arrivals, 1, o_.seed);
-    meta.stream->schedule_end_ms = arrivals.empty() ? 0 : arrivals.back();
-  }
+  const RunMeta meta = report_meta(first, link, arrivals);
   RunOutcome out;
   out.report_json = render_run_report(meta, frames_);
   out.warnings = warnings_;

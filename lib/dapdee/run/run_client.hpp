@@ -18,7 +18,6 @@ enum class Pipeline { Off, On };        // one frame at a time, or the three sta
 enum class RunProgress { Off, Line };   // a progress line on stderr (terminals only)
 enum class Verify { Off, On };          // compare the first frame's output with the whole model
 
-
 // What to run.
 struct RunOptions {
   std::string model_path;
@@ -39,7 +38,7 @@ struct RunOptions {
   double timeout_s = 60;      // waiting for a reply
   std::optional<double> fps;  // --fps: frames released open loop at this rate (after the warm-up)
   Arrivals arrivals = Arrivals::Periodic;
-  uint64_t seed = 1;          // Poisson arrivals' generator
+  uint64_t seed = 1;  // Poisson arrivals' generator
 };
 
 // The report and what to tell the user.

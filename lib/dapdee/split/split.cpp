@@ -216,12 +216,14 @@ void check_input_budget(const ModelSplitter& model) {
     const TensorInfo* t = model.tensor(n.name);
     if (!t) continue;
     const size_t elements = element_count(t->shape);
-    const int64_t bytes = elements > static_cast<size_t>(kMaxCheckInputBytes) ? kMaxCheckInputBytes + 1 : static_cast<int64_t>(elements) * 4;
+    const int64_t bytes = elements > static_cast<size_t>(kMaxCheckInputBytes) ? kMaxCheckInputBytes + 1
+                                                                              : static_cast<int64_t>(elements) * 4;
     total += bytes;
     if (total > kMaxCheckInputBytes)
-      throw Error(model.path(), fmt::format("--check: input '{}' ({} elements) takes the random input past the cap of {} "
-                                            "MiB (float32); check a model with smaller inputs",
-                                            n.name, elements, kMaxCheckInputBytes >> 20));
+      throw Error(model.path(),
+                  fmt::format("--check: input '{}' ({} elements) takes the random input past the cap of {} "
+                              "MiB (float32); check a model with smaller inputs",
+                              n.name, elements, kMaxCheckInputBytes >> 20));
   }
 }
 const onnx::ModelProto& ModelSplitter::model() const { return impl_->full; }
