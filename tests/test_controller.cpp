@@ -206,7 +206,7 @@ TEST_CASE("bandwidth estimator: harmonic mean of the window, capped by the last 
 }
 
 TEST_CASE("metric samples: every bad line is named, and the reader stops or skips", "[controller][metrics]") {
-  const auto good = parse_metric_line(R"({"format":"dapdee-metrics/1","t_s":1.5,"bandwidth_mbps":3,"cpu":0.2,"priority":null,"frame":7})");
+  const auto good = parse_metric_line(R"({"format":"dapdee-metrics/1","t_s":1.5,"bandwidth_mbps":3,"cpu":0.2,"priority":null})");
   REQUIRE(good.ok());
   CHECK(good.value().t_s == 1.5);
   CHECK(*good.value().bandwidth_mbps == 3);
@@ -221,6 +221,7 @@ TEST_CASE("metric samples: every bad line is named, and the reader stops or skip
       {R"({"bandwidth_mbps":3})", "'t_s' is missing"},
       {R"({"t_s":1,"format":"dapdee-plan/1"})", "'format' must be \"dapdee-metrics/1\""},
       {"[1,2]", "must be a JSON object"},
+      {R"({"t_s":1,"frame":7})", "unknown key \"frame\""},
       {"t_s=1", "not JSON"},
   };
   for (const auto& [line, what] : bad) {

@@ -97,29 +97,29 @@ TEST_CASE("dapdee-plan --follow: bad samples stop the loop with the line number"
   CHECK(nolink.code == 1);
   CHECK_THAT(nolink.err, Catch::Contains("line 1: no bandwidth or delay known yet"));
   const auto sweep = run(follow_cmd("--follow --network 4G --deadline 10,20 < " + (d / "in.jsonl")));
-  CHECK(sweep.code == 1);
+  CHECK(sweep.code == 2);
   CHECK_THAT(sweep.err, Catch::Contains("--deadline: --follow takes one value"));
   // -o: a bad option leaves no file; the lines go to the file otherwise.
   const auto bad_o = run(follow_cmd("--follow --network 4G --deadline 10,20 -o " + (d / "o.jsonl") + " < " + (d / "in.jsonl")));
-  CHECK(bad_o.code == 1);
+  CHECK(bad_o.code == 2);
   CHECK_FALSE(fs::exists(d / "o.jsonl"));
   const auto good_o = run(follow_cmd("--follow --network 4G --deadline 10 -o " + (d / "o.jsonl") + " < " + (d / "in.jsonl")));
   CHECK(good_o.code == 0);
   CHECK(good_o.out.empty());
   CHECK_THAT(slurp(d / "o.jsonl"), Catch::EndsWith("\"trigger\":\"initial\"}\n"));
   const auto csv = run(follow_cmd("--follow --network 4G --format csv < " + (d / "in.jsonl")));
-  CHECK(csv.code == 1);
+  CHECK(csv.code == 2);
   CHECK_THAT(csv.err, Catch::Contains("--format: --follow writes JSON lines only"));
   const auto stdin_dag = run("cat " + kSrc + "/profiles/dags/ee_alexnet.dag.json | " + tool("dapdee-plan") + " - --device " +
                              kSrc + "/profiles/predicted/ee_alexnet.rpi4.json --edge " + kSrc +
                              "/profiles/predicted/ee_alexnet.edge-t4.json --network 4G --follow");
-  CHECK(stdin_dag.code == 1);
+  CHECK(stdin_dag.code == 2);
   CHECK_THAT(stdin_dag.err, Catch::Contains("give the DAG and the profiles as files"));
 }
 
 TEST_CASE("dapdee-plan: the delay is given or an error, and the trace window is bounded", "[controller][cli][trace]") {
   const auto r = run(follow_cmd("--bandwidth 5 --deadline 20"));
-  CHECK(r.code == 1);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("--delay") && Catch::Contains("the delay is unknown"));
   CHECK(r.out.empty());
   const auto ok = run(follow_cmd("--bandwidth 5 --delay 7 --deadline 20"));
@@ -128,7 +128,7 @@ TEST_CASE("dapdee-plan: the delay is given or an error, and the trace window is 
   TempDir d;
   spit(d / "t.up", "0\n5\n");
   const auto trace = run(follow_cmd("--bandwidth-trace " + (d / "t.up") + " --deadline 20"));
-  CHECK(trace.code == 1);
+  CHECK(trace.code == 2);
   CHECK_THAT(trace.err, Catch::Contains("--delay"));
   // Mahimahi's period is the last time: 0, 500 and 1000 ms make one window of 1 s, 3 packets.
   spit(d / "p.up", "0\n500\n1000\n");

@@ -79,13 +79,16 @@ TEST_CASE("dapdee-import | dapdee-plan - works as a pipeline", "[plan][cli]") {
   CHECK_THAT(r.out, Catch::Contains("\"format\":\"dapdee-plan/1\""));
 }
 
-TEST_CASE("dapdee-plan: missing profile nodes cost 0 with one warning", "[plan][cli]") {
+TEST_CASE("dapdee-plan: missing profile nodes are an error, or cost 0 with one warning under --allow-partial-profile",
+          "[plan][cli]") {
   Fixture f;
   spit(f.d / "partial.json", R"({"format":"dapdee-profile/1","nodes":{"conv1":{"ms":3}}})");
-  const auto r = run(tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "partial.json") + " --edge " + f.edge +
-                     " --network 4G");
+  const std::string cmd = tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "partial.json") + " --edge " + f.edge +
+                          " --network 4G";
+  expect_plan_error(f, cmd, "9 of the DAG's 10 computing node(s) have no time");
+  const auto r = run(cmd + " --allow-partial-profile");
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.err, Catch::Contains("warning") && Catch::Contains("cost 0 ms on the device"));
+  CHECK_THAT(r.err, Catch::Contains("warning") && Catch::Contains("planned anyway with 0 ms for every missing node"));
 }
 
 TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
@@ -100,7 +103,7 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
   SECTION("a profile for another model") {
     spit(f.d / "other.json", R"({"format":"dapdee-profile/1","model":"resnet18","nodes":{"/conv1/Conv":{"ms":1}}})");
     expect_plan_error(f, tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "other.json") + " --edge " + f.edge +
-                             " --network 4G", "another model");
+                             " --network 4G", "the device profile is for model 'resnet18' but the DAG is 'ee'");
   }
   SECTION("bandwidths") {
     expect_plan_error(f, f.plan("--bandwidth -1"), "bandwidth");
@@ -109,7 +112,11 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
     expect_plan_error(f, f.plan("--bandwidth 0:5:3"), "bandwidth");
   }
   SECTION("a negative deadline") { expect_plan_error(f, f.plan("--network 4G --deadline -5"), "deadline"); }
-  SECTION("an unknown network") { expect_plan_error(f, f.plan("--network 7G"), "unknown network '7G'"); }
+  SECTION("an unknown network is a usage error") {
+    const auto r = run(f.plan("--network 7G"));
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("dapdee-plan: usage: ") && Catch::Contains("unknown network '7G'"));
+  }
   SECTION("an unknown exit") { expect_plan_error(f, f.plan("--network 4G --exit exit9"), "unknown exit 'exit9'"); }
   SECTION("an unknown mode or method is a usage error") {
     for (const char* args : {"--network 4G --mode fast", "--network 4G --method magic"}) {
@@ -206,7 +213,7 @@ TEST_CASE("dapdee-plan usage errors of the heavy search, fields and breakpoints 
   }
   // One delay is needed to draw the map.
   const auto r = run(f.plan("--network 3G,4G --breakpoints -o " + out));
-  CHECK(r.code == 1);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("needs one delay"));
   CHECK_FALSE(fs::exists(out));
 }

@@ -279,8 +279,13 @@ TEST_CASE("CSV fields with commas, quotes or newlines are quoted (RFC 4180)", "[
   dag["exits"][0]["name"] = "exit,1\nnew line";
   spit(d / "dag.json", dag.dump());
   spit(d / "net.json", R"({"format":"dapdee-network/1","name":"my,net \"x\"","uplink_mbps":5,"delay_ms":20})");
-  const auto r = run(tool("dapdee-plan") + " " + (d / "dag.json") + " --device " + repo("profiles/predicted/ee_vgg16.rpi4.json") +
-                     " --edge " + repo("profiles/predicted/ee_vgg16.edge-t4.json") + " --network " + (d / "net.json") +
+  for (const char* side : {"rpi4", "edge-t4"}) {  // the profiles name the renamed model too (else refused)
+    nlohmann::json p = nlohmann::json::parse(slurp(repo(std::string("profiles/predicted/ee_vgg16.") + side + ".json")));
+    p["model"] = dag["model"];
+    spit(d / (std::string(side) + ".json"), p.dump());
+  }
+  const auto r = run(tool("dapdee-plan") + " " + (d / "dag.json") + " --device " + (d / "rpi4.json") + " --edge " +
+                     (d / "edge-t4.json") + " --network " + (d / "net.json") +
                      " --exit 1 --deadline 5,500 --format csv");
   INFO(r.err);
   REQUIRE(r.code == 0);

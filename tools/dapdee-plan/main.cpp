@@ -1,6 +1,7 @@
 // dapdee-plan: min-cut partitioning with early exits, one point or sweeps.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "dapdee/render/render_graph.hpp"
 #include "dapdee/support/error.hpp"
 #include "dapdee/support/io.hpp"
+#include "dapdee/support/suggest.hpp"
 
 namespace {
 
@@ -23,7 +25,7 @@ struct Args {
   dapdee::PlanJob job;
   std::string out = "-", format = "json";
   std::vector<std::string> fields;
-  bool breakpoints = false, follow = false, pareto = false;
+  bool breakpoints = false, follow = false, pareto = false, allow_partial_profile = false;
   double energy_budget = 0;
   std::string shard;
   double delay = -1;
@@ -57,6 +59,9 @@ void add_input_options(CLI::App& app, Args& a) {
   app.add_option("DAG", job.dag_path, "DAG JSON from dapdee-import, or - for stdin")->required();
   app.add_option("--device", job.device_profile, "device profile (dapdee-profile/1)")->required();
   app.add_option("--edge", job.edge_profile, "edge profile (dapdee-profile/1)")->required();
+  app.add_flag("--allow-partial-profile", a.allow_partial_profile,
+               "plan with a profile of another model, or one that times only part of the DAG (0 ms for the "
+               "missing nodes), with a warning instead of the error");
   app.add_option("--network", job.networks,
                  "preset (CAT1, 3G, 4G, WiFi, 5G) or network file; comma list sweeps (default: none, give "
                  "--bandwidth instead)")
@@ -164,7 +169,13 @@ void add_output_options(CLI::App& app, Args& a) {
                  "JSON/CSV fields, comma list, or 'short' (no node lists) / 'all' (default: the format's set)")
       ->delimiter(',')
       ->transform(trim)
-      ->check(CLI::IsMember(dapdee::plan_field_names()));
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            const auto names = dapdee::decision_field_names();
+            if (std::find(names.begin(), names.end(), v) != names.end()) return {};
+            return "'" + v + "' is no field" + dapdee::did_you_mean(v, names) + " (the fields: docs/FORMATS.md, dapdee-plan/1)";
+          },
+          "FIELD"));
   app.add_option("--shard", a.shard,
                  "plan the I-th of N contiguous parts of the sweep (1 <= I <= N); the parts' outputs, "
                  "concatenated in order, are the whole sweep's (CSV header in part 1 only) (default: 1/1)")
@@ -202,6 +213,9 @@ void check_usage(const Args& a) {
     stdins += *in == "-";
   for (const auto& n : job.networks) stdins += n == "-";
   if (stdins > 1) dapdee_tools::usage_error("only one input can be read from '-' (stdin); give the others as files");
+  for (const auto& f : a.fields)
+    if (!a.follow && dapdee::is_decision_field(f))
+      dapdee_tools::usage_error("--fields " + f + ": t_s, replanned and trigger are fields of --follow lines only");
   if (a.follow && (a.input_encoding != "float32" || a.wire_dtype != "float32" || a.downlink > 0))
     dapdee_tools::usage_error("--follow plans with the float32 wire only (no --input-encoding, --wire-dtype, --result-downlink)");
   if (!a.breakpoints) return;
@@ -266,6 +280,7 @@ void run(CLI::App& app, Args& a) {
   inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
   dapdee::check_output_paths(inputs, {a.out});
   if (app.count("--delay")) job.delay_ms = a.delay;
+  if (a.allow_partial_profile) job.partial_profile = dapdee::PartialProfile::Warn;
   if (!a.shard.empty()) std::sscanf(a.shard.c_str(), "%d/%d", &job.shard_index, &job.shard_count);
   if (a.breakpoints) job.output = dapdee::PlanJob::Output::Breakpoints;
   dapdee::parse_input_encoding(a.input_encoding, job.wire).take("--input-encoding");
@@ -274,7 +289,8 @@ void run(CLI::App& app, Args& a) {
   const auto fmt_kind = *dapdee::parse_format(a.format);
   if (a.follow) {
     if (!app.count("--mode")) job.mode = "auto";
-    if (fmt_kind != dapdee::Format::Json) throw dapdee::Error("--format", "--follow writes JSON lines only");
+    job.follow_fields = a.fields;
+    if (fmt_kind != dapdee::Format::Json) dapdee_tools::usage_error("--format: --follow writes JSON lines only");
     dapdee::run_follow(job, a.out, std::cin, std::cerr);
     return;
   }

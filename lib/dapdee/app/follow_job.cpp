@@ -10,6 +10,7 @@
 
 #include "dapdee/model/network.hpp"
 #include "dapdee/model/profile.hpp"
+#include "dapdee/model/profile_check.hpp"
 #include "dapdee/plan/controller.hpp"
 #include "dapdee/render/render.hpp"
 #include "dapdee/support/io.hpp"
@@ -22,7 +23,7 @@ namespace {
 std::optional<double> single_value(const std::string& spec, const char* option) {
   if (spec.empty()) return std::nullopt;
   const auto v = parse_values(spec).take(option);
-  if (v.size() != 1) throw Error(option, "--follow takes one value (the controller picks the plan over time)");
+  if (v.size() != 1) throw UsageError(option, "--follow takes one value (the controller picks the plan over time)");
   return v.front();
 }
 
@@ -37,11 +38,11 @@ ControllerSetup follow_setup(const PlanJob& job) {
   c.method = *method;
   c.heavy = job.heavy;
   if (job.dag_path == "-" || job.device_profile == "-" || job.edge_profile == "-")
-    throw Error("-", "--follow reads its samples on stdin: give the DAG and the profiles as files");
-  if (!job.bandwidth_trace.empty()) throw Error("--bandwidth-trace", "--follow reads its bandwidth from the samples");
-  if (!job.exit.empty()) throw Error("--exit", "--follow chooses the exit itself");
-  if (!job.metrics_path.empty()) throw Error("--metrics", "under --follow the load metrics come in the samples");
-  if (job.networks.size() > 1) throw Error("--network", "--follow takes one network");
+    throw UsageError("-", "--follow reads its samples on stdin: give the DAG and the profiles as files");
+  if (!job.bandwidth_trace.empty()) throw UsageError("--bandwidth-trace", "--follow reads its bandwidth from the samples");
+  if (!job.exit.empty()) throw UsageError("--exit", "--follow chooses the exit itself");
+  if (!job.metrics_path.empty()) throw UsageError("--metrics", "under --follow the load metrics come in the samples");
+  if (job.networks.size() > 1) throw UsageError("--network", "--follow takes one network");
   c.deadline_ms = single_value(job.deadline, "--deadline");
   if (c.deadline_ms && !(*c.deadline_ms >= 0)) throw Error("--deadline", "a deadline must be >= 0 ms");
   if (!job.networks.empty()) {
@@ -69,15 +70,15 @@ ControllerSetup follow_setup(const PlanJob& job) {
 std::unique_ptr<Controller> prepare(const PlanJob& job, std::ostream& diag) {
   const ControllerSetup setup = follow_setup(job);
   Dag dag = parse_dag(read_input(job.dag_path), job.dag_path);
-  CostBuild cb = costs_from_profiles(dag, load_profile(job.device_profile), load_profile(job.edge_profile));
-  for (const auto& [list, file] : {std::pair{&cb.missing_device, &job.device_profile}, {&cb.missing_edge, &job.edge_profile}})
-    if (!list->empty())
-      diag << fmt::format("dapdee-plan: warning: {}: {} node(s) have no time and cost 0 ms\n", *file, list->size());
+  const Profile device = load_profile(job.device_profile), edge = load_profile(job.edge_profile);
+  for (const auto& [p, role] : {std::pair{&device, "device"}, {&edge, "edge"}})
+    for (const auto& w : check_profile_covers(dag, *p, role, job.partial_profile)) diag << "dapdee-plan: warning: " << w << '\n';
+  CostBuild cb = costs_from_profiles(dag, device, edge);
   return std::make_unique<Controller>(std::move(dag), std::move(cb.costs), setup);
 }
 
 // The loop: one flushed line per good sample; a bad sample stops it with its line number.
-void follow(Controller& ctl, std::istream& in, std::ostream& out, std::ostream& diag) {
+void follow(Controller& ctl, const std::vector<std::string>& fields, std::istream& in, std::ostream& out, std::ostream& diag) {
   MetricReader reader(in, "-", BadSample::Stop, diag);
   while (const auto sample = reader.next()) {
     Decision d;
@@ -86,22 +87,22 @@ void follow(Controller& ctl, std::istream& in, std::ostream& out, std::ostream& 
     } catch (const Error& e) {
       throw Error("-", fmt::format("line {}: {}", reader.line_number(), e.what()));
     }
-    out << decision_to_json(ctl.dag(), d) << '\n' << std::flush;
+    out << decision_to_json(ctl.dag(), d, fields) << '\n' << std::flush;
   }
 }
 
 }  // namespace
 
 void run_follow(const PlanJob& job, std::istream& in, std::ostream& out, std::ostream& diag) {
-  follow(*prepare(job, diag), in, out, diag);
+  follow(*prepare(job, diag), job.follow_fields, in, out, diag);
 }
 
 void run_follow(const PlanJob& job, const std::string& out_path, std::istream& in, std::ostream& diag) {
   const auto ctl = prepare(job, diag);
-  if (out_path == "-") return follow(*ctl, in, std::cout, diag);
+  if (out_path == "-") return follow(*ctl, job.follow_fields, in, std::cout, diag);
   std::ofstream file(out_path);
   if (!file) throw Error(out_path, "cannot open for writing");
-  follow(*ctl, in, file, diag);
+  follow(*ctl, job.follow_fields, in, file, diag);
 }
 
 }  // namespace dapdee

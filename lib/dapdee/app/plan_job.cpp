@@ -11,6 +11,7 @@
 #include "dapdee/model/profile_check.hpp"
 #include "dapdee/support/io.hpp"
 #include "dapdee/support/json_field.hpp"
+#include "dapdee/support/suggest.hpp"
 
 namespace dapdee {
 
@@ -26,7 +27,7 @@ std::string name_list(const std::vector<std::string>& names) {
 void read_metrics(const std::string& path, LoadMetrics& m) {
   nlohmann::json storage;
   const JsonField root = parse_json_root(read_input(path), path, storage);
-  root.expect_object();
+  reject_unknown_keys(root, {"cpu", "memory", "battery", "priority"});
   for (auto [key, dst] : {std::pair<const char*, double*>{"cpu", &m.cpu}, {"memory", &m.memory},
                           {"battery", &m.battery}, {"priority", &m.priority}})
     *dst = root.num_or(key, *dst, NumRange::unit());
@@ -56,7 +57,7 @@ void exit_warnings(const Dag& dag, std::vector<std::string>& warnings) {
 // --breakpoints: every exit's (or the --exit's) map at the one delay of the job.
 void run_breakpoints(const PlanJob& job, const SweepSpec& spec, const Planner& planner, PlanJobResult& r) {
   if (spec.networks.size() != 1 && !spec.delay_ms)
-    throw Error("--breakpoints", "needs one delay: give --delay MS or a single --network");
+    throw UsageError("--breakpoints", "needs one delay: give --delay MS or a single --network");
   const double delay = spec.delay_ms.value_or(spec.networks.front().delay_ms);
   const auto range = parse_bandwidth_range(job.bandwidth.empty() ? "0.01:inf" : job.bandwidth).take("--bandwidth");
   for (int k = 0; k < static_cast<int>(r.dag.exits.size()); ++k) {
@@ -181,7 +182,7 @@ void link_bandwidths(const PlanJob& job, SweepSpec& spec, PlanJobResult& r) {
     for (double b : spec.bandwidths) check_link(b, 0, "--bandwidth");
   }
   if (job.bandwidth_trace.empty()) return;
-  if (!spec.bandwidths.empty()) throw Error("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
+  if (!spec.bandwidths.empty()) throw UsageError("--bandwidth-trace", "give either --bandwidth or --bandwidth-trace");
   if (!(job.trace_window_ms >= kMinTraceWindowMs && job.trace_window_ms <= kMaxTraceWindowMs))
     throw Error("--trace-window", fmt::format("must be {} to {} ms", kMinTraceWindowMs, kMaxTraceWindowMs));
   const auto windows = mahimahi_windows(read_input(job.bandwidth_trace), job.trace_window_ms).take(job.bandwidth_trace);
@@ -213,14 +214,14 @@ void link_and_deadlines(const PlanJob& job, SweepSpec& spec) {
   }
   for (const auto& n : job.networks) spec.networks.push_back(resolve_network(n));
   if (spec.networks.empty() && job.output == PlanJob::Output::Breakpoints) {
-    if (!job.delay_ms) throw Error("--breakpoints", "needs one delay: give --delay MS or a single --network");
+    if (!job.delay_ms) throw UsageError("--breakpoints", "needs one delay: give --delay MS or a single --network");
     spec.networks.push_back(Network{"custom", 1.0, *job.delay_ms});
   }
   // The delay comes from --delay or the network: without either it is unknown, not 0 ms.
   if (job.networks.empty() && !spec.delay_ms && !spec.bandwidths.empty())
-    throw Error("--delay", "give --delay MS (one-way delay) or --network NAME|FILE: the delay is unknown");
+    throw UsageError("--delay", "give --delay MS (one-way delay) or --network NAME|FILE: the delay is unknown");
   if (spec.networks.empty()) {
-    if (spec.bandwidths.empty()) throw Error("--network", "give --network NAME|FILE or --bandwidth MBPS");
+    if (spec.bandwidths.empty()) throw UsageError("--network", "give --network NAME|FILE or --bandwidth MBPS");
     spec.networks.push_back(Network{"custom", spec.bandwidths.front(), 0.0});
   }
 }
@@ -230,14 +231,11 @@ Costs load_costs(const PlanJob& job, PlanJobResult& r) {
   r.dag = parse_dag(read_input(job.dag_path), job.dag_path);
   const Profile dev = load_profile(job.device_profile);
   const Profile edge = load_profile(job.edge_profile);
+  // Another model's profile, or one with nodes missing, refused before it is costed (or warned of).
+  for (const auto& [p, role] : {std::pair{&dev, "device"}, {&edge, "edge"}})
+    for (auto& w : check_profile_covers(r.dag, *p, role, job.partial_profile)) r.warnings.push_back(std::move(w));
   for (auto& w : check_profile_pair(r.dag, dev, edge)) r.warnings.push_back(std::move(w));
   CostBuild cb = costs_from_profiles(r.dag, dev, edge);
-  if (!cb.missing_device.empty())
-    r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the device: {}", job.device_profile,
-                                     cb.missing_device.size(), name_list(cb.missing_device)));
-  if (!cb.missing_edge.empty())
-    r.warnings.push_back(fmt::format("{}: {} node(s) have no time and cost 0 ms on the edge: {}", job.edge_profile,
-                                     cb.missing_edge.size(), name_list(cb.missing_edge)));
   exit_warnings(r.dag, r.warnings);
   apply_wire(r.dag, job.wire, cb.costs);
   if (job.wire.downlink_mbps) check_link(*job.wire.downlink_mbps, 0, "--result-downlink");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dapdee/model/dag.hpp"
+#include "dapdee/model/profile_check.hpp"
 #include "dapdee/plan/breakpoints.hpp"
 #include "dapdee/plan/planner.hpp"
 #include "dapdee/plan/sweep.hpp"
@@ -43,6 +44,8 @@ struct PlanJob {
   std::string device_power;              // --device-power: a dapdee-power/1 file (else the device profile's "power")
   std::string objective = "latency";     // --objective latency|energy
   std::optional<double> energy_budget_mj;  // --energy-budget
+  PartialProfile partial_profile = PartialProfile::Refuse;  // --allow-partial-profile: Warn
+  std::vector<std::string> follow_fields;  // --follow --fields: each line's fields (empty: every one)
   // --breakpoints: the bandwidth map; --pareto: every exit's (latency, energy) front.
   enum class Output { Plans, Breakpoints, Pareto } output = Output::Plans;
 };

@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <istream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+
+#include "dapdee/support/suggest.hpp"
 
 namespace dapdee {
 
@@ -65,6 +68,20 @@ Parsed<std::optional<double>> number_field(const nlohmann::json& j, const char* 
   return std::optional<double>{x};
 }
 
+// The first key of a sample that is no field of dapdee-metrics/1, named with the closest one; ""
+// when every key is known.
+std::string unknown_key(const nlohmann::json& j) {
+  std::vector<std::string> known{"format", "t_s"};
+  for (const FieldRule& f : kFields) known.emplace_back(f.name);
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::find(known.begin(), known.end(), it.key()) == known.end())
+      return fmt::format("unknown key {}{}: a sample has t_s and any of bandwidth_mbps, delay_ms, cpu, memory, battery, "
+                         "priority, measured_latency_ms, measured_t_d, measured_t_t, measured_t_e, measured_accuracy",
+                         nlohmann::json(it.key().substr(0, 60)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                         did_you_mean(it.key(), known));
+  return {};
+}
+
 bool mentions_non_finite(const std::string& line) {
   for (const char* w : {"NaN", "nan", "Infinity", "inf"})
     if (line.find(w) != std::string::npos) return true;
@@ -85,6 +102,7 @@ Parsed<MetricSample> parse_metric_line(const std::string& line) {
   if (!j.is_object()) return R::failure(fmt::format("a sample must be a JSON object (got {})", j.type_name()));
   if (j.contains("format") && j["format"] != kMetricsFormat)
     return R::failure(fmt::format("'format' must be \"{}\" (got {})", kMetricsFormat, j["format"].dump()));
+  if (const std::string unknown = unknown_key(j); !unknown.empty()) return R::failure(unknown);
   MetricSample s;
   const auto t = number_field(j, "t_s", Range::NonNegative);
   if (!t.ok()) return R::failure(t.message());

@@ -22,7 +22,8 @@ struct MetricSample {
 };
 
 // Parses one line; the failure says which field is wrong and why (not JSON, NaN/Infinity,
-// wrong type, out of range, wrong format tag). `null` means absent; unknown fields are ignored.
+// wrong type, out of range, wrong format tag, an unknown key named with the closest known one).
+// `null` means absent.
 Parsed<MetricSample> parse_metric_line(const std::string& line);
 
 // What the reader does with a bad line: stop with an Error, or warn and skip it.

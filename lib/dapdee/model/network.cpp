@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dapdee/support/error.hpp"
+#include "dapdee/support/file_kind.hpp"
 #include "dapdee/support/io.hpp"
 #include "dapdee/support/json_field.hpp"
+#include "dapdee/support/suggest.hpp"
 
 namespace dapdee {
 
@@ -30,8 +32,8 @@ void check_link(double bw, double delay, const std::string& what) {
 
 Network parse_network(const std::string& text, const std::string& where) {
   nlohmann::json storage;
-  const JsonField root = parse_json_root(text, where, storage);
-  root.expect_format(kNetworkFormat);
+  const JsonField root = parse_json_root_as(text, where, kNetworkFormat, storage);
+  reject_unknown_keys(root, {"format", "name", "uplink_mbps", "delay_ms", "source"});
   Network n;
   n.name = root.str_or("name", file_stem(where));
   n.uplink_mbps = root.num("uplink_mbps");
@@ -148,10 +150,12 @@ Network resolve_network(const std::string& spec) {
       const std::string path = (fs::path(networks_dir()) / (name + ".json")).string();
       return parse_network(read_input(path), path);
     }
+  const std::vector<std::string> names = preset_names();
   std::string known;
-  for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error("--network", fmt::format("unknown network '{}' (presets: {}; or give a {} file)", spec,
-                                       known.empty() ? "none found in " + networks_dir() : known, kNetworkFormat));
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw UsageError("--network", fmt::format("unknown network '{}'{} (presets: {}; or give a {} file)", spec,
+                                            did_you_mean(spec, names), known.empty() ? "none found in " + networks_dir() : known,
+                                            kNetworkFormat));
 }
 
 }  // namespace dapdee

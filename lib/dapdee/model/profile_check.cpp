@@ -88,4 +88,26 @@ std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& devic
   return warnings;
 }
 
+std::vector<std::string> check_profile_covers(const Dag& dag, const Profile& profile, const std::string& role,
+                                              PartialProfile policy) {
+  std::vector<std::string> missing;
+  size_t computing = 0;
+  for (const auto& n : dag.nodes) {
+    if (is_input(n)) continue;
+    ++computing;
+    if (!profile.ms.contains(n.name)) missing.push_back(n.name);
+  }
+  const bool other_model = !profile.model.empty() && !dag.model.empty() && profile.model != dag.model;
+  if (!other_model && missing.empty()) return {};
+  std::string what = other_model ? fmt::format("the {} profile is for model '{}' but the DAG is '{}'", role, profile.model, dag.model)
+                                 : fmt::format("the {} profile (model '{}') does not time the whole DAG", role, dag.model);
+  if (!missing.empty())
+    what += fmt::format(": {} of the DAG's {} computing node(s) have no time (e.g. '{}')", missing.size(), computing,
+                        missing.front());
+  if (policy == PartialProfile::Warn)
+    return {fmt::format("{}: {}; planned anyway with 0 ms for every missing node (--allow-partial-profile)", profile.source, what)};
+  throw Error(profile.source, what + ": profile this model (dapdee-profile, or dapdee-profile predict), or give "
+                                     "--allow-partial-profile to plan with 0 ms for the missing nodes");
+}
+
 }  // namespace dapdee

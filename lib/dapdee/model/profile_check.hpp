@@ -21,4 +21,15 @@ InputShapes dag_input_shapes(const Dag& dag);
 // profiles measured on the same machine (their "machine" objects, dapdee-profile from issue 25 on).
 std::vector<std::string> check_profile_pair(const Dag& dag, const Profile& device, const Profile& edge);
 
+// What a profile made for another model, or timing only part of the DAG, gets: refused (the
+// default), or a warning (dapdee-plan --allow-partial-profile).
+enum class PartialProfile { Refuse, Warn };
+
+// Checks that a profile ("device" or "edge" in `role`) was made for the DAG's model (when it
+// names one) and times every computing node of the DAG. Throws Error(profile source, ...) naming
+// both models and the count of nodes without a time; under PartialProfile::Warn returns that
+// sentence as a warning instead.
+std::vector<std::string> check_profile_covers(const Dag& dag, const Profile& profile, const std::string& role,
+                                              PartialProfile policy);
+
 }  // namespace dapdee

@@ -8,16 +8,19 @@
 
 #include "dapdee/model/profile_json.hpp"
 #include "dapdee/support/error.hpp"
+#include "dapdee/support/file_kind.hpp"
 #include "dapdee/support/formats.hpp"
 #include "dapdee/support/io.hpp"
 #include "dapdee/support/json_field.hpp"
+#include "dapdee/support/suggest.hpp"
 
 namespace dapdee {
 
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where) {
   nlohmann::json storage;
-  const JsonField root = parse_json_root(text, where, storage);
-  root.expect_format(kDeviceSpecFormat);
+  const JsonField root = parse_json_root_as(text, where, kDeviceSpecFormat, storage);
+  reject_unknown_keys(root, {"format", "name", "peak_gflops", "memory_gbps", "efficiency", "node_overhead_ms", "flop_convention",
+                             "source"});
   DeviceSpec s;
   s.name = root.str_or("name", "");
   s.source = root.str_or("source", "");

@@ -20,7 +20,8 @@ struct DeviceSpec {
   std::string source;            // where the figures come from
 };
 
-// Parses a device spec; throws Error(where, ...) when a figure is missing or not positive.
+// Parses a device spec; throws Error(where, ...) when a figure is missing or not positive, on an
+// unknown key (naming the closest known one) and on another kind of file (naming it).
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where);
 
 // A predicted profile: `node_entry(i)` gives node i's object (with "ms") for every computing

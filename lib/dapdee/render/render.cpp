@@ -349,6 +349,32 @@ std::string decision_to_json(const Dag& dag, const Decision& d) {
 
 std::string plan_to_json(const Dag& dag, const PlanPoint& pt) { return plan_to_json(dag, pt, nullptr); }
 
+bool is_decision_field(const std::string& name) { return name == "t_s" || name == "replanned" || name == "trigger"; }
+
+std::vector<std::string> decision_field_names() {
+  std::vector<std::string> out = plan_field_names();
+  out.insert(out.end(), {"t_s", "replanned", "trigger"});
+  return out;
+}
+
+std::string decision_to_json(const Dag& dag, const Decision& d, const std::vector<std::string>& fields) {
+  if (fields.empty()) return decision_to_json(dag, d);
+  const bool preset = fields.size() == 1 && (fields[0] == "all" || fields[0] == "short");
+  std::vector<std::string> plan_names, extra;
+  for (const auto& n : fields) (is_decision_field(n) ? extra : plan_names).push_back(n);
+  if (preset) extra = {"t_s", "replanned", "trigger"};
+  // Only t_s, replanned or trigger named: the plan's "format" alone, not its default set.
+  const std::vector<int> idx = plan_names.empty() ? std::vector<int>{field_index("format")} : resolve_fields(plan_names, Format::Json);
+  std::string s = "{";
+  append_plan_members(s, dag, d.point, &idx);
+  for (const auto& n : extra) {
+    if (n == "t_s") s += fmt::format(",\"t_s\":{}", d.t_s);
+    if (n == "replanned") s += fmt::format(",\"replanned\":{}", d.replanned ? "true" : "false");
+    if (n == "trigger") s += fmt::format(",\"trigger\":{}", d.trigger.empty() ? "null" : json_quote(d.trigger));
+  }
+  return s + "}";
+}
+
 std::string render_breakpoints(const Dag& dag, const std::vector<BandwidthInterval>& intervals) {
   std::string out;
   for (const auto& iv : intervals) {

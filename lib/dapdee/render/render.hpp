@@ -33,6 +33,17 @@ std::string plan_to_json(const Dag& dag, const PlanPoint& point, const std::vect
 // replanned and trigger (no newline); `dag` is the controller's own (its accuracies). Never fails.
 std::string decision_to_json(const Dag& dag, const Decision& d);
 
+// The same with the fields named (from decision_field_names; empty: every field): the plan's
+// in the order of its field table ("format" always), then t_s, replanned and trigger as given;
+// "all" and "short" add all three. Never fails for names from decision_field_names.
+std::string decision_to_json(const Dag& dag, const Decision& d, const std::vector<std::string>& fields);
+
+// Names --fields accepts under --follow: plan_field_names() and t_s, replanned, trigger.
+std::vector<std::string> decision_field_names();
+
+// True for t_s, replanned and trigger: the fields only a --follow line has. Never fails.
+bool is_decision_field(const std::string& name);
+
 // Names accepted by --fields: the presets "all" and "short" (no node lists), then every field.
 std::vector<std::string> plan_field_names();
 
