@@ -206,7 +206,8 @@ TEST_CASE("bandwidth estimator: harmonic mean of the window, capped by the last 
 }
 
 TEST_CASE("metric samples: every bad line is named, and the reader stops or skips", "[controller][metrics]") {
-  const auto good = parse_metric_line(R"({"format":"dapdee-metrics/1","t_s":1.5,"bandwidth_mbps":3,"cpu":0.2,"priority":null})");
+  const auto good =
+      parse_metric_line(R"({"format":"dapdee-metrics/1","t_s":1.5,"bandwidth_mbps":3,"cpu":0.2,"priority":null})");
   REQUIRE(good.ok());
   CHECK(good.value().t_s == 1.5);
   CHECK(*good.value().bandwidth_mbps == 3);

@@ -116,7 +116,8 @@ TEST_CASE("--follow: --fields with t_s, replanned and trigger; an unknown sample
   const auto r = run(plan_cmd(kDev, "--network 4G --follow --fields exit,t_s,replanned,trigger < " + (d / "in.jsonl")));
   INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Catch::StartsWith(R"({"format":"dapdee-plan/1","exit":"output","t_s":0,"replanned":true,"trigger":"initial"})"));
+  CHECK_THAT(r.out, Catch::StartsWith(
+                        R"({"format":"dapdee-plan/1","exit":"output","t_s":0,"replanned":true,"trigger":"initial"})"));
   const auto brief = run(plan_cmd(kDev, "--network 4G --follow --fields short < " + (d / "in.jsonl")));
   REQUIRE(brief.code == 0);
   CHECK_THAT(brief.out, !Contains("\"V_d\"") && Contains("\"trigger\":\"initial\"") && Contains("\"latency_ms\""));

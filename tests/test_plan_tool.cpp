@@ -83,8 +83,8 @@ TEST_CASE("dapdee-plan: missing profile nodes are an error, or cost 0 with one w
           "[plan][cli]") {
   Fixture f;
   spit(f.d / "partial.json", R"({"format":"dapdee-profile/1","nodes":{"conv1":{"ms":3}}})");
-  const std::string cmd = tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "partial.json") + " --edge " + f.edge +
-                          " --network 4G";
+  const std::string cmd =
+      tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "partial.json") + " --edge " + f.edge + " --network 4G";
   expect_plan_error(f, cmd, "9 of the DAG's 10 computing node(s) have no time");
   const auto r = run(cmd + " --allow-partial-profile");
   REQUIRE(r.code == 0);
@@ -102,8 +102,10 @@ TEST_CASE("dapdee-plan rejects bad input cleanly", "[plan][cli]") {
   }
   SECTION("a profile for another model") {
     spit(f.d / "other.json", R"({"format":"dapdee-profile/1","model":"resnet18","nodes":{"/conv1/Conv":{"ms":1}}})");
-    expect_plan_error(f, tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "other.json") + " --edge " + f.edge +
-                             " --network 4G", "the device profile is for model 'resnet18' but the DAG is 'ee'");
+    expect_plan_error(
+        f,
+        tool("dapdee-plan") + " " + f.dag + " --device " + (f.d / "other.json") + " --edge " + f.edge + " --network 4G",
+        "the device profile is for model 'resnet18' but the DAG is 'ee'");
   }
   SECTION("bandwidths") {
     expect_plan_error(f, f.plan("--bandwidth -1"), "bandwidth");

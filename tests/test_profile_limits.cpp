@@ -235,9 +235,9 @@ dapdee::Profile profile(const std::string& src, double ms_each, const std::strin
 
 namespace {
 dapdee::Profile measured_on(const std::string& src, double ms_each, const std::string& machine_json) {
-  return dapdee::parse_profile(R"({"format": "dapdee-profile/1", "nodes": {"/conv/Conv": {"ms": )" + std::to_string(ms_each) +
-                                   R"(}, "/relu/Relu": {"ms": )" + std::to_string(ms_each) + "}}, \"machine\": " +
-                                   machine_json + "}",
+  return dapdee::parse_profile(R"({"format": "dapdee-profile/1", "nodes": {"/conv/Conv": {"ms": )" +
+                                   std::to_string(ms_each) + R"(}, "/relu/Relu": {"ms": )" + std::to_string(ms_each) +
+                                   "}}, \"machine\": " + machine_json + "}",
                                src);
 }
 }  // namespace
@@ -264,19 +264,22 @@ TEST_CASE("profiles record their machine; dapdee-plan warns when device and edge
 
   TempDir d;
   const auto dag = dag_of(conv_bn_model(), d, "cbr");
-  const auto warns = dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json));
+  const auto warns =
+      dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json));
   REQUIRE(warns.size() == 1);
   CHECK_THAT(warns[0], Catch::Contains("same machine") && Catch::Contains(m.arch));
   // Another machine, or profiles from before issue 25 (cpu, cores, threads only): no warning.
   dapdee::Machine other = m;
   other.kernel += "-other";
-  CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, dapdee::machine_json(other)))
+  CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json),
+                                   measured_on("edge.json", 1, dapdee::machine_json(other)))
             .empty());
   const std::string old = R"({"cpu": "Intel Xeon", "cores": 2, "threads": 1})";
   CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, old), measured_on("edge.json", 1, old)).empty());
 }
 
-TEST_CASE("a build tree's tools find the checkout's presets and specs, without a compiled-in path", "[profile][presets]") {
+TEST_CASE("a build tree's tools find the checkout's presets and specs, without a compiled-in path",
+          "[profile][presets]") {
   const dapdee::DataRoot root = dapdee::data_root();
   CHECK(root.checkout);
   CHECK(root.dir == source_dir());

@@ -284,9 +284,9 @@ TEST_CASE("CSV fields with commas, quotes or newlines are quoted (RFC 4180)", "[
     p["model"] = dag["model"];
     spit(d / (std::string(side) + ".json"), p.dump());
   }
-  const auto r = run(tool("dapdee-plan") + " " + (d / "dag.json") + " --device " + (d / "rpi4.json") + " --edge " +
-                     (d / "edge-t4.json") + " --network " + (d / "net.json") +
-                     " --exit 1 --deadline 5,500 --format csv");
+  const auto r =
+      run(tool("dapdee-plan") + " " + (d / "dag.json") + " --device " + (d / "rpi4.json") + " --edge " +
+          (d / "edge-t4.json") + " --network " + (d / "net.json") + " --exit 1 --deadline 5,500 --format csv");
   INFO(r.err);
   REQUIRE(r.code == 0);
   const auto rows = parse_csv(r.out);

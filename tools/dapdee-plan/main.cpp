@@ -117,7 +117,8 @@ void add_planner_options(CLI::App& app, Args& a) {
   app.add_option("--objective", job.objective, "latency, or energy: the least device energy (under --deadline)")
       ->check(CLI::IsMember({"latency", "energy"}))
       ->capture_default_str();
-  app.add_option("--energy-budget", a.energy_budget, "the fastest plan whose device energy per frame is within this many mJ (default: none)")
+  app.add_option("--energy-budget", a.energy_budget,
+                 "the fastest plan whose device energy per frame is within this many mJ (default: none)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--pareto", a.pareto, "write every exit's (latency, energy) Pareto front, one plan per point");
   app.add_option("--heavy-grid", job.heavy.grid, "heavy: grid points per axis and round (2..64)")
@@ -173,7 +174,8 @@ void add_output_options(CLI::App& app, Args& a) {
           [](std::string& v) -> std::string {
             const auto names = dapdee::decision_field_names();
             if (std::find(names.begin(), names.end(), v) != names.end()) return {};
-            return "'" + v + "' is no field" + dapdee::did_you_mean(v, names) + " (the fields: docs/FORMATS.md, dapdee-plan/1)";
+            return "'" + v + "' is no field" + dapdee::did_you_mean(v, names) +
+                   " (the fields: docs/FORMATS.md, dapdee-plan/1)";
           },
           "FIELD"));
   app.add_option("--shard", a.shard,
@@ -257,12 +259,15 @@ void check_energy_usage(const CLI::App& app, const Args& a) {
   const bool search = a.job.objective == "energy" || app.count("--energy-budget") || a.pareto;
   if (!search) return;
   if (app.count("--mode") && a.job.mode != "light")
-    dapdee_tools::usage_error("--objective energy, --energy-budget and --pareto plan one frame: no --mode heavy or auto");
+    dapdee_tools::usage_error(
+        "--objective energy, --energy-budget and --pareto plan one frame: no --mode heavy or auto");
   if (!a.job.fps.empty() || a.follow || a.breakpoints || !a.job.cut.empty())
-    dapdee_tools::usage_error("--objective energy, --energy-budget and --pareto go with none of --fps, --follow, "
-                              "--breakpoints, --cut");
+    dapdee_tools::usage_error(
+        "--objective energy, --energy-budget and --pareto go with none of --fps, --follow, "
+        "--breakpoints, --cut");
   if (a.pareto && (a.job.objective == "energy" || app.count("--energy-budget") || !a.job.deadline.empty()))
-    dapdee_tools::usage_error("--pareto writes the whole front: no --objective energy, --energy-budget or --deadline with it");
+    dapdee_tools::usage_error(
+        "--pareto writes the whole front: no --objective energy, --energy-budget or --deadline with it");
 }
 
 void run(CLI::App& app, Args& a) {
@@ -275,8 +280,8 @@ void run(CLI::App& app, Args& a) {
   if (!app.count("--network") && !app.count("--bandwidth") && !app.count("--bandwidth-trace") && !a.breakpoints &&
       !a.follow)
     dapdee_tools::usage_error("give --network NAME|FILE, --bandwidth MBPS or --bandwidth-trace FILE");
-  std::vector<std::string> inputs{job.dag_path, job.device_profile, job.edge_profile, job.bandwidth_trace, job.metrics_path,
-                                  job.device_power};
+  std::vector<std::string> inputs{job.dag_path,        job.device_profile, job.edge_profile,
+                                  job.bandwidth_trace, job.metrics_path,   job.device_power};
   inputs.insert(inputs.end(), job.networks.begin(), job.networks.end());
   dapdee::check_output_paths(inputs, {a.out});
   if (app.count("--delay")) job.delay_ms = a.delay;

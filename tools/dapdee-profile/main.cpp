@@ -173,7 +173,8 @@ int tool_main(int argc, char** argv) {
       ->needs(ref_opt);
   auto* predict = app.add_subcommand("predict", "estimate a profile from a device spec (roofline) or a fitted model");
   predict->add_option("DAG", o.dag_path, "DAG JSON from dapdee-import, or -")->required();
-  auto* dev_opt = predict->add_option("--device", o.spec_path, "device spec (dapdee-device-spec/1): a file, or a bundled one by name (rpi4)");
+  auto* dev_opt = predict->add_option("--device", o.spec_path,
+                                      "device spec (dapdee-device-spec/1): a file, or a bundled one by name (rpi4)");
   auto* model_opt = predict->add_option("--model", o.fit_path, "model from 'dapdee-profile fit' (per-op or kernel)");
   dev_opt->excludes(model_opt);
   predict

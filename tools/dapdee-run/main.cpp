@@ -34,7 +34,8 @@ void serve(const dapdee::ServeOptions& so) {
   fmt::print(stderr,
              "dapdee-run: served {} frames over {} connections, {} error replies, {} edge parts built; {} refused as "
              "busy, {} timed out, longest queue {} frames, {} throttled\n",
-             st.frames, st.connections, st.errors, st.plans_built, st.refused, st.timed_out, st.max_queue, st.throttled);
+             st.frames, st.connections, st.errors, st.plans_built, st.refused, st.timed_out, st.max_queue,
+             st.throttled);
   g_server = nullptr;
 }
 
@@ -79,7 +80,8 @@ void set_link(const CLI::App* app, dapdee::LinkOptions& l, double bandwidth, dou
 
 // The stream options both the run (--fps) and the load take.
 void add_stream_options(CLI::App* app, std::optional<double>& fps, dapdee::Arrivals& arrivals, uint64_t& seed) {
-  app->add_option("--fps", fps, "frames a second, released open loop on the arrival schedule")->check(CLI::PositiveNumber);
+  app->add_option("--fps", fps, "frames a second, released open loop on the arrival schedule")
+      ->check(CLI::PositiveNumber);
   app->add_option_function<std::string>(
          "--arrivals", [&arrivals](const std::string& s) { arrivals = *dapdee::parse_arrivals(s); },
          "periodic (a camera, the default) or poisson")
@@ -142,12 +144,17 @@ CLI::App* add_serve(CLI::App& app, dapdee::ServeOptions& so, double& max_mb) {
   sv->add_option("--listen", so.listen, "HOST:PORT to listen on (loopback unless told)")->capture_default_str();
   sv->add_option("--threads", so.threads, "OpenCV threads")->capture_default_str()->check(CLI::Range(1, 256));
   sv->add_option("--max-clients", so.max_clients, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
-  sv->add_option("--frame-timeout", so.frame_timeout_s, "seconds a started frame (and the hello) may take to arrive whole")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  sv->add_option("--frame-timeout", so.frame_timeout_s,
+                 "seconds a started frame (and the hello) may take to arrive whole")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   sv->add_option("--idle-timeout", so.idle_timeout_s, "seconds a connection may stay silent after its hello")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  sv->add_option("--max-queued-frames", so.max_queued_frames, "per client: unanswered frames before the server stops reading it")
-      ->capture_default_str()->check(CLI::Range(1, 4096));
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sv->add_option("--max-queued-frames", so.max_queued_frames,
+                 "per client: unanswered frames before the server stops reading it")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   sv->add_option("--max-cached-plans", so.max_cached_plans, "edge parts kept built (the oldest built is dropped first)")
       ->capture_default_str()->check(CLI::Range(1, 4096));
   sv->add_option("--max-frame-mb", max_mb, "largest frame accepted, in MiB")->capture_default_str();
@@ -162,26 +169,35 @@ struct LoadCli {
 };
 
 CLI::App* add_load(CLI::App& app, LoadCli& l) {
-  auto* ld = app.add_subcommand("load", "emulate --clients devices streaming one plan to one edge server (a load test)");
+  auto* ld =
+      app.add_subcommand("load", "emulate --clients devices streaming one plan to one edge server (a load test)");
   ld->add_option("MODEL", l.o.model_path, "the ONNX model the plan was made for")->required();
   ld->add_option("--plan", l.o.plan_path, "one dapdee-plan/1 object (- for stdin)")->required();
-  ld->add_option("--connect", l.o.connect, "HOST:PORT of 'dapdee-run serve' (default: an in-process server on 127.0.0.1)");
+  ld->add_option("--connect", l.o.connect,
+                 "HOST:PORT of 'dapdee-run serve' (default: an in-process server on 127.0.0.1)");
   ld->add_option("--clients", l.o.clients, "emulated devices, each with its own connection and uplink")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   add_stream_options(ld, l.fps, l.o.arrivals, l.o.seed);
   ld->add_option("--frames", l.o.frames, "frames per client")->capture_default_str()->check(CLI::Range(1, 1 << 24));
-  ld->add_option("--duration", l.duration, "seconds of arrivals (sets --frames to fps x duration)")->check(CLI::PositiveNumber);
-  ld->add_option("--warmup", l.o.warmup, "device-part runs whose median is the replayed T_d")->capture_default_str()->check(CLI::Range(1, 1000));
+  ld->add_option("--duration", l.duration, "seconds of arrivals (sets --frames to fps x duration)")
+      ->check(CLI::PositiveNumber);
+  ld->add_option("--warmup", l.o.warmup, "device-part runs whose median is the replayed T_d")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   ld->add_option("--threads", l.o.threads, "OpenCV threads")->capture_default_str()->check(CLI::Range(1, 256));
   add_link_options(ld, l.o.link, l.bandwidth, l.delay);
-  ld->add_option("--timeout", l.o.timeout_s, "seconds to wait for a reply")->capture_default_str()->check(CLI::PositiveNumber);
+  ld->add_option("--timeout", l.o.timeout_s, "seconds to wait for a reply")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   ld->add_option("-o,--output", l.out, "the load report (default: stdout)");
   return ld;
 }
 
 void run_load(const CLI::App* ld, LoadCli& l) {
   if (!l.fps) dapdee_tools::usage_error("load needs --fps (frames a second per client)");
-  if (ld->count("--duration") && ld->count("--frames")) dapdee_tools::usage_error("give --frames or --duration, not both");
+  if (ld->count("--duration") && ld->count("--frames"))
+    dapdee_tools::usage_error("give --frames or --duration, not both");
   l.o.fps = *l.fps;
   if (ld->count("--duration")) l.o.frames = std::max(1, static_cast<int>(std::lround(l.duration * l.o.fps)));
   set_link(ld, l.o.link, l.bandwidth, l.delay);
@@ -190,13 +206,15 @@ void run_load(const CLI::App* ld, LoadCli& l) {
   for (const auto& w : r.warnings) fmt::print(stderr, "dapdee-run: warning: {}\n", w);
   dapdee::write_output_atomic(l.out, r.report_json);
   fmt::print(stderr, "dapdee-run: {}\n", r.summary);
-  if (r.wrong > 0) throw dapdee::Error("load", fmt::format("{} of {} results differ from the first one", r.wrong, r.results));
+  if (r.wrong > 0)
+    throw dapdee::Error("load", fmt::format("{} of {} results differ from the first one", r.wrong, r.results));
 }
 
 int tool_main(int argc, char** argv) {
-  CLI::App app{"dapdee-run: run a dapdee-plan/1 plan for real: the device part here, the edge part behind a TCP\n"
-               "socket (a server started on 127.0.0.1 unless --connect), the sent tensors through a user-space\n"
-               "shaped uplink; writes a dapdee-run-report/1 with measured T_d/T_t/T_e beside the predicted."};
+  CLI::App app{
+      "dapdee-run: run a dapdee-plan/1 plan for real: the device part here, the edge part behind a TCP\n"
+      "socket (a server started on 127.0.0.1 unless --connect), the sent tensors through a user-space\n"
+      "shaped uplink; writes a dapdee-run-report/1 with measured T_d/T_t/T_e beside the predicted."};
   ClientCli c;
   add_client_options(app, c);
   dapdee::ServeOptions so;

@@ -39,7 +39,8 @@ ControllerSetup follow_setup(const PlanJob& job) {
   c.heavy = job.heavy;
   if (job.dag_path == "-" || job.device_profile == "-" || job.edge_profile == "-")
     throw UsageError("-", "--follow reads its samples on stdin: give the DAG and the profiles as files");
-  if (!job.bandwidth_trace.empty()) throw UsageError("--bandwidth-trace", "--follow reads its bandwidth from the samples");
+  if (!job.bandwidth_trace.empty())
+    throw UsageError("--bandwidth-trace", "--follow reads its bandwidth from the samples");
   if (!job.exit.empty()) throw UsageError("--exit", "--follow chooses the exit itself");
   if (!job.metrics_path.empty()) throw UsageError("--metrics", "under --follow the load metrics come in the samples");
   if (job.networks.size() > 1) throw UsageError("--network", "--follow takes one network");
@@ -72,13 +73,15 @@ std::unique_ptr<Controller> prepare(const PlanJob& job, std::ostream& diag) {
   Dag dag = parse_dag(read_input(job.dag_path), job.dag_path);
   const Profile device = load_profile(job.device_profile), edge = load_profile(job.edge_profile);
   for (const auto& [p, role] : {std::pair{&device, "device"}, {&edge, "edge"}})
-    for (const auto& w : check_profile_covers(dag, *p, role, job.partial_profile)) diag << "dapdee-plan: warning: " << w << '\n';
+    for (const auto& w : check_profile_covers(dag, *p, role, job.partial_profile))
+      diag << "dapdee-plan: warning: " << w << '\n';
   CostBuild cb = costs_from_profiles(dag, device, edge);
   return std::make_unique<Controller>(std::move(dag), std::move(cb.costs), setup);
 }
 
 // The loop: one flushed line per good sample; a bad sample stops it with its line number.
-void follow(Controller& ctl, const std::vector<std::string>& fields, std::istream& in, std::ostream& out, std::ostream& diag) {
+void follow(Controller& ctl, const std::vector<std::string>& fields, std::istream& in, std::ostream& out,
+            std::ostream& diag) {
   MetricReader reader(in, "-", BadSample::Stop, diag);
   while (const auto sample = reader.next()) {
     Decision d;

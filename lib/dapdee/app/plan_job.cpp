@@ -139,7 +139,8 @@ void stream_spec(const PlanJob& job, SweepSpec& spec) {
 void power_spec(const PlanJob& job, SweepSpec& spec) {
   if (!job.device_power.empty()) {
     spec.power = read_power(job.device_power);
-    if (!spec.power) throw Error(job.device_power, "holds no power figures (a dapdee-power/1 file, or a profile with \"power\")");
+    if (!spec.power)
+      throw Error(job.device_power, "holds no power figures (a dapdee-power/1 file, or a profile with \"power\")");
   } else if (job.device_profile != "-") {
     spec.power = read_power(job.device_profile);
   }
@@ -149,10 +150,12 @@ void power_spec(const PlanJob& job, SweepSpec& spec) {
   spec.energy_budget_mj = job.energy_budget_mj;
   if (spec.energy_budget_mj && !(*spec.energy_budget_mj > 0 && std::isfinite(*spec.energy_budget_mj)))
     throw Error("--energy-budget", fmt::format("a budget must be > 0 mJ (got {})", *spec.energy_budget_mj));
-  const bool needs = spec.objective == Objective::Energy || spec.energy_budget_mj || job.output == PlanJob::Output::Pareto;
+  const bool needs =
+      spec.objective == Objective::Energy || spec.energy_budget_mj || job.output == PlanJob::Output::Pareto;
   if (needs && !spec.power)
-    throw Error(job.device_profile, "the energy objective, --energy-budget and --pareto need the device's power figures: give "
-                                    "--device-power FILE (e.g. profiles/power/rpi4.json) or a device profile with a \"power\" object");
+    throw Error(job.device_profile,
+                "the energy objective, --energy-budget and --pareto need the device's power figures: give "
+                "--device-power FILE (e.g. profiles/power/rpi4.json) or a device profile with a \"power\" object");
 }
 
 // --pareto: every exit's (latency, energy) front at every link of the sweep, exit by exit.

@@ -43,9 +43,9 @@ struct PlanJob {
   int percentile = 0;                    // --percentile 95: minimise the 95th percentile (0: the mean)
   std::string device_power;              // --device-power: a dapdee-power/1 file (else the device profile's "power")
   std::string objective = "latency";     // --objective latency|energy
-  std::optional<double> energy_budget_mj;  // --energy-budget
+  std::optional<double> energy_budget_mj;                   // --energy-budget
   PartialProfile partial_profile = PartialProfile::Refuse;  // --allow-partial-profile: Warn
-  std::vector<std::string> follow_fields;  // --follow --fields: each line's fields (empty: every one)
+  std::vector<std::string> follow_fields;                   // --follow --fields: each line's fields (empty: every one)
   // --breakpoints: the bandwidth map; --pareto: every exit's (latency, energy) front.
   enum class Output { Plans, Breakpoints, Pareto } output = Output::Plans;
 };

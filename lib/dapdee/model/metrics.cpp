@@ -75,10 +75,11 @@ std::string unknown_key(const nlohmann::json& j) {
   for (const FieldRule& f : kFields) known.emplace_back(f.name);
   for (auto it = j.begin(); it != j.end(); ++it)
     if (std::find(known.begin(), known.end(), it.key()) == known.end())
-      return fmt::format("unknown key {}{}: a sample has t_s and any of bandwidth_mbps, delay_ms, cpu, memory, battery, "
-                         "priority, measured_latency_ms, measured_t_d, measured_t_t, measured_t_e, measured_accuracy",
-                         nlohmann::json(it.key().substr(0, 60)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                         did_you_mean(it.key(), known));
+      return fmt::format(
+          "unknown key {}{}: a sample has t_s and any of bandwidth_mbps, delay_ms, cpu, memory, battery, "
+          "priority, measured_latency_ms, measured_t_d, measured_t_t, measured_t_e, measured_accuracy",
+          nlohmann::json(it.key().substr(0, 60)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+          did_you_mean(it.key(), known));
   return {};
 }
 

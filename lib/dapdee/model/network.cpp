@@ -128,7 +128,8 @@ std::vector<std::string> preset_names() { return json_stems(networks_dir()); }
 std::string resolve_device_spec(const std::string& spec) {
   std::error_code ec;
   // A path (or a missing file) is read as given, so that its own error names it.
-  if (spec == "-" || fs::exists(spec, ec) || spec.find('/') != std::string::npos || spec.ends_with(".json")) return spec;
+  if (spec == "-" || fs::exists(spec, ec) || spec.find('/') != std::string::npos || spec.ends_with(".json"))
+    return spec;
   const std::string dir = specs_dir();
   const auto names = json_stems(dir);
   if (std::find(names.begin(), names.end(), spec) != names.end()) return (fs::path(dir) / (spec + ".json")).string();
@@ -154,8 +155,8 @@ Network resolve_network(const std::string& spec) {
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
   throw UsageError("--network", fmt::format("unknown network '{}'{} (presets: {}; or give a {} file)", spec,
-                                            did_you_mean(spec, names), known.empty() ? "none found in " + networks_dir() : known,
-                                            kNetworkFormat));
+                                            did_you_mean(spec, names),
+                                            known.empty() ? "none found in " + networks_dir() : known, kNetworkFormat));
 }
 
 }  // namespace dapdee

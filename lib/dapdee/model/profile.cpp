@@ -102,10 +102,11 @@ std::vector<std::string> noise_warnings(const Noise& n) {
                             "unstable; measure again on a quieter machine or with more --repeat",
                             100 * n.median_cv, 100 * kNoisyMedianCv));
   if (n.whole_spread() > kWholeSpreadTolerance)
-    w.push_back(fmt::format("the slowest runs of the whole model took {:.2f}x the fastest (p90 {:.3f} ms, p10 {:.3f} ms; "
-                            "above {:.2f}x): the machine changed speed during the measurement (a shared host); "
-                            "measure again when {} passes",
-                            n.whole_spread(), n.whole_p90, n.whole_p10, kWholeSpreadTolerance, quiet_check_command()));
+    w.push_back(
+        fmt::format("the slowest runs of the whole model took {:.2f}x the fastest (p90 {:.3f} ms, p10 {:.3f} ms; "
+                    "above {:.2f}x): the machine changed speed during the measurement (a shared host); "
+                    "measure again when {} passes",
+                    n.whole_spread(), n.whole_p90, n.whole_p10, kWholeSpreadTolerance, quiet_check_command()));
   return w;
 }
 

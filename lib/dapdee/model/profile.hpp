@@ -30,7 +30,7 @@ struct Profile {
   double reference_scale_ms = 0;    // time was scaled to (0: not reference-normalised)
   bool inconsistent = false;        // dapdee-profile marked it: node sum and whole model differ by > 10%
   double consistency_node_sum_ms = 0, consistency_whole_ms = 0;  // the two figures it recorded then
-  Machine machine;                  // what it was measured on (unknown for predicted profiles)
+  Machine machine;  // what it was measured on (unknown for predicted profiles)
 };
 
 // Parses a profile; throws Error(where, ...) on a wrong format or a negative / non-finite time.

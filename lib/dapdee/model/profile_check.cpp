@@ -52,10 +52,11 @@ void check_references(const Profile& device, const Profile& edge, std::vector<st
 // A warning when both profiles were measured on one machine: the edge is meant to be another.
 void check_machines(const Profile& device, const Profile& edge, std::vector<std::string>& warnings) {
   if (!same_machine(device.machine, edge.machine)) return;
-  warnings.push_back(fmt::format("the device and edge profiles were measured on the same machine ({}): the edge is meant "
-                                 "to be a server; measure the edge profile there, or predict one (dapdee-profile predict "
-                                 "--device edge-t4)",
-                                 machine_summary(device.machine)));
+  warnings.push_back(
+      fmt::format("the device and edge profiles were measured on the same machine ({}): the edge is meant "
+                  "to be a server; measure the edge profile there, or predict one (dapdee-profile predict "
+                  "--device edge-t4)",
+                  machine_summary(device.machine)));
 }
 
 }  // namespace
@@ -99,15 +100,18 @@ std::vector<std::string> check_profile_covers(const Dag& dag, const Profile& pro
   }
   const bool other_model = !profile.model.empty() && !dag.model.empty() && profile.model != dag.model;
   if (!other_model && missing.empty()) return {};
-  std::string what = other_model ? fmt::format("the {} profile is for model '{}' but the DAG is '{}'", role, profile.model, dag.model)
-                                 : fmt::format("the {} profile (model '{}') does not time the whole DAG", role, dag.model);
+  std::string what =
+      other_model ? fmt::format("the {} profile is for model '{}' but the DAG is '{}'", role, profile.model, dag.model)
+                  : fmt::format("the {} profile (model '{}') does not time the whole DAG", role, dag.model);
   if (!missing.empty())
     what += fmt::format(": {} of the DAG's {} computing node(s) have no time (e.g. '{}')", missing.size(), computing,
                         missing.front());
   if (policy == PartialProfile::Warn)
-    return {fmt::format("{}: {}; planned anyway with 0 ms for every missing node (--allow-partial-profile)", profile.source, what)};
-  throw Error(profile.source, what + ": profile this model (dapdee-profile, or dapdee-profile predict), or give "
-                                     "--allow-partial-profile to plan with 0 ms for the missing nodes");
+    return {fmt::format("{}: {}; planned anyway with 0 ms for every missing node (--allow-partial-profile)",
+                        profile.source, what)};
+  throw Error(profile.source, what +
+                                  ": profile this model (dapdee-profile, or dapdee-profile predict), or give "
+                                  "--allow-partial-profile to plan with 0 ms for the missing nodes");
 }
 
 }  // namespace dapdee

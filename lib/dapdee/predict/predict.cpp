@@ -19,8 +19,8 @@ namespace dapdee {
 DeviceSpec parse_device_spec(const std::string& text, const std::string& where) {
   nlohmann::json storage;
   const JsonField root = parse_json_root_as(text, where, kDeviceSpecFormat, storage);
-  reject_unknown_keys(root, {"format", "name", "peak_gflops", "memory_gbps", "efficiency", "node_overhead_ms", "flop_convention",
-                             "source"});
+  reject_unknown_keys(root, {"format", "name", "peak_gflops", "memory_gbps", "efficiency", "node_overhead_ms",
+                             "flop_convention", "source"});
   DeviceSpec s;
   s.name = root.str_or("name", "");
   s.source = root.str_or("source", "");

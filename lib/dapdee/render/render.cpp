@@ -273,8 +273,8 @@ enum class Streams { No, Yes };
 // Whether the points rendered carry the device's energy: the CSV's default columns add theirs.
 enum class Energy { No, Yes };
 
-std::vector<int> resolve_fields(const std::vector<std::string>& requested, Format format,
-                                Streams streams = Streams::No, Energy energy = Energy::No) {
+std::vector<int> resolve_fields(const std::vector<std::string>& requested, Format format, Streams streams = Streams::No,
+                                Energy energy = Energy::No) {
   std::vector<std::string> names = requested;
   const bool short_preset = names.size() == 1 && names[0] == "short";
   if (names.empty() || short_preset || (names.size() == 1 && names[0] == "all")) {
@@ -286,7 +286,8 @@ std::vector<int> resolve_fields(const std::vector<std::string>& requested, Forma
                      {"fps", "arrivals", "clients", "stable", "wait_ms", "latency_p95_ms", "backlog_growth_fps",
                       "utilisation_device", "utilisation_uplink", "utilisation_edge"});
       if (energy == Energy::Yes)
-        names.insert(names.end(), {"energy_mj", "energy_compute_mj", "energy_radio_mj", "energy_idle_mj", "energy_tail_mj"});
+        names.insert(names.end(),
+                     {"energy_mj", "energy_compute_mj", "energy_radio_mj", "energy_idle_mj", "energy_tail_mj"});
     } else {
       for (size_t i = 0; i < kJsonDefault; ++i) names.emplace_back(kFields[i].name);
     }
@@ -364,7 +365,8 @@ std::string decision_to_json(const Dag& dag, const Decision& d, const std::vecto
   for (const auto& n : fields) (is_decision_field(n) ? extra : plan_names).push_back(n);
   if (preset) extra = {"t_s", "replanned", "trigger"};
   // Only t_s, replanned or trigger named: the plan's "format" alone, not its default set.
-  const std::vector<int> idx = plan_names.empty() ? std::vector<int>{field_index("format")} : resolve_fields(plan_names, Format::Json);
+  const std::vector<int> idx =
+      plan_names.empty() ? std::vector<int>{field_index("format")} : resolve_fields(plan_names, Format::Json);
   std::string s = "{";
   append_plan_members(s, dag, d.point, &idx);
   for (const auto& n : extra) {
@@ -426,7 +428,8 @@ std::string render_points(const Dag& dag, const std::vector<PlanPoint>& points, 
         std::any_of(points.begin(), points.end(), [](const PlanPoint& p) { return p.plan.stream.has_value(); });
     const bool energy =
         std::any_of(points.begin(), points.end(), [](const PlanPoint& p) { return p.plan.energy.has_value(); });
-    const auto idx = resolve_fields(fields, format, streams ? Streams::Yes : Streams::No, energy ? Energy::Yes : Energy::No);
+    const auto idx =
+        resolve_fields(fields, format, streams ? Streams::Yes : Streams::No, energy ? Energy::Yes : Energy::No);
     if (header == CsvHeader::Write) {
       for (size_t i = 0; i < idx.size(); ++i) out += (i ? "," : "") + std::string(kFields[idx[i]].name);
       out += '\n';
@@ -491,7 +494,8 @@ std::string render_table(const Dag& dag, const std::vector<PlanPoint>& points) {
                      "T_d ms", "T_t ms", "T_e ms", down ? fmt::format(" {:>8}", "T_down") : "", "latency ms",
                      "T_max ms", "fps", "meets");
   if (streams) out.insert(out.size() - 1, stream_columns(nullptr));
-  const bool energy = std::any_of(points.begin(), points.end(), [](const PlanPoint& pt) { return pt.plan.energy.has_value(); });
+  const bool energy =
+      std::any_of(points.begin(), points.end(), [](const PlanPoint& pt) { return pt.plan.energy.has_value(); });
   if (energy) out.insert(out.size() - 1, energy_column(nullptr));
   for (const auto& pt : points) {
     const Plan& p = pt.plan;

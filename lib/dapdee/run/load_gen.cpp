@@ -214,7 +214,8 @@ RunMeta load_meta(const LoadOptions& o, const Shared& sh, const std::vector<Fram
   meta.threads = o.threads;
   meta.warmup = o.warmup;
   Prediction pred = predict(sh.plan, sh.link, sh.p.offloads());
-  pred.note += fmt::format("; T_d replayed: the device part measured once here ({:.3f} ms) and slept per frame", sh.rec.t_d_ms);
+  pred.note +=
+      fmt::format("; T_d replayed: the device part measured once here ({:.3f} ms) and slept per frame", sh.rec.t_d_ms);
   meta.predicted = pred;
   meta.stream = predict_stream(pred, sh.p.offloads(), o.fps, o.arrivals, o.clients, o.seed);
   for (const auto& f : frames) meta.stream->schedule_end_ms = std::max(meta.stream->schedule_end_ms, f.t_arrive);

@@ -403,7 +403,8 @@ std::vector<double> RunSession::stream_frames(DevicePlan& p, int frames) {
 }
 
 // The report's figures besides the frames: what ran, on which link, and the prediction.
-RunMeta RunSession::report_meta(const nlohmann::json& first, const LinkSpec& link, const std::vector<double>& arrivals) const {
+RunMeta RunSession::report_meta(const nlohmann::json& first, const LinkSpec& link,
+                                const std::vector<double>& arrivals) const {
   RunMeta meta;
   meta.model = model_->dag().model;
   meta.digest = model_->digest();
@@ -414,7 +415,8 @@ RunMeta RunSession::report_meta(const nlohmann::json& first, const LinkSpec& lin
     DevicePlan w;
     std::vector<std::string> ignored;
     wire_from_plan(first, o_.plan_path, w, ignored);
-    if (w.input_encoding != WireEncoding::Float32 || w.tensor_encoding != WireEncoding::Float32) {  // default: as before
+    if (w.input_encoding != WireEncoding::Float32 ||
+        w.tensor_encoding != WireEncoding::Float32) {  // default: as before
       meta.link["sent_input_as"] = encoding_name(w.input_encoding);
       meta.link["sent_tensors_as"] = encoding_name(w.tensor_encoding);
     }

@@ -10,7 +10,19 @@
 namespace dapdee {
 
 enum class FileKind {
-  Unknown, Onnx, Dag, Plan, PlanLines, Profile, Breakpoints, Network, DeviceSpec, Metrics, LatencyModel, KernelModel, RunReport
+  Unknown,
+  Onnx,
+  Dag,
+  Plan,
+  PlanLines,
+  Profile,
+  Breakpoints,
+  Network,
+  DeviceSpec,
+  Metrics,
+  LatencyModel,
+  KernelModel,
+  RunReport
 };
 
 // Guesses the kind from the content: an ONNX protobuf (ModelProto starts with ir_version,

@@ -342,7 +342,8 @@ void check_writable(const std::string& out) {
   std::error_code ec;
   const fs::path parent = fs::path(out).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
-  if (!fs::is_directory(dir, ec)) throw Error(out, fmt::format("cannot be written: the folder '{}' does not exist", dir));
+  if (!fs::is_directory(dir, ec))
+    throw Error(out, fmt::format("cannot be written: the folder '{}' does not exist", dir));
   if (::access(dir.c_str(), W_OK) != 0)
     throw Error(out, fmt::format("cannot be written: the folder '{}' is not writable ({})", dir, std::strerror(errno)));
 }

@@ -70,7 +70,8 @@ void reject_unknown_keys(const JsonField& obj, const std::vector<std::string>& k
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    const std::string shown = nlohmann::json(key.substr(0, 60)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string shown =
+        nlohmann::json(key.substr(0, 60)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     obj.fail(fmt::format("unknown key {}{}; known keys: {}", shown, did_you_mean(key, known), list));
   }
 }
