@@ -11,5 +11,6 @@ install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/quiet-check DESTINATION ${DAPDEE_
 # presets out of reach; and no checkout or build path left in the stripped binaries.
 if(BUILD_TESTING)
   add_test(NAME install_stands_alone
-    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_stands_alone.sh ${CMAKE_COMMAND} ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_stands_alone.sh ${CMAKE_COMMAND} ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR}
+            $<$<BOOL:${DAPDEE_SANITIZE}>:sanitized>)
 endif()
