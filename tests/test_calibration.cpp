@@ -69,7 +69,7 @@ TEST_CASE("training profiles of mixed units are refused", "[predict][calibrate]"
   CHECK_THROWS_WITH(dapdee::fit_kernel_model(data), Catch::Contains("mix units"));
 }
 
-TEST_CASE("--calibrate scales every predicted time by the reference's measured time over its units",
+TEST_CASE("predict --calibrate scales every predicted time by the reference's measured time over its units",
           "[predict][calibrate]") {
   const auto m = fitted_in_units();
   const auto ref = dapdee::load_profile(kRoot + "/profiles/measured/resnet18.opencv-1t.json");

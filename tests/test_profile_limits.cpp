@@ -242,7 +242,7 @@ dapdee::Profile measured_on(const std::string& src, double ms_each, const std::s
 }
 }  // namespace
 
-TEST_CASE("profiles record their machine; dapdee-plan warns when device and edge share one", "[profile][machine]") {
+TEST_CASE("profiles record their machine, and dapdee-plan warns when device and edge share one", "[profile][machine]") {
   const dapdee::Machine here = dapdee::this_machine();
   CHECK(!here.arch.empty());
   CHECK(!here.kernel.empty());
