@@ -109,7 +109,7 @@ TEST_CASE("readers refuse unknown keys, naming the closest known one", "[issue27
   CHECK_THAT(r.err, Contains("unknown key \"battery \" (did you mean 'battery'?)"));
 }
 
-TEST_CASE("--follow: --fields with t_s, replanned and trigger; an unknown sample key stops the loop",
+TEST_CASE("follow: --fields with t_s, replanned and trigger, and an unknown sample key stops the loop",
           "[controller][cli][issue27]") {
   TempDir d;
   spit(d / "in.jsonl", "{\"t_s\":0}\n{\"t_s\":1,\"bandwidth_mbps\":2}\n");
@@ -160,7 +160,7 @@ TEST_CASE("controller: a latency-only sample corrects only the stages the frame'
   CHECK(ctl.corrections().link > 1);
 }
 
-TEST_CASE("usage errors exit 2 and say 'did you mean'; outputs are checked before any work", "[cli][issue27]") {
+TEST_CASE("usage errors exit 2 and say 'did you mean', outputs are checked before any work", "[cli][issue27]") {
   const auto delay = run(plan_cmd(kDev, "--bandwidth 5"));
   CHECK(delay.code == 2);
   CHECK_THAT(delay.err, Contains("usage: --delay:"));
