@@ -1,6 +1,7 @@
 // Profiles that know their limits: ORT fused-kernel mappings, rejected bad times, input shapes
 // recorded and checked against the DAG, the swap warning, the noise warnings.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -260,22 +261,29 @@ TEST_CASE("profiles record their machine, and dapdee-plan warns when device and 
   CHECK(p.machine.threads == 2);
   CHECK_THAT(dapdee::machine_summary(p.machine), Catch::Contains("OpenCV DNN 4.6.0") && Catch::Contains("(2 threads)"));
   CHECK(dapdee::machine_summary(dapdee::Machine{}) == "unknown machine");
-  CHECK_THROWS_WITH(measured_on("p.json", 1, R"({"cpu": 3})"), Catch::Contains("p.json") && Catch::Contains("cpu"));
+  CHECK_THROWS_WITH(measured_on("p.json", 1, R"({"cpu": 3})"), Catch::Contains("machine.cpu"));  // the file is the Error's where
 
   TempDir d;
   const auto dag = dag_of(conv_bn_model(), d, "cbr");
+  // Only the machine warnings count here (these profiles also record no input shapes: warned apart).
+  const auto machine_warnings = [](std::vector<std::string> w) {
+    w.erase(std::remove_if(w.begin(), w.end(), [](const std::string& x) { return x.find("same machine") == std::string::npos; }),
+            w.end());
+    return w;
+  };
   const auto warns =
-      dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json));
+      machine_warnings(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json)));
   REQUIRE(warns.size() == 1);
   CHECK_THAT(warns[0], Catch::Contains("same machine") && Catch::Contains(m.arch));
   // Another machine, or profiles from before issue 25 (cpu, cores, threads only): no warning.
   dapdee::Machine other = m;
   other.kernel += "-other";
-  CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json),
-                                   measured_on("edge.json", 1, dapdee::machine_json(other)))
+  CHECK(machine_warnings(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json),
+                                                    measured_on("edge.json", 1, dapdee::machine_json(other))))
             .empty());
   const std::string old = R"({"cpu": "Intel Xeon", "cores": 2, "threads": 1})";
-  CHECK(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, old), measured_on("edge.json", 1, old)).empty());
+  CHECK(machine_warnings(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, old), measured_on("edge.json", 1, old)))
+            .empty());
 }
 
 TEST_CASE("a build tree's tools find the checkout's presets and specs, without a compiled-in path",
