@@ -261,18 +261,20 @@ TEST_CASE("profiles record their machine, and dapdee-plan warns when device and 
   CHECK(p.machine.threads == 2);
   CHECK_THAT(dapdee::machine_summary(p.machine), Catch::Contains("OpenCV DNN 4.6.0") && Catch::Contains("(2 threads)"));
   CHECK(dapdee::machine_summary(dapdee::Machine{}) == "unknown machine");
-  CHECK_THROWS_WITH(measured_on("p.json", 1, R"({"cpu": 3})"), Catch::Contains("machine.cpu"));  // the file is the Error's where
+  CHECK_THROWS_WITH(measured_on("p.json", 1, R"({"cpu": 3})"),
+                    Catch::Contains("machine.cpu"));  // the file is the Error's where
 
   TempDir d;
   const auto dag = dag_of(conv_bn_model(), d, "cbr");
   // Only the machine warnings count here (these profiles also record no input shapes: warned apart).
   const auto machine_warnings = [](std::vector<std::string> w) {
-    w.erase(std::remove_if(w.begin(), w.end(), [](const std::string& x) { return x.find("same machine") == std::string::npos; }),
+    w.erase(std::remove_if(w.begin(), w.end(),
+                           [](const std::string& x) { return x.find("same machine") == std::string::npos; }),
             w.end());
     return w;
   };
-  const auto warns =
-      machine_warnings(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json)));
+  const auto warns = machine_warnings(
+      dapdee::check_profile_pair(dag, measured_on("dev.json", 2, json), measured_on("edge.json", 1, json)));
   REQUIRE(warns.size() == 1);
   CHECK_THAT(warns[0], Catch::Contains("same machine") && Catch::Contains(m.arch));
   // Another machine, or profiles from before issue 25 (cpu, cores, threads only): no warning.
@@ -282,7 +284,8 @@ TEST_CASE("profiles record their machine, and dapdee-plan warns when device and 
                                                     measured_on("edge.json", 1, dapdee::machine_json(other))))
             .empty());
   const std::string old = R"({"cpu": "Intel Xeon", "cores": 2, "threads": 1})";
-  CHECK(machine_warnings(dapdee::check_profile_pair(dag, measured_on("dev.json", 2, old), measured_on("edge.json", 1, old)))
+  CHECK(machine_warnings(
+            dapdee::check_profile_pair(dag, measured_on("dev.json", 2, old), measured_on("edge.json", 1, old)))
             .empty());
 }
 
