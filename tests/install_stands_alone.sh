@@ -25,10 +25,10 @@ done
 [ ! -e "$p/dapdee-source-dir" ] && [ ! -e "$p/bin/dapdee-source-dir" ] || fail "the build tree's marker was installed"
 
 # Inputs copied out of the checkout, run from a folder outside it.
-mkdir "$tmp/work"
+mkdir "$tmp/inputs"
 cp "$src/profiles/dags/googlenet.dag.json" "$src/profiles/predicted/googlenet.rpi4.json" \
-  "$src/profiles/predicted/googlenet.edge-t4.json" "$tmp/work/"
-cd "$tmp/work"
+  "$src/profiles/predicted/googlenet.edge-t4.json" "$tmp/inputs/"
+cd "$tmp/inputs"
 unset DAPDEE_NETWORKS
 plan() { "$p/bin/dapdee-plan" googlenet.dag.json --device googlenet.rpi4.json --edge googlenet.edge-t4.json \
   --deadline 200 --format csv "$@"; }
@@ -42,8 +42,8 @@ plan --network "$src/networks/4G.json" | cmp -s - 4g.csv || fail "the installed 
 # DAPDEE_NETWORKS overrides the installed presets.
 mkdir nets
 printf '{"format": "dapdee-network/1", "name": "Slow", "uplink_mbps": 0.5, "delay_ms": 50}\n' >nets/Slow.json
-DAPDEE_NETWORKS="$tmp/work/nets" plan --network Slow >/dev/null || fail "DAPDEE_NETWORKS=DIR --network Slow failed"
-if DAPDEE_NETWORKS="$tmp/work/nets" plan --network 4G >/dev/null 2>&1; then fail "DAPDEE_NETWORKS did not override"; fi
+DAPDEE_NETWORKS="$tmp/inputs/nets" plan --network Slow >/dev/null || fail "DAPDEE_NETWORKS=DIR --network Slow failed"
+if DAPDEE_NETWORKS="$tmp/inputs/nets" plan --network 4G >/dev/null 2>&1; then fail "DAPDEE_NETWORKS did not override"; fi
 # A bundled device spec by name, from the install.
 "$p/bin/dapdee-profile" predict googlenet.dag.json --device rpi4 -o pred.json || fail "predict --device rpi4 failed"
 # The installed quiet-check uses the installed tools and asks for a model.
